@@ -1,0 +1,101 @@
+/* loop.c — the one event loop of xfsyncd: zmq_poll over the control socket, a signalfd for
+ * SIGTERM/SIGINT/SIGHUP, and a timer for the deadline scan. Later the links join the same
+ * poll set. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "log.h"
+#include "node.h"
+
+#define MAX_ITEMS 80
+#define SCAN_INTERVAL_MS 60000
+
+int64_t node_now (const xf_node_t *node)
+{
+    return (int64_t) time (NULL) + node->clock_offset;
+}
+
+static int64_t monotonic_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int open_signalfd (void)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGTERM);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGHUP);
+    if (sigprocmask (SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    return signalfd (-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void on_signal (xf_node_t *node, int sfd)
+{
+    struct signalfd_siginfo si;
+    while (read (sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            log_info ("SIGHUP: nothing to reload yet (links and keys come with the links issue)");
+            continue;
+        }
+        log_info ("%s received: shutting down", strsignal ((int) si.ssi_signo));
+        node->stopping = true;
+    }
+}
+
+static void scan_deadlines (xf_node_t *node)
+{
+    xf_err_t err = {0};
+    size_t marked = 0;
+    if (xf_office_scan_deadlines (node->office, node_now (node), &marked, &err) != XF_OK)
+        log_error ("deadline scan failed: %s", err.msg);
+    else if (marked)
+        log_info ("deadline scan: %zu case(s) became overdue", marked);
+    node->deadlines_dirty = false;
+}
+
+int loop_run (xf_node_t *node)
+{
+    int sfd = open_signalfd ();
+    if (sfd < 0) {
+        log_error ("cannot watch signals: %s", strerror (errno));
+        return 1;
+    }
+    int64_t next_scan = 0;
+    while (!node->stopping) {
+        zmq_pollitem_t items[MAX_ITEMS];
+        xf_control_poll_t ctl[MAX_ITEMS - 1];
+        size_t n = xf_control_poll_set (node->control, ctl, MAX_ITEMS - 1);
+        items[0] = (zmq_pollitem_t) {NULL, sfd, ZMQ_POLLIN, 0};
+        for (size_t i = 0; i < n; i++)
+            items[i + 1] = (zmq_pollitem_t) {NULL, ctl[i].fd, ctl[i].events, 0};
+        int64_t now = monotonic_ms ();
+        if (node->deadlines_dirty || now >= next_scan) {
+            scan_deadlines (node);
+            next_scan = now + SCAN_INTERVAL_MS;
+        }
+        long timeout = (long) (next_scan - now);
+        if (zmq_poll (items, (int) n + 1, timeout < 0 ? 0 : timeout) < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            log_error ("poll: %s", zmq_strerror (zmq_errno ()));
+            close (sfd);
+            return 1;
+        }
+        if (items[0].revents)
+            on_signal (node, sfd);
+        for (size_t i = 0; i < n; i++)
+            if (items[i + 1].revents)
+                xf_control_ready (node->control, (int) items[i + 1].fd, items[i + 1].revents);
+    }
+    close (sfd);
+    return 0;
+}

@@ -1,0 +1,187 @@
+/* main.c — xfsyncd: reads the configuration, opens the store and the node key, binds the
+ * control socket, runs the loop, and closes everything on SIGTERM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "log.h"
+#include "node.h"
+
+#define DEFAULT_CONFIG "/etc/xfsync/xfsyncd.conf"
+
+static void usage (FILE *out)
+{
+    fprintf (out, "usage: xfsyncd -c FILE [--foreground]\n"
+                  "  -c, --config FILE   node configuration (default %s)\n"
+                  "  -f, --foreground    stay in the foreground and log to stderr\n"
+                  "  -h, --help          this help\n"
+                  "  -V, --version       print the version\n", DEFAULT_CONFIG);
+}
+
+/* The node's CURVE secret key: one Z85 line, readable by the daemon's user only. */
+static int load_key (xf_node_t *node, char *errbuf, size_t errlen)
+{
+    const char *path = node->conf->key_file;
+    struct stat st;
+    char line[128] = "";
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf (errbuf, errlen, "key %s: %s (create one with: xfctl keygen DIR)", path, strerror (errno));
+        return -1;
+    }
+    ssize_t n = fstat (fd, &st) == 0 ? read (fd, line, sizeof line - 1) : -1;
+    close (fd);
+    if (n < 0 || (st.st_mode & 0077)) {
+        snprintf (errbuf, errlen, n < 0 ? "key %s: cannot read it" :
+                  "key %s: readable by group or others (mode %03o); run: chmod 600 %s",
+                  path, (unsigned) (st.st_mode & 0777), path);
+        return -1;
+    }
+    line[strcspn (line, "\r\n")] = 0;
+    if (strlen (line) != 40 || zmq_curve_public (node->public_key, line) != 0) {
+        snprintf (errbuf, errlen, "key %s: not a Z85 CURVE secret key (40 characters expected)", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Forks into the background. The original process waits on a pipe until the daemon says
+ * it is ready (or why it is not), so `xfsyncd -c FILE` still fails visibly and with exit
+ * status 1 on a bad store or socket. LMDB must be opened after the fork, in the process
+ * that uses it. Returns the write end of the pipe in the daemon. */
+static int daemonize (void)
+{
+    int pfd[2];
+    if (pipe (pfd) != 0)
+        return -1;
+    pid_t pid = fork ();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        char msg[700];
+        close (pfd[1]);
+        ssize_t n = read (pfd[0], msg, sizeof msg - 1);
+        if (n == 2 && memcmp (msg, "ok", 2) == 0)
+            _exit (0);
+        msg[n > 0 ? n : 0] = 0;
+        fprintf (stderr, "xfsyncd: %s\n", n > 0 ? msg : "the daemon exited during start-up");
+        _exit (1);
+    }
+    close (pfd[0]);
+    if (setsid () < 0 || (pid = fork ()) < 0)
+        return -1;
+    if (pid > 0)
+        _exit (0);
+    int fd = open ("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2 (fd, 0), dup2 (fd, 1), dup2 (fd, 2);
+        if (fd > 2)
+            close (fd);
+    }
+    return chdir ("/") == 0 ? pfd[1] : -1;
+}
+
+static void tell_parent (int fd, const char *msg)
+{
+    if (fd >= 0) {
+        ssize_t ignored = write (fd, msg, strlen (msg));
+        (void) ignored;
+        close (fd);
+    }
+}
+
+static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
+{
+    xf_err_t err = {0};
+    if (load_key (node, errbuf, errlen) != 0)
+        return -1;
+    if (mkdir (node->conf->data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf (errbuf, errlen, "data_dir %s: %s", node->conf->data_dir, strerror (errno));
+        return -1;
+    }
+    xf_limits_t lim = {node->conf->accept_days, node->conf->handle_days,
+                       node->conf->max_extension_days};
+    if (!(node->store = xf_store_open (node->conf->data_dir, NULL, &err))
+        || !(node->office = xf_office_new (node->store, node->conf->code, &lim, &err))
+        || xf_office_clock_offset (node->office, &node->clock_offset, &err) != XF_OK) {
+        snprintf (errbuf, errlen, "%s", err.msg);
+        return -1;
+    }
+    if (!node->conf->clock_control && node->clock_offset != 0) {
+        log_warn ("the store holds a test clock offset of %lld s but clock_control is off: "
+                  "using the system clock", (long long) node->clock_offset);
+        node->clock_offset = 0;
+    }
+    node->control = xf_control_new (node->conf->control_socket, node, errbuf, errlen);
+    return node->control ? 0 : -1;
+}
+
+static void close_node (xf_node_t *node)
+{
+    xf_control_destroy (&node->control);
+    xf_office_destroy (&node->office);
+    xf_store_close (&node->store);
+    xf_conf_destroy (&node->conf);
+}
+
+int main (int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = DEFAULT_CONFIG;
+    bool foreground = false;
+    int opt;
+    while ((opt = getopt_long (argc, argv, "c:fhV", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case 'f': foreground = true; break;
+        case 'h': usage (stdout); return 0;
+        case 'V': puts ("xfsyncd 0.1.0"); return 0;
+        default: usage (stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage (stderr);
+        return 2;
+    }
+    xf_err_t err = {0};
+    xf_node_t node = {.started = time (NULL)};
+    if (!(node.conf = xf_conf_load (config, &err))) {
+        fprintf (stderr, "%s\n", err.msg);
+        return 1;
+    }
+    log_init (node.conf->code, false);
+    char errbuf[600];
+    int ready_fd = -1;
+    if (!foreground) {
+        if ((ready_fd = daemonize ()) < 0) {
+            log_error ("cannot daemonize: %s", strerror (errno));
+            return 1;
+        }
+        log_init (node.conf->code, true);
+    }
+    if (open_node (&node, errbuf, sizeof errbuf) != 0) {
+        log_error ("cannot start: %s", errbuf);
+        tell_parent (ready_fd, errbuf);
+        close_node (&node);
+        return 1;
+    }
+    tell_parent (ready_fd, "ok");
+    node.started = node_now (&node);
+    log_info ("xfsyncd 0.1.0 started for %s (%s); store %s; control %s; public key %s",
+              node.conf->code, node.conf->name, node.conf->data_dir, node.conf->control_socket,
+              node.public_key);
+    int status = loop_run (&node);
+    close_node (&node);
+    log_info ("stopped");
+    return status;
+}

@@ -1,0 +1,69 @@
+/* xf_conf.h — the node's INI configuration (INTERFACE.md "Configuration"), parsed with libinih.
+ *
+ * Strict: unknown sections and keys, duplicates, bad values, syntax errors and lines longer
+ * than inih's line buffer are all errors. Every error is reported as "FILE:LINE: message";
+ * all of them are collected, not just the first, one per line in err->msg. */
+#ifndef XF_CONF_H
+#define XF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "xf_err.h"
+
+#define XF_CODE_MAX    13   /* GB/T 2260 codes are 6 digits; room for township codes (12) */
+#define XF_KEY_Z85_LEN 40   /* a CURVE key in Z85 */
+
+typedef struct {
+    char code[XF_CODE_MAX];
+    char *name;
+    char public_key[XF_KEY_Z85_LEN + 1];
+    int line;                       /* where its section starts, for later diagnostics */
+} xf_conf_child_t;
+
+typedef struct {
+    /* [node] */
+    char code[XF_CODE_MAX];
+    char *name;
+    char *data_dir;
+    char *control_socket;           /* default: <data_dir>/control.sock */
+    char *listen;                   /* NULL on a leaf */
+    char *key_file;                 /* default: <data_dir>/node.key */
+    /* [parent] — has_parent false on the root */
+    bool has_parent;
+    char parent_code[XF_CODE_MAX];
+    char *parent_endpoint;
+    char parent_public_key[XF_KEY_Z85_LEN + 1];
+    /* [child CODE] */
+    xf_conf_child_t *children;
+    size_t n_children;
+    /* [deadlines] calendar days */
+    int accept_days, handle_days, max_extension_days, urge_before_days, urge_every_days;
+    /* [report] */
+    char **required_items;
+    size_t n_required_items;
+    /* [debug] */
+    bool clock_control;
+    /* where it came from, for messages */
+    char *path;
+} xf_conf_t;
+
+/* Parses FILE. On success returns a config the caller frees with xf_conf_destroy.
+ * On failure returns NULL and err->msg holds every error, "FILE:LINE: message" per line
+ * (joined with '\n'; the first one is always complete even if the buffer is short). */
+xf_conf_t *xf_conf_load (const char *path, xf_err_t *err);
+
+/* Same, from a string; `name` stands in for the file name in messages. */
+xf_conf_t *xf_conf_parse (const char *text, const char *name, xf_err_t *err);
+
+/* A config with every default and no file, for tests and tools. */
+xf_conf_t *xf_conf_new_defaults (void);
+
+void xf_conf_destroy (xf_conf_t **conf_p);
+
+/* The child with this code, or NULL. */
+const xf_conf_child_t *xf_conf_child (const xf_conf_t *conf, const char *code);
+
+/* True when s is a valid office code: 6 digits (GB/T 2260), or 9/12 for township nodes. */
+bool xf_conf_code_valid (const char *s);
+
+#endif

@@ -1,0 +1,760 @@
+/* xf_office.c — the office's case book: registration, decisions, history, lists, the
+ * deadline scan and statistics, each as one LMDB transaction over cases, events, the due
+ * index, the petitioner index and the counters. */
+#include "xf_office.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "xf_case_json.h"
+
+struct xf_office {
+    xf_store_t *store;
+    char code[16];
+    xf_limits_t lim;
+};
+
+#define DUE_KEY_MAX (4 + XF_CASE_ID_MAX)
+#define HASH_LEN 32
+enum { STAGE_ACCEPT = 'a', STAGE_HANDLE = 'h' };
+#define DRY_RUN_DONE 1
+
+xf_office_t *xf_office_new (xf_store_t *store, const char *code, const xf_limits_t *lim,
+                            xf_err_t *err)
+{
+    xf_office_t *o = calloc (1, sizeof *o);
+    if (!o) {
+        xf_err_set (err, XF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    o->store = store;
+    snprintf (o->code, sizeof o->code, "%s", code);
+    o->lim = *lim;
+    return o;
+}
+
+void xf_office_destroy (xf_office_t **office_p)
+{
+    if (office_p && *office_p) {
+        free (*office_p);
+        *office_p = NULL;
+    }
+}
+
+const char *xf_office_code (const xf_office_t *o)
+{
+    return o->code;
+}
+
+/* ---------------------------------------------------------------- records */
+
+static int load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err)
+{
+    const void *val;
+    size_t len;
+    int rc = xf_txn_get (txn, XF_DB_CASES, id, strlen (id), &val, &len, err);
+    if (rc == XF_ENOTFOUND)
+        return xf_err_set (err, XF_ENOTFOUND, "no case %s at this office", id);
+    if (rc != XF_OK)
+        return rc;
+    if (!(*c_p = xf_case_unpack (val, len, err)))
+        return xf_err_prefix (err, "case %s", id);
+    return XF_OK;
+}
+
+static int save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
+{
+    size_t len;
+    uint8_t *buf = xf_case_pack (c, &len);
+    if (!buf)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    int rc = xf_txn_put (txn, XF_DB_CASES, c->id, strlen (c->id), buf, len, err);
+    free (buf);
+    return rc;
+}
+
+static size_t event_key (uint8_t *key, const char *id, uint32_t seq)
+{
+    size_t n = strlen (id);
+    memcpy (key, id, n);
+    key[n] = 0;   /* separator: "…-000001\0" sorts before "…-0000010" */
+    xf_be32_put (key + n + 1, seq);
+    return n + 5;
+}
+
+/* Appends ev (body set by the caller) to c's history as its next event. */
+static int append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *who,
+                         xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
+{
+    uint8_t key[XF_CASE_ID_MAX + 5];
+    ev->case_id = c->id;
+    ev->seq = ++c->last_event;
+    ev->at = who->now;
+    ev->office = (char *) o->code;
+    ev->operator_uid = who->uid;
+    size_t len = xf__case_event__get_packed_size (ev);
+    uint8_t *buf = malloc (len ? len : 1);
+    if (!buf)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    xf__case_event__pack (ev, buf);
+    int rc = xf_txn_put (txn, XF_DB_EVENTS, key, event_key (key, c->id, ev->seq), buf, len, err);
+    free (buf);
+    return rc;
+}
+
+static size_t due_key (uint8_t *key, xf_day_t due, const char *id)
+{
+    size_t n = strlen (id);
+    xf_be32_put (key, (uint32_t) due ^ 0x80000000u);
+    memcpy (key + 4, id, n);
+    return 4 + n;
+}
+
+static int due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err)
+{
+    uint8_t key[DUE_KEY_MAX];
+    return xf_txn_put (txn, XF_DB_DUE, key, due_key (key, due, id), &stage, 1, err);
+}
+
+static int due_del (xf_txn_t *txn, xf_day_t due, const char *id, xf_err_t *err)
+{
+    uint8_t key[DUE_KEY_MAX];
+    int rc = xf_txn_del (txn, XF_DB_DUE, key, due_key (key, due, id), err);
+    return rc == XF_ENOTFOUND ? XF_OK : rc;   /* already removed by the deadline scan */
+}
+
+/* Moves the case's 应结 count from the day it sits under to day. */
+static int move_due_count (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *err)
+{
+    int rc;
+    if (c->due_counted == day)
+        return XF_OK;
+    if (c->due_counted && (rc = xf_stats_bump (txn, c->due_counted, XF_ST_DUE, -1, err)))
+        return rc;
+    if ((rc = xf_stats_bump (txn, day, XF_ST_DUE, 1, err)))
+        return rc;
+    c->due_counted = day;
+    return XF_OK;
+}
+
+/* ---------------------------------------------------------------- registration */
+
+/* SHA-256 of the normalized identity: the id number when given, else name and phone digits.
+ * Anonymous and identity-less petitions have no key (and are never "repeat"). */
+static bool petitioner_key (const xf_case_t *c, uint8_t hash[HASH_LEN])
+{
+    const Xf__Petitioner *p = c->petitioner;
+    char norm[512];
+    if (c->anonymous || !p)
+        return false;
+    if (*p->id_number) {
+        int n = snprintf (norm, sizeof norm, "id:%s", p->id_number);
+        for (int i = 3; i < n; i++)
+            norm[i] = (char) (norm[i] == 'x' ? 'X' : norm[i]);
+    } else if (*p->name && *p->phone) {
+        int n = snprintf (norm, sizeof norm, "np:%s|", p->name);
+        for (const char *s = p->phone; *s && n < (int) sizeof norm - 1; s++)
+            if (*s >= '0' && *s <= '9')
+                norm[n++] = *s;
+        norm[n] = 0;
+    } else
+        return false;
+    unsigned len = HASH_LEN;
+    return EVP_Digest (norm, strlen (norm), hash, &len, EVP_sha256 (), NULL) == 1;
+}
+
+typedef struct {
+    const uint8_t *hash;
+    bool found;
+} repeat_probe_t;
+
+static int repeat_hit (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    (void) val, (void) vlen;
+    repeat_probe_t *p = arg;
+    p->found = klen > HASH_LEN && memcmp (key, p->hash, HASH_LEN) == 0;
+    return 1;
+}
+
+static int index_petitioner (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
+{
+    uint8_t key[HASH_LEN + XF_CASE_ID_MAX];
+    if (!petitioner_key (c, key))
+        return XF_OK;
+    repeat_probe_t probe = {key, false};
+    int rc = xf_txn_scan (txn, XF_DB_PETITIONER, key, HASH_LEN, repeat_hit, &probe, err);
+    if (rc != XF_OK)
+        return rc;
+    if (probe.found)
+        c->flags |= XF__CASE_FLAG__FLAG_REPEAT;
+    size_t n = strlen (c->id);
+    memcpy (key + HASH_LEN, c->id, n);
+    return xf_txn_put (txn, XF_DB_PETITIONER, key, HASH_LEN + n, "", 0, err);
+}
+
+/* 查询码: 12 characters from an alphabet without 0/O, 1/I/L, in groups of four. */
+static int assign_query_code (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
+{
+    static const char alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    for (int attempt = 0; attempt < 8; attempt++) {
+        unsigned char r[12];
+        char code[15];
+        if (RAND_bytes (r, sizeof r) != 1)
+            return xf_err_set (err, XF_EIO, "cannot draw random bytes for a query code");
+        for (int i = 0, j = 0; i < 12; i++) {
+            if (i && i % 4 == 0)
+                code[j++] = '-';
+            code[j++] = alphabet[r[i] % (sizeof alphabet - 1)];
+            code[j] = 0;
+        }
+        int rc = xf_txn_insert (txn, XF_DB_QUERY, code, strlen (code), c->id, strlen (c->id), err);
+        if (rc == XF_EEXIST)
+            continue;
+        if (rc != XF_OK)
+            return rc;
+        return xf_case_set (&c->query_code, code) ? xf_err_set (err, XF_ENOMEM, "out of memory") : XF_OK;
+    }
+    return xf_err_set (err, XF_ESTATE, "could not find an unused query code");
+}
+
+static int count_registration (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
+{
+    xf_figures_t d = {{0}};
+    d.v[XF_ST_RECEIVED] = 1;
+    d.v[XF_ST_CHANNEL + c->channel] = 1;
+    d.v[XF_ST_CATEGORY + c->category] = 1;
+    if (c->accused && c->accused->rank)
+        d.v[XF_ST_RANK + c->accused->rank] = 1;
+    if (c->subject)
+        d.v[XF_ST_SUBJECT + c->subject] = 1;
+    d.v[XF_ST_REPEAT] = !!(c->flags & XF__CASE_FLAG__FLAG_REPEAT);
+    d.v[XF_ST_SKIP_LEVEL] = !!(c->flags & XF__CASE_FLAG__FLAG_SKIP_LEVEL);
+    d.v[XF_ST_GROUP] = !!(c->flags & XF__CASE_FLAG__FLAG_GROUP);
+    return xf_stats_apply (txn, c->received, &d, err);
+}
+
+/* Registers one case inside txn: number, record, indexes, counters, first event. */
+static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf_case_t *c,
+                        xf_err_t *err)
+{
+    xf_day_t today = xf_day_of_time (who->now);
+    int y, m, d, rc;
+    uint64_t seq;
+    char name[16], id[XF_CASE_ID_MAX];
+    xf_day_to_ymd (today, &y, &m, &d);
+    snprintf (name, sizeof name, "seq/%04d", y);
+    if ((rc = xf_case_check_new (c, today, err))
+        || (rc = xf_txn_meta_u64 (txn, name, &seq, err))
+        || (rc = xf_case_format_id (id, o->code, y, seq + 1, err))
+        || (rc = xf_txn_meta_set_u64 (txn, name, seq + 1, err))
+        || (rc = xf_case_register (c, id, o->code, today, &o->lim, err))
+        || (rc = index_petitioner (txn, c, err))
+        || (rc = assign_query_code (txn, c, err))
+        || (rc = due_add (txn, c->accept_due, c->id, STAGE_ACCEPT, err))
+        || (rc = count_registration (txn, c, err)))
+        return rc;
+    Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
+    Xf__Registration reg = XF__REGISTRATION__INIT;
+    ev.body_case = XF__CASE_EVENT__BODY_REGISTRATION;
+    ev.registration = &reg;
+    reg.record = c;   /* the record as registered; append_event numbers it 1 first */
+    if ((rc = append_event (txn, o, who, c, &ev, err)))
+        return rc;
+    return save_case (txn, c, err);
+}
+
+typedef struct {
+    xf_office_t *o;
+    const xf_actor_t *who;
+    xf_case_t **cases;
+    xf_case_t **work;   /* per attempt copies, so a retried transaction starts clean */
+    size_t n, bad;
+    bool dry_run;
+} batch_t;
+
+static int register_batch_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    batch_t *b = arg;
+    for (size_t i = 0; i < b->n; i++) {
+        xf_case_destroy (&b->work[i]);
+        if (!(b->work[i] = xf_case_copy (b->cases[i])))
+            return xf_err_set (err, XF_ENOMEM, "out of memory");
+        int rc = register_in (txn, b->o, b->who, b->work[i], err);
+        if (rc != XF_OK) {
+            b->bad = i;
+            return rc;
+        }
+    }
+    return b->dry_run ? DRY_RUN_DONE : XF_OK;   /* a positive return aborts: nothing written */
+}
+
+int xf_office_register_batch (xf_office_t *o, const xf_actor_t *who, xf_case_t **cases, size_t n,
+                              bool dry_run, size_t *bad, xf_err_t *err)
+{
+    batch_t b = {o, who, cases, calloc (n ? n : 1, sizeof *b.work), n, 0, dry_run};
+    if (!b.work)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    int rc = xf_store_write (o->store, register_batch_txn, &b, err);
+    if (rc == DRY_RUN_DONE)
+        rc = XF_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == XF_OK && !dry_run) {   /* hand the registered records back */
+            xf_case_destroy (&cases[i]);
+            cases[i] = b.work[i];
+        } else
+            xf_case_destroy (&b.work[i]);
+    }
+    if (bad)
+        *bad = b.bad;
+    free (b.work);
+    return rc;
+}
+
+int xf_office_register (xf_office_t *o, const xf_actor_t *who, xf_case_t *c, xf_err_t *err)
+{
+    xf_case_t *one[1] = {xf_case_copy (c)};
+    if (!one[0])
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    int rc = xf_office_register_batch (o, who, one, 1, false, NULL, err);
+    if (rc == XF_OK) {   /* move the registered record into the caller's struct */
+        xf_case_t tmp = *c;
+        *c = *one[0];
+        *one[0] = tmp;
+    }
+    xf_case_destroy (&one[0]);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- decisions */
+
+typedef struct change change_t;
+/* Applies the action to c (already loaded, owned by this office's transaction), fills in
+ * the event body and does the index and counter work. */
+typedef int (*change_fn) (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *ev,
+                          xf_err_t *err);
+
+struct change {
+    xf_office_t *o;
+    const xf_actor_t *who;
+    const char *id;
+    change_fn fn;
+    xf_day_t today;
+    bool file;
+    int days;
+    const char *text;
+    union {   /* the event body lives here until the event is packed */
+        Xf__Acceptance acceptance;
+        Xf__Rejection rejection;
+        Xf__Extension extension;
+        Xf__Closing closing;
+    } body;
+};
+
+static int change_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    change_t *ch = arg;
+    xf_case_t *c = NULL;
+    Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
+    int rc = load_case (txn, ch->id, &c, err);
+    if (rc == XF_OK && (rc = ch->fn (ch, txn, c, &ev, err)) == XF_OK
+        && (rc = append_event (txn, ch->o, ch->who, c, &ev, err)) == XF_OK)
+        rc = save_case (txn, c, err);
+    xf_case_destroy (&c);
+    return rc;
+}
+
+static int run_change (xf_office_t *o, const xf_actor_t *who, const char *id, change_t *ch,
+                       xf_err_t *err)
+{
+    ch->o = o;
+    ch->who = who;
+    ch->id = id;
+    ch->today = xf_day_of_time (who->now);
+    return xf_store_write (o->store, change_txn, ch, err);
+}
+
+static int accept_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
+{
+    Xf__Acceptance *body = &ch->body.acceptance;
+    int rc = xf_case_accept (c, ch->o->code, ch->today, ch->file, &ch->o->lim, err);
+    if (rc != XF_OK)
+        return rc;
+    xf_figures_t d = {{0}};
+    d.v[XF_ST_ACCEPTED] = 1;
+    d.v[XF_ST_FILED] = c->filed;
+    if ((rc = due_del (txn, c->accept_due, c->id, err))
+        || (rc = due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
+        || (rc = xf_stats_apply (txn, ch->today, &d, err))
+        || (c->filed && (rc = move_due_count (txn, c, c->handle_due, err))))
+        return rc;
+    xf__acceptance__init (body);
+    body->filed = c->filed;
+    body->handle_due = c->handle_due;
+    ev->body_case = XF__CASE_EVENT__BODY_ACCEPTANCE;
+    ev->acceptance = body;
+    return XF_OK;
+}
+
+static int reject_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
+{
+    Xf__Rejection *body = &ch->body.rejection;
+    int rc = xf_case_reject (c, ch->o->code, ch->today, ch->text, err);
+    if (rc || (rc = due_del (txn, c->accept_due, c->id, err))
+        || (rc = xf_stats_bump (txn, ch->today, XF_ST_REJECTED, 1, err)))
+        return rc;
+    xf__rejection__init (body);
+    body->reason = (char *) ch->text;
+    ev->body_case = XF__CASE_EVENT__BODY_REJECTION;
+    ev->rejection = body;
+    return XF_OK;
+}
+
+static int extend_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
+{
+    Xf__Extension *body = &ch->body.extension;
+    xf_day_t old_due = c->handle_due;
+    int rc = xf_case_extend (c, ch->o->code, ch->today, ch->days, ch->text, &ch->o->lim, err);
+    if (rc || (rc = due_del (txn, old_due, c->id, err))
+        || (rc = due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
+        || (c->filed && (rc = move_due_count (txn, c, c->handle_due, err))))
+        return rc;
+    xf__extension__init (body);
+    body->days = (uint32_t) ch->days;
+    body->reason = (char *) ch->text;
+    body->handle_due = c->handle_due;
+    ev->body_case = XF__CASE_EVENT__BODY_EXTENSION;
+    ev->extension = body;
+    return XF_OK;
+}
+
+/* 办结: counted as closed today; a filed case closed by its deadline is 应结 and 按期 today,
+ * one closed late stays 应结 under its deadline. */
+static int close_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
+{
+    Xf__Closing *body = &ch->body.closing;
+    xf_day_t due = c->handle_due;
+    int rc = xf_case_close (c, ch->o->code, ch->today, ch->text, err);
+    bool on_time = ch->today <= due;
+    xf_figures_t d = {{0}};
+    d.v[XF_ST_CLOSED] = 1;
+    d.v[XF_ST_CLOSED_ON_TIME] = c->filed && on_time;
+    if (rc || (rc = due_del (txn, due, c->id, err)) || (rc = xf_stats_apply (txn, ch->today, &d, err))
+        || (c->filed && on_time && (rc = move_due_count (txn, c, ch->today, err))))
+        return rc;
+    xf__closing__init (body);
+    body->reply = (char *) ch->text;
+    body->on_time = on_time;
+    ev->body_case = XF__CASE_EVENT__BODY_CLOSING;
+    ev->closing = body;
+    return XF_OK;
+}
+
+int xf_office_accept (xf_office_t *o, const xf_actor_t *who, const char *id, bool file,
+                      xf_err_t *err)
+{
+    change_t ch = {.fn = accept_fn, .file = file};
+    return run_change (o, who, id, &ch, err);
+}
+
+int xf_office_reject (xf_office_t *o, const xf_actor_t *who, const char *id, const char *reason,
+                      xf_err_t *err)
+{
+    change_t ch = {.fn = reject_fn, .text = reason};
+    return run_change (o, who, id, &ch, err);
+}
+
+int xf_office_extend (xf_office_t *o, const xf_actor_t *who, const char *id, int days,
+                      const char *reason, xf_err_t *err)
+{
+    change_t ch = {.fn = extend_fn, .days = days, .text = reason};
+    return run_change (o, who, id, &ch, err);
+}
+
+int xf_office_close (xf_office_t *o, const xf_actor_t *who, const char *id, const char *reply,
+                     xf_err_t *err)
+{
+    change_t ch = {.fn = close_fn, .text = reply};
+    return run_change (o, who, id, &ch, err);
+}
+
+/* ---------------------------------------------------------------- deadline scan */
+
+typedef struct {
+    xf_day_t today;
+    char ids[64][XF_CASE_ID_MAX];   /* a bounded batch per transaction keeps each one short */
+    xf_day_t dues[64];
+    size_t n;
+} due_batch_t;
+
+static int collect_due (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    (void) val, (void) vlen;
+    due_batch_t *b = arg;
+    xf_day_t due = (xf_day_t) (xf_be32_get (key) ^ 0x80000000u);
+    if (due >= b->today || b->n == 64 || klen - 4 >= XF_CASE_ID_MAX)
+        return 1;
+    memcpy (b->ids[b->n], (const uint8_t *) key + 4, klen - 4);
+    b->ids[b->n][klen - 4] = 0;
+    b->dues[b->n++] = due;
+    return 0;
+}
+
+typedef struct {
+    xf_office_t *o;
+    const xf_actor_t *who;
+    size_t marked;
+    bool more;
+} scan_t;
+
+static int mark_overdue (xf_txn_t *txn, scan_t *s, const char *id, xf_day_t due, xf_err_t *err)
+{
+    xf_case_t *c = NULL;
+    int rc = due_del (txn, due, id, err);
+    if (rc || (rc = load_case (txn, id, &c, err)))
+        return rc;
+    if (xf_case_due (c) == due && !(c->flags & XF__CASE_FLAG__FLAG_OVERDUE)) {
+        Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
+        Xf__Overdue body = XF__OVERDUE__INIT;
+        body.due = due;
+        body.stage = c->status == XF__STATUS__REGISTERED ? "accept" : "handle";
+        ev.body_case = XF__CASE_EVENT__BODY_OVERDUE;
+        ev.overdue = &body;
+        c->flags |= XF__CASE_FLAG__FLAG_OVERDUE;
+        if (!(rc = xf_stats_bump (txn, due, XF_ST_OVERDUE, 1, err))
+            && !(rc = append_event (txn, s->o, s->who, c, &ev, err)))
+            rc = save_case (txn, c, err);
+        s->marked++;
+    }
+    xf_case_destroy (&c);
+    return rc;
+}
+
+static int scan_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    scan_t *s = arg;
+    due_batch_t b = {.today = xf_day_of_time (s->who->now)};
+    int rc = xf_txn_scan (txn, XF_DB_DUE, NULL, 0, collect_due, &b, err);
+    for (size_t i = 0; rc == XF_OK && i < b.n; i++)
+        rc = mark_overdue (txn, s, b.ids[i], b.dues[i], err);
+    s->more = b.n == 64;
+    return rc;
+}
+
+int xf_office_scan_deadlines (xf_office_t *o, int64_t now, size_t *marked, xf_err_t *err)
+{
+    xf_actor_t node = {now, 0};
+    size_t total = 0;
+    scan_t s;
+    do {
+        s = (scan_t) {o, &node, 0, false};
+        int rc = xf_store_write (o->store, scan_txn, &s, err);
+        if (rc != XF_OK)
+            return rc;
+        total += s.marked;
+    } while (s.more);
+    if (marked)
+        *marked = total;
+    return XF_OK;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+typedef struct {
+    const char *id;
+    xf_case_t *c;
+    json_t *out;
+    const xf_case_filter_t *f;
+    xf_day_t today;
+    size_t limit;
+    xf_figures_t *fig;
+    xf_day_t first, last;
+    xf_case_counts_t *counts;
+} read_t;
+
+static int get_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    read_t *r = arg;
+    return load_case (txn, r->id, &r->c, err);
+}
+
+xf_case_t *xf_office_get (xf_office_t *o, const char *id, xf_err_t *err)
+{
+    read_t r = {.id = id};
+    if (xf_store_read (o->store, get_txn, &r, err) != XF_OK)
+        xf_case_destroy (&r.c);
+    return r.c;
+}
+
+typedef struct {
+    const char *id;
+    size_t idlen;
+    json_t *events;
+    int rc;
+    xf_err_t *err;
+} history_t;
+
+static int history_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    history_t *h = arg;
+    if (klen != h->idlen + 5 || memcmp (key, h->id, h->idlen + 1) != 0)
+        return 1;
+    Xf__CaseEvent *ev = xf__case_event__unpack (NULL, vlen, val);
+    if (!ev)
+        return xf_err_set (h->err, XF_ESTORE, "case %s: event %u does not decode", h->id,
+                           xf_be32_get ((const uint8_t *) key + h->idlen + 1));
+    json_array_append_new (h->events, xf_event_to_json (ev));
+    xf__case_event__free_unpacked (ev, NULL);
+    return 0;
+}
+
+static int history_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    read_t *r = arg;
+    uint8_t key[XF_CASE_ID_MAX + 5];
+    int rc = load_case (txn, r->id, &r->c, err);
+    xf_case_destroy (&r->c);
+    if (rc != XF_OK)
+        return rc;
+    history_t h = {r->id, strlen (r->id), json_array (), 0, err};
+    rc = xf_txn_scan (txn, XF_DB_EVENTS, key, event_key (key, r->id, 0), history_entry, &h, err);
+    if (rc != XF_OK) {
+        json_decref (h.events);
+        return rc;
+    }
+    r->out = json_pack ("{s:o}", "events", h.events);
+    return XF_OK;
+}
+
+json_t *xf_office_history (xf_office_t *o, const char *id, xf_err_t *err)
+{
+    read_t r = {.id = id};
+    if (strlen (id) >= XF_CASE_ID_MAX) {
+        xf_err_set (err, XF_ENOTFOUND, "no case %s at this office", id);
+        return NULL;
+    }
+    if (xf_store_read (o->store, history_txn, &r, err) != XF_OK)
+        return NULL;
+    return r.out;
+}
+
+typedef struct {
+    read_t *r;
+    json_t *cases;
+    xf_err_t *err;
+} list_t;
+
+static bool matches (const xf_case_t *c, const xf_case_filter_t *f, xf_day_t today)
+{
+    return (!f->status || (int) c->status == f->status)
+           && (!f->owner || strcmp (c->owner, f->owner) == 0)
+           && (!f->overdue || xf_case_is_overdue (c, today));
+}
+
+static int list_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    (void) key, (void) klen;
+    list_t *l = arg;
+    xf_case_t *c = xf_case_unpack (val, vlen, l->err);
+    if (!c)
+        return XF_ESTORE;
+    if (matches (c, l->r->f, l->r->today))
+        json_array_append_new (l->cases, xf_case_to_json (c, l->r->today));
+    xf_case_destroy (&c);
+    return json_array_size (l->cases) >= l->r->limit ? 1 : 0;
+}
+
+static int list_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    read_t *r = arg;
+    list_t l = {r, json_array (), err};
+    int rc = xf_txn_scan_back (txn, XF_DB_CASES, NULL, 0, list_entry, &l, err);
+    if (rc != XF_OK) {
+        json_decref (l.cases);
+        return rc;
+    }
+    r->out = json_pack ("{s:o}", "cases", l.cases);
+    return XF_OK;
+}
+
+json_t *xf_office_list (xf_office_t *o, const xf_case_filter_t *f, xf_day_t today, xf_err_t *err)
+{
+    read_t r = {.f = f, .today = today, .limit = f->limit ? f->limit : 100};
+    if (xf_store_read (o->store, list_txn, &r, err) != XF_OK)
+        return NULL;
+    return r.out;
+}
+
+static int stats_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    read_t *r = arg;
+    return xf_stats_read (txn, r->first, r->last, r->fig, NULL, err);
+}
+
+int xf_office_stats (xf_office_t *o, xf_day_t first, xf_day_t last, xf_figures_t *out,
+                     xf_err_t *err)
+{
+    read_t r = {.fig = out, .first = first, .last = last};
+    return xf_store_read (o->store, stats_txn, &r, err);
+}
+
+typedef struct {
+    xf_case_counts_t *out;
+    xf_day_t today;
+    xf_err_t *err;
+} count_t;
+
+static int count_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    (void) key, (void) klen;
+    count_t *k = arg;
+    xf_case_t *c = xf_case_unpack (val, vlen, k->err);
+    if (!c)
+        return XF_ESTORE;
+    k->out->total++;
+    if (c->status >= 0 && c->status < 6)
+        k->out->by_status[c->status]++;
+    k->out->overdue += xf_case_is_overdue (c, k->today);
+    xf_case_destroy (&c);
+    return 0;
+}
+
+static int counts_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    read_t *r = arg;
+    count_t k = {r->counts, r->today, err};
+    memset (r->counts, 0, sizeof *r->counts);
+    return xf_txn_scan (txn, XF_DB_CASES, NULL, 0, count_entry, &k, err);
+}
+
+int xf_office_counts (xf_office_t *o, xf_day_t today, xf_case_counts_t *out, xf_err_t *err)
+{
+    read_t r = {.counts = out, .today = today};
+    return xf_store_read (o->store, counts_txn, &r, err);
+}
+
+/* ---------------------------------------------------------------- clock */
+
+static int clock_get_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    uint64_t v;
+    int rc = xf_txn_meta_u64 (txn, "clock_offset", &v, err);
+    *(int64_t *) arg = (int64_t) v;
+    return rc;
+}
+
+static int clock_set_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    return xf_txn_meta_set_u64 (txn, "clock_offset", (uint64_t) *(int64_t *) arg, err);
+}
+
+int xf_office_clock_offset (xf_office_t *o, int64_t *offset, xf_err_t *err)
+{
+    return xf_store_read (o->store, clock_get_txn, offset, err);
+}
+
+int xf_office_set_clock_offset (xf_office_t *o, int64_t offset, xf_err_t *err)
+{
+    return xf_store_write (o->store, clock_set_txn, &offset, err);
+}

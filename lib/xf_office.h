@@ -1,0 +1,80 @@
+/* xf_office.h — one office's case book: every operator action as one store transaction.
+ *
+ * Each function loads what it needs, asks xf_case whether the action is allowed, and writes
+ * the case, its history event, the statistics counters and the deadline index together, so
+ * a crash or a refusal leaves the store exactly as it was. The caller supplies the time
+ * (the node clock) and the operator, so that tests can move time and nothing here reads a
+ * clock or a socket. */
+#ifndef XF_OFFICE_H
+#define XF_OFFICE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include "xf_case.h"
+#include "xf_stats.h"
+#include "xf_store.h"
+
+typedef struct xf_office xf_office_t;
+
+typedef struct {
+    int64_t now;       /* node clock, unix seconds */
+    uint32_t uid;      /* operator (SO_PEERCRED), 0 for the node itself */
+} xf_actor_t;
+
+/* store is borrowed and must outlive the office. */
+xf_office_t *xf_office_new (xf_store_t *store, const char *code, const xf_limits_t *lim,
+                            xf_err_t *err);
+void         xf_office_destroy (xf_office_t **office_p);
+const char  *xf_office_code (const xf_office_t *o);
+
+/* Registers c (registration fields filled, e.g. by xf_case_from_json). On success c holds
+ * the registered case, including its new id. */
+int xf_office_register (xf_office_t *o, const xf_actor_t *who, xf_case_t *c, xf_err_t *err);
+
+/* Registers n cases in one transaction: all or none. On a refusal *bad is the index of the
+ * case at fault. With dry_run nothing is written (validation only); otherwise each case
+ * holds its registered record (and id) afterwards. */
+int xf_office_register_batch (xf_office_t *o, const xf_actor_t *who, xf_case_t **cases, size_t n,
+                              bool dry_run, size_t *bad, xf_err_t *err);
+
+int xf_office_accept (xf_office_t *o, const xf_actor_t *who, const char *id, bool file,
+                      xf_err_t *err);
+int xf_office_reject (xf_office_t *o, const xf_actor_t *who, const char *id, const char *reason,
+                      xf_err_t *err);
+int xf_office_extend (xf_office_t *o, const xf_actor_t *who, const char *id, int days,
+                      const char *reason, xf_err_t *err);
+int xf_office_close (xf_office_t *o, const xf_actor_t *who, const char *id, const char *reply,
+                     xf_err_t *err);
+
+/* The case (caller destroys), or NULL with XF_ENOTFOUND. */
+xf_case_t *xf_office_get (xf_office_t *o, const char *id, xf_err_t *err);
+/* {"events":[…]} */
+json_t *xf_office_history (xf_office_t *o, const char *id, xf_err_t *err);
+
+typedef struct {
+    int status;              /* 0 = any */
+    const char *owner;       /* NULL = any */
+    bool overdue;            /* only cases past their stage's deadline */
+    size_t limit;            /* 0 = 100 */
+} xf_case_filter_t;
+/* {"cases":[…]} newest first. */
+json_t *xf_office_list (xf_office_t *o, const xf_case_filter_t *f, xf_day_t today, xf_err_t *err);
+
+/* The figures of [first, last], read from the counters. */
+int xf_office_stats (xf_office_t *o, xf_day_t first, xf_day_t last, xf_figures_t *out,
+                     xf_err_t *err);
+
+/* Marks every case whose stage deadline is before today as overdue (once), recording an
+ * event and counting it. *marked (may be NULL) gets how many were marked. */
+int xf_office_scan_deadlines (xf_office_t *o, int64_t now, size_t *marked, xf_err_t *err);
+
+typedef struct {
+    uint64_t total, by_status[6], overdue;
+} xf_case_counts_t;
+int xf_office_counts (xf_office_t *o, xf_day_t today, xf_case_counts_t *out, xf_err_t *err);
+
+/* The node clock's offset from the system clock, kept in the store (debug clock control). */
+int xf_office_clock_offset (xf_office_t *o, int64_t *offset, xf_err_t *err);
+int xf_office_set_clock_offset (xf_office_t *o, int64_t offset, xf_err_t *err);
+
+#endif

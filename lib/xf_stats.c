@@ -1,0 +1,159 @@
+/* xf_stats.c — counter buckets per day, month and year in the `stats` database; reading a
+ * period by covering it with the largest whole buckets. */
+#include "xf_stats.h"
+
+#include <string.h>
+#include "xf_case.h"
+
+enum { LEVEL_DAY = 'D', LEVEL_MONTH = 'M', LEVEL_YEAR = 'Y' };
+#define KEY_LEN 5
+
+static void bucket_key (uint8_t key[KEY_LEN], int level, xf_day_t first_day)
+{
+    key[0] = (uint8_t) level;
+    xf_be32_put (key + 1, (uint32_t) first_day ^ 0x80000000u);   /* sortable for negatives */
+}
+
+/* Values are XF_ST_COUNT big-endian int64s; a shorter value (from an older build with fewer
+ * counters) reads as zeros for the missing ones. */
+static void decode (const void *val, size_t vlen, xf_figures_t *f)
+{
+    memset (f, 0, sizeof *f);
+    size_t n = vlen / 8 < XF_ST_COUNT ? vlen / 8 : XF_ST_COUNT;
+    for (size_t i = 0; i < n; i++)
+        f->v[i] = (int64_t) xf_be64_get ((const uint8_t *) val + 8 * i);
+}
+
+static int add_bucket (xf_txn_t *txn, int level, xf_day_t first, const xf_figures_t *delta,
+                       xf_err_t *err)
+{
+    uint8_t key[KEY_LEN], val[8 * XF_ST_COUNT];
+    xf_figures_t cur;
+    const void *old;
+    size_t oldlen;
+    bucket_key (key, level, first);
+    int rc = xf_txn_get (txn, XF_DB_STATS, key, KEY_LEN, &old, &oldlen, err);
+    if (rc == XF_ENOTFOUND)
+        memset (&cur, 0, sizeof cur);
+    else if (rc == XF_OK)
+        decode (old, oldlen, &cur);
+    else
+        return rc;
+    xf_figures_add (&cur, delta);
+    for (int i = 0; i < XF_ST_COUNT; i++)
+        xf_be64_put (val + 8 * i, (uint64_t) cur.v[i]);
+    return xf_txn_put (txn, XF_DB_STATS, key, KEY_LEN, val, sizeof val, err);
+}
+
+int xf_stats_apply (xf_txn_t *txn, xf_day_t day, const xf_figures_t *delta, xf_err_t *err)
+{
+    int y, m, d, rc;
+    xf_day_to_ymd (day, &y, &m, &d);
+    if ((rc = add_bucket (txn, LEVEL_DAY, day, delta, err))
+        || (rc = add_bucket (txn, LEVEL_MONTH, xf_day_from_ymd (y, m, 1), delta, err))
+        || (rc = add_bucket (txn, LEVEL_YEAR, xf_day_from_ymd (y, 1, 1), delta, err)))
+        return rc;
+    return XF_OK;
+}
+
+int xf_stats_bump (xf_txn_t *txn, xf_day_t day, int counter, int64_t n, xf_err_t *err)
+{
+    xf_figures_t delta = {{0}};
+    delta.v[counter] = n;
+    return xf_stats_apply (txn, day, &delta, err);
+}
+
+static int read_bucket (xf_txn_t *txn, int level, xf_day_t first, xf_figures_t *sum, xf_err_t *err)
+{
+    uint8_t key[KEY_LEN];
+    const void *val;
+    size_t vlen;
+    xf_figures_t f;
+    bucket_key (key, level, first);
+    int rc = xf_txn_get (txn, XF_DB_STATS, key, KEY_LEN, &val, &vlen, err);
+    if (rc == XF_ENOTFOUND)
+        return XF_OK;
+    if (rc != XF_OK)
+        return rc;
+    decode (val, vlen, &f);
+    xf_figures_add (sum, &f);
+    return XF_OK;
+}
+
+int xf_stats_read (xf_txn_t *txn, xf_day_t first, xf_day_t last, xf_figures_t *out, int *reads,
+                   xf_err_t *err)
+{
+    int n_reads = 0;
+    memset (out, 0, sizeof *out);
+    xf_day_t day = first;
+    while (day <= last) {
+        int y, m, d, rc, level;
+        xf_day_t next;
+        xf_day_to_ymd (day, &y, &m, &d);
+        xf_day_t year_end = xf_day_from_ymd (y, 12, 31);
+        xf_day_t month_end = xf_day_from_ymd (y, m, xf_days_in_month (y, m));
+        if (m == 1 && d == 1 && year_end <= last)
+            level = LEVEL_YEAR, next = year_end + 1;
+        else if (d == 1 && month_end <= last)
+            level = LEVEL_MONTH, next = month_end + 1;
+        else
+            level = LEVEL_DAY, next = day + 1;
+        if ((rc = read_bucket (txn, level, day, out, err)) != XF_OK)
+            return rc;
+        n_reads++;
+        day = next;
+    }
+    if (reads)
+        *reads = n_reads;
+    return XF_OK;
+}
+
+void xf_figures_add (xf_figures_t *sum, const xf_figures_t *f)
+{
+    for (int i = 0; i < XF_ST_COUNT; i++)
+        sum->v[i] += f->v[i];
+}
+
+static json_t *breakdown (const xf_figures_t *f, int base, int n, const char *(*name) (int))
+{
+    json_t *o = json_object ();
+    for (int i = 1; i <= n; i++)
+        json_object_set_new (o, name (i), json_integer (f->v[base + i]));
+    return o;
+}
+
+static const char *subject_name (int i)
+{
+    static const char *const names[] = {"", "1", "2", "3", "4", "5", "6", "7", "8"};
+    return names[i];
+}
+
+json_t *xf_figures_json (const xf_figures_t *f)
+{
+    static const struct { const char *name; int id; } plain[] = {
+        {"accepted", XF_ST_ACCEPTED},   {"rejected", XF_ST_REJECTED},
+        {"filed", XF_ST_FILED},         {"due", XF_ST_DUE},
+        {"closed", XF_ST_CLOSED},       {"closed_on_time", XF_ST_CLOSED_ON_TIME},
+        {"overdue", XF_ST_OVERDUE},     {"escalated", XF_ST_ESCALATED},
+        {"assigned", XF_ST_ASSIGNED},   {"transferred", XF_ST_TRANSFERRED},
+        {"urges", XF_ST_URGES},         {"sent_back", XF_ST_SENT_BACK},
+        {"repeat", XF_ST_REPEAT},       {"skip_level", XF_ST_SKIP_LEVEL},
+        {"group", XF_ST_GROUP},
+    };
+    json_t *o = json_object ();
+    json_object_set_new (o, "received", json_integer (f->v[XF_ST_RECEIVED]));
+    json_object_set_new (o, "by_channel", breakdown (f, XF_ST_CHANNEL, 5, xf_channel_name));
+    json_object_set_new (o, "by_category", breakdown (f, XF_ST_CATEGORY, 3, xf_category_name));
+    json_object_set_new (o, "by_accused_rank", breakdown (f, XF_ST_RANK, 6, xf_rank_name));
+    json_object_set_new (o, "by_subject", breakdown (f, XF_ST_SUBJECT, XF_SUBJECTS, subject_name));
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        json_object_set_new (o, plain[i].name, json_integer (f->v[plain[i].id]));
+        if (plain[i].id == XF_ST_CLOSED_ON_TIME) {
+            int64_t due = f->v[XF_ST_DUE], ok = f->v[XF_ST_CLOSED_ON_TIME];
+            json_object_set_new (o, "on_time_rate",
+                                 due > 0 ? json_real (ok >= due ? 1.0 : (double) ok / (double) due)
+                                         : json_null ());
+        }
+    }
+    return o;
+}

@@ -1,0 +1,338 @@
+/* xf_store.c — LMDB persistence: environment, named databases, transactions that grow the map
+ * instead of failing, and the schema version check. */
+#include "xf_store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DEFAULT_MAP   ((size_t) 64 << 20)
+#define DEFAULT_LIMIT ((size_t) 1 << 40)
+#define MAX_GROWTHS   24
+
+static const char *const db_names[XF_DB_COUNT] = {
+    "meta", "cases", "events", "due", "petitioner", "query",
+    "outbox", "links", "stats", "snapshots", "audit",
+};
+
+struct xf_store {
+    MDB_env *env;
+    MDB_dbi dbi[XF_DB_COUNT];
+    size_t map_size, max_map_size;
+    char *dir;
+};
+
+struct xf_txn {
+    xf_store_t *store;
+    MDB_txn *txn;
+    bool map_full;   /* sticky: a put hit MDB_MAP_FULL, the whole callback is retried */
+};
+
+static int lmdb_err (xf_err_t *err, int rc, const char *what, const xf_store_t *s)
+{
+    return xf_err_set (err, XF_ESTORE, "store %s: %s: %s", s ? s->dir : "", what, mdb_strerror (rc));
+}
+
+static int open_dbs (xf_store_t *s, xf_err_t *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (s->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_err (err, rc, "begin", s);
+    for (int i = 0; i < XF_DB_COUNT; i++) {
+        if ((rc = mdb_dbi_open (txn, db_names[i], MDB_CREATE, &s->dbi[i])) != 0) {
+            mdb_txn_abort (txn);
+            return lmdb_err (err, rc, db_names[i], s);
+        }
+    }
+    if ((rc = mdb_txn_commit (txn)) != 0)
+        return lmdb_err (err, rc, "commit", s);
+    return XF_OK;
+}
+
+static int check_schema (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    (void) arg;
+    uint64_t v = 0;
+    int rc = xf_txn_meta_u64 (txn, "schema", &v, err);
+    if (rc != XF_OK)
+        return rc;
+    if (v > XF_SCHEMA_VERSION)
+        return xf_err_set (err, XF_EVERSION,
+                           "store %s was written by a newer xfsync (schema %llu); this build reads "
+                           "schema %d or older: install the newer xfsync or restore a backup",
+                           txn->store->dir, (unsigned long long) v, XF_SCHEMA_VERSION);
+    if (v < XF_SCHEMA_VERSION)   /* new store (0); future migrations go here */
+        return xf_txn_meta_set_u64 (txn, "schema", XF_SCHEMA_VERSION, err);
+    return XF_OK;
+}
+
+xf_store_t *xf_store_open (const char *dir, const xf_store_opts_t *opts, xf_err_t *err)
+{
+    struct stat st;
+    if (stat (dir, &st) != 0 || !S_ISDIR (st.st_mode)) {
+        xf_err_set (err, XF_ESTORE, "store %s: not a directory: %s", dir,
+                    errno ? strerror (errno) : "exists but is a file");
+        return NULL;
+    }
+    xf_store_t *s = calloc (1, sizeof *s);
+    if (!s || !(s->dir = strdup (dir))) {
+        free (s);
+        xf_err_set (err, XF_ENOMEM, "store %s: out of memory", dir);
+        return NULL;
+    }
+    s->map_size = opts && opts->map_size ? opts->map_size : DEFAULT_MAP;
+    s->max_map_size = opts && opts->max_map_size ? opts->max_map_size : DEFAULT_LIMIT;
+    unsigned flags = MDB_NOTLS | (opts && opts->no_sync ? MDB_NOSYNC : 0);
+    int rc;
+    if ((rc = mdb_env_create (&s->env)) != 0
+        || (rc = mdb_env_set_maxdbs (s->env, XF_DB_COUNT)) != 0
+        || (rc = mdb_env_set_mapsize (s->env, s->map_size)) != 0) {
+        lmdb_err (err, rc, "create", s);
+        goto fail;
+    }
+    if ((rc = mdb_env_open (s->env, dir, flags, 0600)) != 0) {
+        lmdb_err (err, rc, "open", s);
+        goto fail;
+    }
+    /* An existing store may be larger than what we asked for: LMDB keeps its size. */
+    MDB_envinfo info;
+    mdb_env_info (s->env, &info);
+    s->map_size = info.me_mapsize;
+    if (open_dbs (s, err) != XF_OK || xf_store_write (s, check_schema, NULL, err) != XF_OK)
+        goto fail;
+    return s;
+fail:
+    xf_store_close (&s);
+    return NULL;
+}
+
+void xf_store_close (xf_store_t **store_p)
+{
+    if (!store_p || !*store_p)
+        return;
+    xf_store_t *s = *store_p;
+    if (s->env)
+        mdb_env_close (s->env);
+    free (s->dir);
+    free (s);
+    *store_p = NULL;
+}
+
+size_t xf_store_map_size (const xf_store_t *store)
+{
+    return store->map_size;
+}
+
+static int grow (xf_store_t *s, xf_err_t *err)
+{
+    if (s->map_size >= s->max_map_size)
+        return xf_err_set (err, XF_ESTORE,
+                           "store %s is full: the map has reached its limit of %zu MiB; free disk "
+                           "space or raise the limit", s->dir, s->max_map_size >> 20);
+    size_t next = s->map_size * 2 > s->max_map_size ? s->max_map_size : s->map_size * 2;
+    int rc = mdb_env_set_mapsize (s->env, next);
+    if (rc != 0)
+        return lmdb_err (err, rc, "grow map", s);
+    s->map_size = next;
+    return XF_OK;
+}
+
+int xf_store_write (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
+{
+    for (int attempt = 0; attempt <= MAX_GROWTHS; attempt++) {
+        xf_txn_t t = {.store = s};
+        int rc = mdb_txn_begin (s->env, NULL, 0, &t.txn);
+        if (rc == MDB_MAP_RESIZED) {   /* another process grew it: adopt its size */
+            mdb_env_set_mapsize (s->env, 0);
+            rc = mdb_txn_begin (s->env, NULL, 0, &t.txn);
+        }
+        if (rc != 0)
+            return lmdb_err (err, rc, "begin write", s);
+        int ret = fn (&t, arg, err);
+        if (ret == XF_OK && !t.map_full) {
+            rc = mdb_txn_commit (t.txn);
+            if (rc == 0)
+                return XF_OK;
+            if (rc != MDB_MAP_FULL)
+                return lmdb_err (err, rc, "commit", s);
+            t.map_full = true;
+        } else {
+            mdb_txn_abort (t.txn);
+        }
+        if (!t.map_full)
+            return ret;
+        if ((ret = grow (s, err)) != XF_OK)
+            return ret;
+    }
+    return xf_err_set (err, XF_ESTORE, "store %s: the map kept filling up while growing", s->dir);
+}
+
+int xf_store_read (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
+{
+    xf_txn_t t = {.store = s};
+    int rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize (s->env, 0);
+        rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
+    }
+    if (rc != 0)
+        return lmdb_err (err, rc, "begin read", s);
+    int ret = fn (&t, arg, err);
+    mdb_txn_abort (t.txn);
+    return ret;
+}
+
+static int put_result (xf_txn_t *t, int rc, xf_db_t db, xf_err_t *err)
+{
+    if (rc == 0)
+        return XF_OK;
+    if (rc == MDB_MAP_FULL) {
+        t->map_full = true;
+        return xf_err_set (err, XF_ESTORE, "store %s: map full (growing)", t->store->dir);
+    }
+    if (rc == MDB_KEYEXIST)
+        return XF_EEXIST;
+    return lmdb_err (err, rc, db_names[db], t->store);
+}
+
+int xf_txn_get (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
+                const void **val, size_t *vlen, xf_err_t *err)
+{
+    MDB_val k = {klen, (void *) key}, v;
+    int rc = mdb_get (t->txn, t->store->dbi[db], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return XF_ENOTFOUND;
+    if (rc != 0)
+        return lmdb_err (err, rc, db_names[db], t->store);
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return XF_OK;
+}
+
+int xf_txn_put (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
+                const void *val, size_t vlen, xf_err_t *err)
+{
+    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    return put_result (t, mdb_put (t->txn, t->store->dbi[db], &k, &v, 0), db, err);
+}
+
+int xf_txn_insert (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
+                   const void *val, size_t vlen, xf_err_t *err)
+{
+    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    return put_result (t, mdb_put (t->txn, t->store->dbi[db], &k, &v, MDB_NOOVERWRITE), db, err);
+}
+
+int xf_txn_del (xf_txn_t *t, xf_db_t db, const void *key, size_t klen, xf_err_t *err)
+{
+    MDB_val k = {klen, (void *) key};
+    int rc = mdb_del (t->txn, t->store->dbi[db], &k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return XF_ENOTFOUND;
+    return put_result (t, rc, db, err);
+}
+
+static int scan (xf_txn_t *t, xf_db_t db, const void *start, size_t slen, bool back,
+                 xf_scan_fn fn, void *arg, xf_err_t *err)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open (t->txn, t->store->dbi[db], &cur);
+    if (rc != 0)
+        return lmdb_err (err, rc, db_names[db], t->store);
+    MDB_val k = {slen, (void *) start}, v;
+    if (!start)
+        rc = mdb_cursor_get (cur, &k, &v, back ? MDB_LAST : MDB_FIRST);
+    else {
+        rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+        if (back) {   /* the last key <= start */
+            if (rc == MDB_NOTFOUND)
+                rc = mdb_cursor_get (cur, &k, &v, MDB_LAST);
+            else if (rc == 0 && (k.mv_size != slen || memcmp (k.mv_data, start, slen) != 0))
+                rc = mdb_cursor_get (cur, &k, &v, MDB_PREV);
+        }
+    }
+    int ret = XF_OK;
+    while (rc == 0) {
+        ret = fn (k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+        if (ret != 0)
+            break;
+        rc = mdb_cursor_get (cur, &k, &v, back ? MDB_PREV : MDB_NEXT);
+    }
+    mdb_cursor_close (cur);
+    if (ret < 0)
+        return ret;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return lmdb_err (err, rc, db_names[db], t->store);
+    return XF_OK;
+}
+
+int xf_txn_scan (xf_txn_t *t, xf_db_t db, const void *start, size_t slen,
+                 xf_scan_fn fn, void *arg, xf_err_t *err)
+{
+    return scan (t, db, start, slen, false, fn, arg, err);
+}
+
+int xf_txn_scan_back (xf_txn_t *t, xf_db_t db, const void *start, size_t slen,
+                      xf_scan_fn fn, void *arg, xf_err_t *err)
+{
+    return scan (t, db, start, slen, true, fn, arg, err);
+}
+
+int xf_txn_meta_u64 (xf_txn_t *t, const char *name, uint64_t *out, xf_err_t *err)
+{
+    const void *v;
+    size_t vlen;
+    int rc = xf_txn_get (t, XF_DB_META, name, strlen (name), &v, &vlen, err);
+    if (rc == XF_ENOTFOUND) {
+        *out = 0;
+        return XF_OK;
+    }
+    if (rc != XF_OK)
+        return rc;
+    if (vlen != 8)
+        return xf_err_set (err, XF_ESTORE, "store %s: meta \"%s\" is damaged (%zu bytes)",
+                           t->store->dir, name, vlen);
+    *out = xf_be64_get (v);
+    return XF_OK;
+}
+
+int xf_txn_meta_set_u64 (xf_txn_t *t, const char *name, uint64_t v, xf_err_t *err)
+{
+    uint8_t b[8];
+    xf_be64_put (b, v);
+    return xf_txn_put (t, XF_DB_META, name, strlen (name), b, sizeof b, err);
+}
+
+int xf_txn_count (xf_txn_t *t, xf_db_t db, size_t *out, xf_err_t *err)
+{
+    MDB_stat st;
+    int rc = mdb_stat (t->txn, t->store->dbi[db], &st);
+    if (rc != 0)
+        return lmdb_err (err, rc, db_names[db], t->store);
+    *out = st.ms_entries;
+    return XF_OK;
+}
+
+void xf_be32_put (uint8_t *p, uint32_t v)
+{
+    p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v;
+}
+
+uint32_t xf_be32_get (const uint8_t *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+void xf_be64_put (uint8_t *p, uint64_t v)
+{
+    xf_be32_put (p, (uint32_t) (v >> 32));
+    xf_be32_put (p + 4, (uint32_t) v);
+}
+
+uint64_t xf_be64_get (const uint8_t *p)
+{
+    return (uint64_t) xf_be32_get (p) << 32 | xf_be32_get (p + 4);
+}
