@@ -231,7 +231,8 @@ int xf_case_accept (xf_case_t *c, const char *office, xf_day_t today, bool file,
     if (c->status != XF__STATUS__REGISTERED)
         return refuse_status (c, "accepted", "registered", err);
     if (today > c->accept_due)
-        c->flags |= XF__CASE_FLAG__FLAG_LATE | XF__CASE_FLAG__FLAG_OVERDUE;
+        c->flags |= XF__CASE_FLAG__FLAG_LATE;
+    c->flags &= ~(uint32_t) XF__CASE_FLAG__FLAG_OVERDUE;   /* leaving the stage ends "overdue" */
     c->status = XF__STATUS__IN_PROGRESS;
     c->decided = today;
     c->handle_due = today + lim->handle_days;
@@ -252,7 +253,8 @@ int xf_case_reject (xf_case_t *c, const char *office, xf_day_t today, const char
     if (xf_case_set (&c->reject_reason, reason))
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     if (today > c->accept_due)
-        c->flags |= XF__CASE_FLAG__FLAG_LATE | XF__CASE_FLAG__FLAG_OVERDUE;
+        c->flags |= XF__CASE_FLAG__FLAG_LATE;
+    c->flags &= ~(uint32_t) XF__CASE_FLAG__FLAG_OVERDUE;   /* leaving the stage ends "overdue" */
     c->status = XF__STATUS__REJECTED;
     c->decided = today;
     return XF_OK;
@@ -303,7 +305,8 @@ int xf_case_close (xf_case_t *c, const char *office, xf_day_t today, const char 
     if (xf_case_set (&c->reply, reply))
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     if (today > c->handle_due)
-        c->flags |= XF__CASE_FLAG__FLAG_LATE | XF__CASE_FLAG__FLAG_OVERDUE;
+        c->flags |= XF__CASE_FLAG__FLAG_LATE;
+    c->flags &= ~(uint32_t) XF__CASE_FLAG__FLAG_OVERDUE;   /* leaving the stage ends "overdue" */
     c->status = XF__STATUS__CLOSED;
     c->closed = today;
     return XF_OK;

@@ -61,7 +61,9 @@ int xf_case_register (xf_case_t *c, const char *id, const char *office, xf_day_t
 /* XF_EPERM unless office owns c; the message names the owner. */
 int xf_case_check_owner (const xf_case_t *c, const char *office, const char *action, xf_err_t *err);
 
-/* Transitions. Each checks ownership and state first and leaves c unchanged on refusal. */
+/* Transitions. Each checks ownership and state first and leaves c unchanged on refusal.
+ * A decision taken after its stage's deadline sets the "late" flag; every decision clears
+ * "overdue", which means "the current stage's deadline has passed" (set by the scan). */
 int xf_case_accept (xf_case_t *c, const char *office, xf_day_t today, bool file,
                     const xf_limits_t *lim, xf_err_t *err);
 int xf_case_reject (xf_case_t *c, const char *office, xf_day_t today, const char *reason,

@@ -112,17 +112,31 @@ static size_t due_key (uint8_t *key, xf_day_t due, const char *id)
     return 4 + n;
 }
 
+/* Adds a deadline; one behind the scan's position (a case received long ago) moves the
+ * position back so the next scan still sees it. */
 static int due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err)
 {
     uint8_t key[DUE_KEY_MAX];
-    return xf_txn_put (txn, XF_DB_DUE, key, due_key (key, due, id), &stage, 1, err);
+    const void *pos;
+    size_t len = due_key (key, due, id), plen;
+    int rc = xf_txn_put (txn, XF_DB_DUE, key, len, &stage, 1, err);
+    if (rc != XF_OK)
+        return rc;
+    rc = xf_txn_get (txn, XF_DB_META, "scan/next", 9, &pos, &plen, err);
+    if (rc == XF_ENOTFOUND)
+        return XF_OK;
+    size_t n = len < plen ? len : plen;
+    int cmp = rc == XF_OK ? memcmp (key, pos, n) : 0;
+    if (rc == XF_OK && (cmp < 0 || (cmp == 0 && len < plen)))
+        rc = xf_txn_put (txn, XF_DB_META, "scan/next", 9, key, len, err);
+    return rc;
 }
 
 static int due_del (xf_txn_t *txn, xf_day_t due, const char *id, xf_err_t *err)
 {
     uint8_t key[DUE_KEY_MAX];
     int rc = xf_txn_del (txn, XF_DB_DUE, key, due_key (key, due, id), err);
-    return rc == XF_ENOTFOUND ? XF_OK : rc;   /* already removed by the deadline scan */
+    return rc == XF_ENOTFOUND ? XF_OK : rc;
 }
 
 /* Moves the case's 应结 count from the day it sits under to day. */
@@ -137,6 +151,27 @@ static int move_due_count (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *
         return rc;
     c->due_counted = day;
     return XF_OK;
+}
+
+/* Cases per status, kept in meta beside every change so `status` never scans the cases. */
+static int count_status (xf_txn_t *txn, int from, int to, xf_err_t *err)
+{
+    char name[24];
+    uint64_t v;
+    int rc = XF_OK;
+    if (from == to)
+        return XF_OK;
+    if (from) {
+        snprintf (name, sizeof name, "count/status/%d", from);
+        if (!(rc = xf_txn_meta_u64 (txn, name, &v, err)))
+            rc = xf_txn_meta_set_u64 (txn, name, v ? v - 1 : 0, err);
+    }
+    if (rc == XF_OK && to) {
+        snprintf (name, sizeof name, "count/status/%d", to);
+        if (!(rc = xf_txn_meta_u64 (txn, name, &v, err)))
+            rc = xf_txn_meta_set_u64 (txn, name, v + 1, err);
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------------- registration */
@@ -253,7 +288,8 @@ static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf
         || (rc = index_petitioner (txn, c, err))
         || (rc = assign_query_code (txn, c, err))
         || (rc = due_add (txn, c->accept_due, c->id, STAGE_ACCEPT, err))
-        || (rc = count_registration (txn, c, err)))
+        || (rc = count_registration (txn, c, err))
+        || (rc = count_status (txn, 0, XF__STATUS__REGISTERED, err)))
         return rc;
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     Xf__Registration reg = XF__REGISTRATION__INIT;
@@ -357,9 +393,10 @@ static int change_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     change_t *ch = arg;
     xf_case_t *c = NULL;
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
-    int rc = load_case (txn, ch->id, &c, err);
+    int rc = load_case (txn, ch->id, &c, err), before = c ? (int) c->status : 0;
     if (rc == XF_OK && (rc = ch->fn (ch, txn, c, &ev, err)) == XF_OK
-        && (rc = append_event (txn, ch->o, ch->who, c, &ev, err)) == XF_OK)
+        && (rc = append_event (txn, ch->o, ch->who, c, &ev, err)) == XF_OK
+        && (rc = count_status (txn, before, (int) c->status, err)) == XF_OK)
         rc = save_case (txn, c, err);
     xf_case_destroy (&c);
     return rc;
@@ -481,11 +518,18 @@ int xf_office_close (xf_office_t *o, const xf_actor_t *who, const char *id, cons
 
 /* ---------------------------------------------------------------- deadline scan */
 
+/* The due index holds one entry per case in a stage with a deadline. The scan walks the
+ * entries whose deadline lies between the last day it finished ("scan/day" in meta) and
+ * yesterday, so each entry is looked at once as time moves on; the "overdue" flag keeps it
+ * counted once even if a test clock moves backwards and forwards again. */
+#define SCAN_BATCH 256
+
 typedef struct {
     xf_day_t today;
-    char ids[64][XF_CASE_ID_MAX];   /* a bounded batch per transaction keeps each one short */
-    xf_day_t dues[64];
-    size_t n;
+    char ids[SCAN_BATCH][XF_CASE_ID_MAX];
+    xf_day_t dues[SCAN_BATCH];
+    uint8_t last[DUE_KEY_MAX + 1];
+    size_t n, last_len;
 } due_batch_t;
 
 static int collect_due (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
@@ -493,11 +537,16 @@ static int collect_due (const void *key, size_t klen, const void *val, size_t vl
     (void) val, (void) vlen;
     due_batch_t *b = arg;
     xf_day_t due = (xf_day_t) (xf_be32_get (key) ^ 0x80000000u);
-    if (due >= b->today || b->n == 64 || klen - 4 >= XF_CASE_ID_MAX)
+    if (due >= b->today || b->n == SCAN_BATCH)
         return 1;
+    if (klen < 5 || klen - 4 >= XF_CASE_ID_MAX)
+        return XF_ESTORE;
     memcpy (b->ids[b->n], (const uint8_t *) key + 4, klen - 4);
     b->ids[b->n][klen - 4] = 0;
     b->dues[b->n++] = due;
+    memcpy (b->last, key, klen);
+    b->last[klen] = 0;          /* key + "\0" is the smallest key after this one */
+    b->last_len = klen + 1;
     return 0;
 }
 
@@ -511,8 +560,8 @@ typedef struct {
 static int mark_overdue (xf_txn_t *txn, scan_t *s, const char *id, xf_day_t due, xf_err_t *err)
 {
     xf_case_t *c = NULL;
-    int rc = due_del (txn, due, id, err);
-    if (rc || (rc = load_case (txn, id, &c, err)))
+    int rc = load_case (txn, id, &c, err);
+    if (rc != XF_OK)
         return rc;
     if (xf_case_due (c) == due && !(c->flags & XF__CASE_FLAG__FLAG_OVERDUE)) {
         Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
@@ -531,14 +580,49 @@ static int mark_overdue (xf_txn_t *txn, scan_t *s, const char *id, xf_day_t due,
     return rc;
 }
 
+/* Where the previous scan stopped; from a century back on the first scan or when the test
+ * clock moved back before it. */
+static int scan_start (xf_txn_t *txn, xf_day_t today, uint8_t *start, size_t *len, xf_err_t *err)
+{
+    const void *val;
+    size_t vlen;
+    int rc = xf_txn_get (txn, XF_DB_META, "scan/next", 9, &val, &vlen, err);
+    if (rc == XF_OK && vlen >= 4 && vlen <= DUE_KEY_MAX + 1
+        && (xf_day_t) (xf_be32_get (val) ^ 0x80000000u) <= today) {
+        memcpy (start, val, vlen);
+        *len = vlen;
+        return XF_OK;
+    }
+    if (rc != XF_OK && rc != XF_ENOTFOUND)
+        return rc;
+    xf_be32_put (start, (uint32_t) (today - 36500) ^ 0x80000000u);
+    *len = 4;
+    return XF_OK;
+}
+
 static int scan_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     scan_t *s = arg;
-    due_batch_t b = {.today = xf_day_of_time (s->who->now)};
-    int rc = xf_txn_scan (txn, XF_DB_DUE, NULL, 0, collect_due, &b, err);
-    for (size_t i = 0; rc == XF_OK && i < b.n; i++)
-        rc = mark_overdue (txn, s, b.ids[i], b.dues[i], err);
-    s->more = b.n == 64;
+    uint8_t start[DUE_KEY_MAX + 1];
+    size_t start_len;
+    due_batch_t *b = calloc (1, sizeof *b);
+    if (!b)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    s->marked = 0;
+    b->today = xf_day_of_time (s->who->now);
+    int rc = scan_start (txn, b->today, start, &start_len, err);
+    if (rc == XF_OK)
+        rc = xf_txn_scan (txn, XF_DB_DUE, start, start_len, collect_due, b, err);
+    for (size_t i = 0; rc == XF_OK && i < b->n; i++)
+        rc = mark_overdue (txn, s, b->ids[i], b->dues[i], err);
+    s->more = b->n == SCAN_BATCH;
+    if (rc == XF_OK && !s->more) {   /* everything before today is done */
+        xf_be32_put (b->last, (uint32_t) b->today ^ 0x80000000u);
+        b->last_len = 4;
+    }
+    if (rc == XF_OK && (b->n || !s->more))
+        rc = xf_txn_put (txn, XF_DB_META, "scan/next", 9, b->last, b->last_len, err);
+    free (b);
     return rc;
 }
 
@@ -643,6 +727,7 @@ typedef struct {
     read_t *r;
     json_t *cases;
     xf_err_t *err;
+    xf_txn_t *txn;
 } list_t;
 
 static bool matches (const xf_case_t *c, const xf_case_filter_t *f, xf_day_t today)
@@ -665,11 +750,32 @@ static int list_entry (const void *key, size_t klen, const void *val, size_t vle
     return json_array_size (l->cases) >= l->r->limit ? 1 : 0;
 }
 
+/* --overdue walks the due index (oldest deadline first) instead of every case. */
+static int list_overdue_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    (void) val, (void) vlen;
+    list_t *l = arg;
+    char id[XF_CASE_ID_MAX];
+    const void *rec;
+    size_t len;
+    if ((xf_day_t) (xf_be32_get (key) ^ 0x80000000u) >= l->r->today)
+        return 1;
+    if (klen < 5 || klen - 4 >= sizeof id)
+        return xf_err_set (l->err, XF_ESTORE, "due index entry of %zu bytes is damaged", klen);
+    memcpy (id, (const uint8_t *) key + 4, klen - 4);
+    id[klen - 4] = 0;
+    int rc = xf_txn_get (l->txn, XF_DB_CASES, id, strlen (id), &rec, &len, l->err);
+    if (rc == XF_ENOTFOUND)
+        return xf_err_set (l->err, XF_ESTORE, "due index names case %s, which is not stored", id);
+    return rc != XF_OK ? rc : list_entry (id, strlen (id), rec, len, arg);
+}
+
 static int list_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     read_t *r = arg;
-    list_t l = {r, json_array (), err};
-    int rc = xf_txn_scan_back (txn, XF_DB_CASES, NULL, 0, list_entry, &l, err);
+    list_t l = {r, json_array (), err, txn};
+    int rc = r->f->overdue ? xf_txn_scan (txn, XF_DB_DUE, NULL, 0, list_overdue_entry, &l, err)
+                           : xf_txn_scan_back (txn, XF_DB_CASES, NULL, 0, list_entry, &l, err);
     if (rc != XF_OK) {
         json_decref (l.cases);
         return rc;
@@ -700,32 +806,38 @@ int xf_office_stats (xf_office_t *o, xf_day_t first, xf_day_t last, xf_figures_t
 }
 
 typedef struct {
-    xf_case_counts_t *out;
     xf_day_t today;
-    xf_err_t *err;
-} count_t;
+    uint64_t n;
+} overdue_count_t;
 
-static int count_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+static int count_overdue (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
-    (void) key, (void) klen;
-    count_t *k = arg;
-    xf_case_t *c = xf_case_unpack (val, vlen, k->err);
-    if (!c)
-        return XF_ESTORE;
-    k->out->total++;
-    if (c->status >= 0 && c->status < 6)
-        k->out->by_status[c->status]++;
-    k->out->overdue += xf_case_is_overdue (c, k->today);
-    xf_case_destroy (&c);
+    (void) klen, (void) val, (void) vlen;
+    overdue_count_t *k = arg;
+    if ((xf_day_t) (xf_be32_get (key) ^ 0x80000000u) >= k->today)
+        return 1;
+    k->n++;
     return 0;
 }
 
+/* Every entry of the due index is a case in a stage with a deadline, so the overdue ones are
+ * the entries before today. */
 static int counts_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     read_t *r = arg;
-    count_t k = {r->counts, r->today, err};
+    overdue_count_t k = {r->today, 0};
     memset (r->counts, 0, sizeof *r->counts);
-    return xf_txn_scan (txn, XF_DB_CASES, NULL, 0, count_entry, &k, err);
+    for (int st = 1; st < 6; st++) {
+        char name[24];
+        snprintf (name, sizeof name, "count/status/%d", st);
+        int rc = xf_txn_meta_u64 (txn, name, &r->counts->by_status[st], err);
+        if (rc != XF_OK)
+            return rc;
+        r->counts->total += r->counts->by_status[st];
+    }
+    int rc = xf_txn_scan (txn, XF_DB_DUE, NULL, 0, count_overdue, &k, err);
+    r->counts->overdue = k.n;
+    return rc;
 }
 
 int xf_office_counts (xf_office_t *o, xf_day_t today, xf_case_counts_t *out, xf_err_t *err)

@@ -57,7 +57,7 @@ typedef struct {
     bool overdue;            /* only cases past their stage's deadline */
     size_t limit;            /* 0 = 100 */
 } xf_case_filter_t;
-/* {"cases":[…]} newest first. */
+/* {"cases":[…]} newest first; with f->overdue, the most overdue first. */
 json_t *xf_office_list (xf_office_t *o, const xf_case_filter_t *f, xf_day_t today, xf_err_t *err);
 
 /* The figures of [first, last], read from the counters. */

@@ -63,7 +63,9 @@ int xf_stats_bump (xf_txn_t *txn, xf_day_t day, int counter, int64_t n, xf_err_t
     return xf_stats_apply (txn, day, &delta, err);
 }
 
-static int read_bucket (xf_txn_t *txn, int level, xf_day_t first, xf_figures_t *sum, xf_err_t *err)
+/* Adds (sign 1) or subtracts (sign -1) the bucket of level starting at first. */
+static int read_bucket (xf_txn_t *txn, int level, xf_day_t first, int sign, xf_figures_t *sum,
+                        xf_err_t *err)
 {
     uint8_t key[KEY_LEN];
     const void *val;
@@ -76,7 +78,19 @@ static int read_bucket (xf_txn_t *txn, int level, xf_day_t first, xf_figures_t *
     if (rc != XF_OK)
         return rc;
     decode (val, vlen, &f);
-    xf_figures_add (sum, &f);
+    for (int i = 0; i < XF_ST_COUNT; i++)
+        sum->v[i] += sign * f.v[i];
+    return XF_OK;
+}
+
+static int read_days (xf_txn_t *txn, xf_day_t first, xf_day_t last, int sign, xf_figures_t *sum,
+                      int *n_reads, xf_err_t *err)
+{
+    for (xf_day_t day = first; day <= last; day++, (*n_reads)++) {
+        int rc = read_bucket (txn, LEVEL_DAY, day, sign, sum, err);
+        if (rc != XF_OK)
+            return rc;
+    }
     return XF_OK;
 }
 
@@ -87,20 +101,34 @@ int xf_stats_read (xf_txn_t *txn, xf_day_t first, xf_day_t last, xf_figures_t *o
     memset (out, 0, sizeof *out);
     xf_day_t day = first;
     while (day <= last) {
-        int y, m, d, rc, level;
+        int y, m, d, rc;
         xf_day_t next;
         xf_day_to_ymd (day, &y, &m, &d);
         xf_day_t year_end = xf_day_from_ymd (y, 12, 31);
         xf_day_t month_end = xf_day_from_ymd (y, m, xf_days_in_month (y, m));
-        if (m == 1 && d == 1 && year_end <= last)
-            level = LEVEL_YEAR, next = year_end + 1;
-        else if (d == 1 && month_end <= last)
-            level = LEVEL_MONTH, next = month_end + 1;
-        else
-            level = LEVEL_DAY, next = day + 1;
-        if ((rc = read_bucket (txn, level, day, out, err)) != XF_OK)
+        if (m == 1 && d == 1 && year_end <= last) {
+            rc = read_bucket (txn, LEVEL_YEAR, day, 1, out, err), n_reads++;
+            next = year_end + 1;
+        } else if (d == 1 && month_end <= last) {
+            rc = read_bucket (txn, LEVEL_MONTH, day, 1, out, err), n_reads++;
+            next = month_end + 1;
+        } else {
+            /* Part of a month: its days one by one, or — when that is fewer reads — the month
+             * minus the days outside the part. Either way at most 16 reads per partial month. */
+            xf_day_t month_first = day - (d - 1), end = month_end < last ? month_end : last;
+            if (1 + (day - month_first) + (month_end - end) < end - day + 1) {
+                rc = read_bucket (txn, LEVEL_MONTH, month_first, 1, out, err), n_reads++;
+                if (rc == XF_OK)
+                    rc = read_days (txn, month_first, day - 1, -1, out, &n_reads, err);
+                if (rc == XF_OK)
+                    rc = read_days (txn, end + 1, month_end, -1, out, &n_reads, err);
+            } else {
+                rc = read_days (txn, day, end, 1, out, &n_reads, err);
+            }
+            next = end + 1;
+        }
+        if (rc != XF_OK)
             return rc;
-        n_reads++;
         day = next;
     }
     if (reads)

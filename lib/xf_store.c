@@ -72,9 +72,10 @@ static int check_schema (xf_txn_t *txn, void *arg, xf_err_t *err)
 xf_store_t *xf_store_open (const char *dir, const xf_store_opts_t *opts, xf_err_t *err)
 {
     struct stat st;
-    if (stat (dir, &st) != 0 || !S_ISDIR (st.st_mode)) {
+    int stat_errno = stat (dir, &st) != 0 ? errno : 0;   /* errno is stale after a success */
+    if (stat_errno || !S_ISDIR (st.st_mode)) {
         xf_err_set (err, XF_ESTORE, "store %s: not a directory: %s", dir,
-                    errno ? strerror (errno) : "exists but is a file");
+                    stat_errno ? strerror (stat_errno) : "exists but is a file");
         return NULL;
     }
     xf_store_t *s = calloc (1, sizeof *s);

@@ -25,7 +25,7 @@ typedef enum {
     XF_DB_QUERY,       /* query code → case id */
     XF_DB_OUTBOX,      /* peer + be64 seq → packed envelope */
     XF_DB_LINKS,       /* peer → positions */
-    XF_DB_STATS,       /* level + be32 day + be16 counter → int64 */
+    XF_DB_STATS,       /* level (D/M/Y) + be32 first day → XF_ST_COUNT be64 counters */
     XF_DB_SNAPSHOTS,   /* child + period → packed stats snapshot */
     XF_DB_AUDIT,       /* be64 seq → hash-chained record */
     XF_DB_COUNT

@@ -24,7 +24,7 @@ xf_day_t xf_day_of_time (int64_t unix_seconds);           /* CST calendar day of
 int64_t  xf_day_start (xf_day_t day);                     /* unix seconds at 00:00 CST */
 int      xf_days_in_month (int y, int m);
 
-/* "YYYY-MM-DD", strictly (a real date between 1949-10-01 and 2999-12-31). */
+/* "YYYY-MM-DD", strictly (a real date between 1949-01-01 and 2999-12-31). */
 int  xf_day_parse (const char *s, xf_day_t *out, xf_err_t *err);
 void xf_day_format (xf_day_t day, char out[11]);
 
