@@ -39,7 +39,7 @@ grep -q "one extension" <<<"$ERR" || fail "second extension refusal does not say
 expect_exit 1 ctl zp case accept "$id2"
 grep -q "rejected" <<<"$ERR" || fail "accepting a rejected case: $ERR"
 expect_exit 1 ctl zp case show 411324-2026-999999
-expect_exit 1 ctl zp case register --channel fax --category appeal --summary x
+expect_exit 2 ctl zp case register --channel fax --category appeal --summary x   # a bad choice is a usage error
 expect_exit 2 ctl zp case frobnicate
 [ "$(ctlj zp case history "$id1")" = "$before" ] || fail "a refused action changed the history"
 ctlj zp case history "$id1" | jq -e '[.events[].type] == ["register","accept","extend"]' >/dev/null \

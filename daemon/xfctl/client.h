@@ -1,0 +1,33 @@
+/* client.h — one connection to xfsyncd's control socket: a request line out, a response
+ * line back (control.h). Requests may be large (case import); responses have no size limit.
+ *
+ * Status codes are xfctl exit statuses: XFCTL_OK, XFCTL_REFUSED, XFCTL_UNREACHABLE. */
+#ifndef XF_CLIENT_H
+#define XF_CLIENT_H
+
+#include <jansson.h>
+
+typedef struct xf_client xf_client_t;
+
+/* Connects to the Unix socket at path. On failure returns NULL, having reported
+ * "cannot connect to PATH: … (is xfsyncd running?)" (exit status 3). */
+xf_client_t *xf_client_connect (const char *path);
+
+/* Sends {"cmd":cmd,"args":args} (args may be NULL) and waits for the answer.
+ *   XFCTL_OK:          *out is the "result" (caller owns it).
+ *   XFCTL_REFUSED:     *out is the daemon's "error" object {"code","message"} (caller owns
+ *                      it), nothing reported yet — the caller words it; or, for a response
+ *                      that breaks the protocol, *out is NULL and it has been reported.
+ *   XFCTL_UNREACHABLE: the connection broke; reported. *out is NULL. */
+int xf_client_call (xf_client_t *c, const char *cmd, const json_t *args, json_t **out);
+
+/* NULL-safe; sets *c_p = NULL. */
+void xf_client_close (xf_client_t **c_p);
+
+/* Connect, call, close; reports a refusal as "xfctl: CODE: message". The common case. */
+int xf_client_request (const char *path, const char *cmd, const json_t *args, json_t **result);
+
+/* Reports the daemon's error object as a refusal, "xfctl: CODE: prefix message". */
+int xf_client_refusal (const json_t *error, const char *prefix);
+
+#endif

@@ -1,0 +1,17 @@
+/* run.h — the commands that do more than one request and a display. Each returns an
+ * xfctl exit status, having reported any failure itself. */
+#ifndef XF_RUN_H
+#define XF_RUN_H
+
+#include "grammar.h"
+
+/* keygen.c: writes dir/node.key (0600, never overwritten) and dir/node.pub. */
+int xf_run_keygen (const char *dir);
+
+/* import.c: `case import FILE.jsonl` against the daemon at socket. */
+int xf_run_import (const char *socket, const char *file);
+
+/* stats.c: `stats` with --format and --out. */
+int xf_run_stats (const char *socket, const xf_parsed_t *p);
+
+#endif

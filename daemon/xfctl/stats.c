@@ -1,0 +1,67 @@
+/* stats.c — `xfctl stats`: one request, then the figures as a table, JSON or CSV, on
+ * stdout or into --out FILE. The consolidated report and HTML are later work and are
+ * refused locally, before the daemon is asked anything. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "client.h"
+#include "output.h"
+#include "run.h"
+#include "text.h"
+#include "xfctl.h"
+
+static int write_as (const char *format, const json_t *stats, FILE *out)
+{
+    if (strcmp (format, "json") == 0)
+        return xf_out_json (stats, out);
+    if (strcmp (format, "csv") == 0)
+        return xf_out_stats_csv (stats, out);
+    return xf_out_stats_table (stats, out);
+}
+
+static int write_file (const char *path, const char *format, const json_t *stats)
+{
+    FILE *f = fopen (path, "we");
+    if (!f)
+        return xfctl_refuse ("io", "cannot open %s: %s", path, strerror (errno));
+    errno = 0;
+    int rc = write_as (format, stats, f);
+    int saved = errno ? errno : EIO;
+    if (fclose (f) != 0 && rc == 0)
+        rc = -1, saved = errno;
+    if (rc != 0)
+        return xfctl_refuse ("io", "cannot write %s: %s", path, strerror (saved));
+    if (xfctl_json ()) {   /* a --json caller still gets one document on stdout */
+        char *clean = text_clean (path);
+        json_t *doc = xjson (json_pack ("{s:s,s:s}", "written", clean, "format", format));
+        xf_out_json (doc, stdout);
+        json_decref (doc);
+        free (clean);
+    }
+    return XFCTL_OK;
+}
+
+int xf_run_stats (const char *socket, const xf_parsed_t *p)
+{
+    const char *format = xf_opt_str (p, "format"), *out = xf_opt_str (p, "out");
+    if (!format)
+        format = xfctl_json () ? "json" : "table";
+    if (xf_opt_flag (p, "consolidated"))
+        return xfctl_refuse ("unsupported", "stats --consolidated (the report summed over the "
+                             "child offices) is not available yet; run stats at each office");
+    if (strcmp (format, "html") == 0)
+        return xfctl_refuse ("unsupported", "stats --format html is not available yet; use "
+                             "table, json or csv");
+    json_t *args = xf_grammar_request (p), *stats;
+    int rc = xf_client_request (socket, p->cmd->request, json_object_size (args) ? args : NULL,
+                                &stats);
+    json_decref (args);
+    if (rc != XFCTL_OK)
+        return rc;
+    if (out)
+        rc = write_file (out, format, stats);
+    else
+        write_as (format, stats, stdout);   /* stdout errors are caught when main flushes it */
+    json_decref (stats);
+    return rc;
+}
