@@ -24,6 +24,7 @@ typedef struct {
     size_t in_len, in_cap;
     char *out;           /* responses not yet written */
     size_t out_len, out_off, out_cap;
+    size_t scanned;      /* bytes of `in` already searched for a newline */
     bool discarding;     /* skipping the rest of an oversized line */
     bool closing;        /* peer hung up: close once the output is flushed */
 } client_t;
@@ -193,21 +194,25 @@ static void handle_line (xf_control_t *ctl, client_t *c, const char *line, size_
     json_decref (req);
 }
 
-/* Splits c->in into lines and answers each whole one. */
+/* Splits c->in into lines and answers each whole one. Only bytes not searched before are
+ * searched, so a large request costs linear time however it is split into reads. */
 static void process_input (xf_control_t *ctl, client_t *c)
 {
     size_t start = 0;
-    for (size_t i = 0; i < c->in_len; i++) {
-        if (c->in[i] != '\n')
-            continue;
+    char *nl;
+    while ((nl = memchr (c->in + c->scanned, '\n', c->in_len - c->scanned))) {
+        size_t end = (size_t) (nl - c->in);
         if (c->discarding)
             c->discarding = false;
-        else if (i > start)
-            handle_line (ctl, c, c->in + start, i - start);
-        start = i + 1;
+        else if (end > start)
+            handle_line (ctl, c, c->in + start, end - start);
+        start = c->scanned = end + 1;
     }
-    memmove (c->in, c->in + start, c->in_len - start);
-    c->in_len -= start;
+    if (start > 0) {
+        memmove (c->in, c->in + start, c->in_len - start);
+        c->in_len -= start;
+    }
+    c->scanned = c->in_len;
     if (c->in_len > XF_CONTROL_MAX_REQUEST) {
         if (!c->discarding) {
             char msg[160];
@@ -216,7 +221,7 @@ static void process_input (xf_control_t *ctl, client_t *c)
             queue_response (c, error_response ("too_large", msg));
         }
         c->discarding = true;
-        c->in_len = 0;
+        c->in_len = c->scanned = 0;
     }
 }
 

@@ -84,6 +84,7 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
     json_object_set_new (o, "urges", json_integer (c->urges));
     json_object_set_new (o, "filed", json_boolean (c->filed));
     json_object_set_new (o, "round", json_integer (c->round));
+    set_str (o, "leader", c->leader);   /* read back by xf_case_from_json */
     set_str (o, "reject_reason", c->reject_reason);
     set_str (o, "reply", c->reply);
     json_object_set_new (o, "query_code", json_string (c->query_code));
@@ -122,7 +123,7 @@ static int want_string (const char *key, const json_t *v, const char **out, xf_e
 
 static int read_string (const char *key, const json_t *v, char **field, xf_err_t *err)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = want_string (key, v, &s, err);
     if (rc == XF_OK && xf_case_set (field, s))
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
@@ -132,7 +133,7 @@ static int read_string (const char *key, const json_t *v, char **field, xf_err_t
 static int read_enum (const char *key, const json_t *v, int (*parse) (const char *), int *out,
                       const char *allowed, xf_err_t *err)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = want_string (key, v, &s, err);
     if (rc != XF_OK)
         return rc;
@@ -255,9 +256,10 @@ static int read_field (const char *key, const json_t *v, xf_case_t *c, xf_err_t 
     } else if (strcmp (key, "summary") == 0)
         rc = read_string (key, v, &c->summary, err);
     else if (strcmp (key, "received") == 0) {
-        const char *s;
-        if ((rc = want_string (key, v, &s, err)) == XF_OK && s)
-            rc = xf_day_parse (s, &c->received, err);
+        const char *s = NULL;
+        if ((rc = want_string (key, v, &s, err)) == XF_OK && s
+            && (rc = xf_day_parse (s, &c->received, err)) != XF_OK)
+            rc = xf_err_prefix (err, "\"%s\"", key);   /* name the key, like every refusal */
     } else if (strcmp (key, "subject") == 0)
         rc = read_uint (key, v, 1, XF_SUBJECTS, &c->subject, err);
     else if (strcmp (key, "headcount") == 0)
