@@ -54,7 +54,10 @@ static int load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *
 {
     const void *val;
     size_t len;
-    int rc = xf_txn_get (txn, XF_DB_CASES, id, strlen (id), &val, &len, err);
+    /* an empty or oversized id is no case, not a store failure (LMDB refuses such keys) */
+    int rc = *id && strlen (id) < XF_CASE_ID_MAX
+                 ? xf_txn_get (txn, XF_DB_CASES, id, strlen (id), &val, &len, err)
+                 : XF_ENOTFOUND;
     if (rc == XF_ENOTFOUND)
         return xf_err_set (err, XF_ENOTFOUND, "no case %s at this office", id);
     if (rc != XF_OK)

@@ -34,7 +34,7 @@ static const xf_arg_t a_register[] = {
     {"--channel", "channel", A_ENUM, A_REQUIRED, ENUM_CHANNEL, 0, 0,
      "how it came in: 来信, 来访, 电话, 电子邮件, 网上"},
     {"--category", "category", A_ENUM, A_REQUIRED, ENUM_CATEGORY, 0, 0,
-     "检举控告, 申诉, 咨询/意见建议"},
+     "揭发反映类, 申诉求决类, 询问建议类"},
     TEXT ("--summary", "summary", A_REQUIRED, "what the petition is about (信访事项摘要)"),
     {"--received", "received", A_DATE, 0, "YYYY-MM-DD", 0, 0,
      "the day it was received (default: today on the node clock)"},
