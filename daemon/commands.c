@@ -218,7 +218,6 @@ static json_t *decided (xf_node_t *node, const char *id, const char *what, uid_t
     if (rc != XF_OK)
         return NULL;
     log_info ("case %s %s by uid %u", id, what, (unsigned) uid);
-    node->deadlines_dirty = true;
     return case_result (node, id, err);
 }
 

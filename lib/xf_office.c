@@ -156,23 +156,31 @@ static int move_due_count (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *
     return XF_OK;
 }
 
-/* Cases per status, kept in meta beside every change so `status` never scans the cases. */
-static int count_status (xf_txn_t *txn, int from, int to, xf_err_t *err)
+/* Cases per status: a count in meta and an index entry per case, kept beside every change so
+ * that `status` and `case list --status` never walk all the cases. */
+static int track_status (xf_txn_t *txn, const char *id, int from, int to, xf_err_t *err)
 {
     char name[24];
+    uint8_t key[1 + XF_CASE_ID_MAX];
+    size_t idlen = strlen (id);
     uint64_t v;
     int rc = XF_OK;
     if (from == to)
         return XF_OK;
+    memcpy (key + 1, id, idlen);
     if (from) {
         snprintf (name, sizeof name, "count/status/%d", from);
-        if (!(rc = xf_txn_meta_u64 (txn, name, &v, err)))
-            rc = xf_txn_meta_set_u64 (txn, name, v ? v - 1 : 0, err);
+        key[0] = (uint8_t) from;
+        if (!(rc = xf_txn_meta_u64 (txn, name, &v, err))
+            && !(rc = xf_txn_meta_set_u64 (txn, name, v ? v - 1 : 0, err)))
+            rc = xf_txn_del (txn, XF_DB_STATUS, key, 1 + idlen, err);
     }
     if (rc == XF_OK && to) {
         snprintf (name, sizeof name, "count/status/%d", to);
-        if (!(rc = xf_txn_meta_u64 (txn, name, &v, err)))
-            rc = xf_txn_meta_set_u64 (txn, name, v + 1, err);
+        key[0] = (uint8_t) to;
+        if (!(rc = xf_txn_meta_u64 (txn, name, &v, err))
+            && !(rc = xf_txn_meta_set_u64 (txn, name, v + 1, err)))
+            rc = xf_txn_put (txn, XF_DB_STATUS, key, 1 + idlen, "", 0, err);
     }
     return rc;
 }
@@ -292,7 +300,7 @@ static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf
         || (rc = assign_query_code (txn, c, err))
         || (rc = due_add (txn, c->accept_due, c->id, STAGE_ACCEPT, err))
         || (rc = count_registration (txn, c, err))
-        || (rc = count_status (txn, 0, XF__STATUS__REGISTERED, err)))
+        || (rc = track_status (txn, c->id, 0, XF__STATUS__REGISTERED, err)))
         return rc;
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     Xf__Registration reg = XF__REGISTRATION__INIT;
@@ -399,7 +407,7 @@ static int change_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     int rc = load_case (txn, ch->id, &c, err), before = c ? (int) c->status : 0;
     if (rc == XF_OK && (rc = ch->fn (ch, txn, c, &ev, err)) == XF_OK
         && (rc = append_event (txn, ch->o, ch->who, c, &ev, err)) == XF_OK
-        && (rc = count_status (txn, before, (int) c->status, err)) == XF_OK)
+        && (rc = track_status (txn, c->id, before, (int) c->status, err)) == XF_OK)
         rc = save_case (txn, c, err);
     xf_case_destroy (&c);
     return rc;
@@ -623,7 +631,8 @@ static int scan_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
         xf_be32_put (b->last, (uint32_t) b->today ^ 0x80000000u);
         b->last_len = 4;
     }
-    if (rc == XF_OK && (b->n || !s->more))
+    bool moved = b->last_len != start_len || memcmp (b->last, start, start_len) != 0;
+    if (rc == XF_OK && moved)   /* an unchanged position writes nothing: no commit, no fsync */
         rc = xf_txn_put (txn, XF_DB_META, "scan/next", 9, b->last, b->last_len, err);
     free (b);
     return rc;
@@ -773,12 +782,30 @@ static int list_overdue_entry (const void *key, size_t klen, const void *val, si
     return rc != XF_OK ? rc : list_entry (id, strlen (id), rec, len, arg);
 }
 
+/* --status walks that status's index entries, newest case first. */
+static int list_status_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    (void) val, (void) vlen;
+    list_t *l = arg;
+    const void *rec;
+    size_t len;
+    if (klen < 2 || ((const uint8_t *) key)[0] != l->r->f->status)
+        return 1;
+    int rc = xf_txn_get (l->txn, XF_DB_CASES, (const uint8_t *) key + 1, klen - 1, &rec, &len, l->err);
+    if (rc == XF_ENOTFOUND)
+        return xf_err_set (l->err, XF_ESTORE, "status index names case %.*s, which is not stored",
+                           (int) (klen - 1), (const char *) key + 1);
+    return rc != XF_OK ? rc : list_entry (key, klen, rec, len, arg);
+}
+
 static int list_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     read_t *r = arg;
     list_t l = {r, json_array (), err, txn};
-    int rc = r->f->overdue ? xf_txn_scan (txn, XF_DB_DUE, NULL, 0, list_overdue_entry, &l, err)
-                           : xf_txn_scan_back (txn, XF_DB_CASES, NULL, 0, list_entry, &l, err);
+    uint8_t last[2] = {(uint8_t) r->f->status, 0xff};   /* after every id of that status */
+    int rc = r->f->overdue  ? xf_txn_scan (txn, XF_DB_DUE, NULL, 0, list_overdue_entry, &l, err)
+             : r->f->status ? xf_txn_scan_back (txn, XF_DB_STATUS, last, 2, list_status_entry, &l, err)
+                            : xf_txn_scan_back (txn, XF_DB_CASES, NULL, 0, list_entry, &l, err);
     if (rc != XF_OK) {
         json_decref (l.cases);
         return rc;

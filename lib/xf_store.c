@@ -13,7 +13,7 @@
 #define MAX_GROWTHS   24
 
 static const char *const db_names[XF_DB_COUNT] = {
-    "meta", "cases", "events", "due", "petitioner", "query",
+    "meta", "cases", "events", "due", "petitioner", "query", "status",
     "outbox", "links", "stats", "snapshots", "audit",
 };
 

@@ -23,6 +23,7 @@ typedef enum {
     XF_DB_DUE,         /* be32 due day + case id → stage byte (deadline scanner) */
     XF_DB_PETITIONER,  /* identity hash + case id → "" (repeat detection) */
     XF_DB_QUERY,       /* query code → case id */
+    XF_DB_STATUS,      /* status byte + case id → "" (lists by status) */
     XF_DB_OUTBOX,      /* peer + be64 seq → packed envelope */
     XF_DB_LINKS,       /* peer → positions */
     XF_DB_STATS,       /* level (D/M/Y) + be32 first day → XF_ST_COUNT be64 counters */

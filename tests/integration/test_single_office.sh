@@ -6,7 +6,8 @@ source "$(dirname "$0")/lib.sh"
 node_config zp 411324 true
 start_node zp
 ctlj zp status | jq -e '.office.code == "411324"' >/dev/null || fail "status does not name the office"
-pass "daemon started and answers status"
+[ "$(stat -c %a "$T/zp/control.sock")" = 660 ] || fail "control socket mode is $(stat -c %a "$T/zp/control.sock"), not 660"
+pass "daemon started and answers status; control socket is 0660"
 
 ctl zp clock set 2026-11-02T09:00:00 >/dev/null
 ctlj zp clock show | jq -e '.now | startswith("2026-11-02T09:00")' >/dev/null || fail "clock not moved"

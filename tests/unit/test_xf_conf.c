@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "xf_conf.h"
+#include "xf_test.h"
 
 #define KEY_A "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
 #define KEY_B "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
@@ -566,14 +567,11 @@ static void test_long_value_shown_short (void **state)
     assert_true (strlen (msg) < 160);
 }
 
-/* $XF_TEST_TMP (made if missing; ctest sets it) or /tmp */
 static const char *tmp_dir (void)
 {
-    const char *dir = getenv ("XF_TEST_TMP");
-    if (!dir || !*dir)
-        return "/tmp";
-    if (mkdir (dir, 0777) != 0 && errno != EEXIST)
-        fail_msg ("mkdir %s: %s", dir, strerror (errno));
+    const char *dir = xf_test_tmp_base ();
+    if (!dir)
+        fail_msg ("no temp directory");
     return dir;
 }
 

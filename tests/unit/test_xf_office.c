@@ -19,6 +19,7 @@
 
 #include "xf_case_json.h"
 #include "xf_office.h"
+#include "xf_test.h"
 
 #define OFFICE "411324"
 
@@ -55,26 +56,6 @@ static void assert_msg_has (const xf_err_t *err, const char *phrase)
 
 /* ---------------------------------------------------------------- fixture */
 
-static int mkdir_p (const char *path)
-{
-    char buf[PATH_MAX];
-    snprintf (buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir (buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir (buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st, (void) flag, (void) ftw;
-    return remove (path);
-}
-
 static void open_office (fx_t *fx)
 {
     xf_err_t err = {0, ""};
@@ -105,17 +86,7 @@ static int setup (void **state)
     fx_t *fx = calloc (1, sizeof *fx);
     if (!fx)
         return -1;
-    const char *base = getenv ("XF_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (mkdir_p (base) != 0) {
-        fprintf (stderr, "cannot create %s: %s\n", base, strerror (errno));
-        free (fx);
-        return -1;
-    }
-    snprintf (fx->dir, sizeof fx->dir, "%s/test_xf_office.XXXXXX", base);
-    if (!mkdtemp (fx->dir)) {
-        fprintf (stderr, "mkdtemp %s: %s\n", fx->dir, strerror (errno));
+    if (xf_test_mkdtemp (fx->dir, sizeof fx->dir, "test_xf_office") != 0) {
         free (fx);
         return -1;
     }
@@ -125,7 +96,7 @@ static int setup (void **state)
     if (!fx->office) {
         fprintf (stderr, "%s\n", err.msg);
         xf_store_close (&fx->store);
-        nftw (fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        xf_test_rmtree (fx->dir);
         free (fx);
         return -1;
     }
@@ -140,7 +111,7 @@ static int teardown (void **state)
     fx_t *fx = *state;
     xf_office_destroy (&fx->office);
     xf_store_close (&fx->store);
-    int rc = nftw (fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = xf_test_rmtree (fx->dir);
     free (fx);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "xf_stats.h"
+#include "xf_test.h"
 
 /* ---------------------------------------------------------------- fixture */
 
@@ -23,30 +24,12 @@ typedef struct {
     xf_store_t *store;
 } fx_t;
 
-/* $XF_TEST_TMP (made if missing; ctest sets it) or /tmp */
-static const char *tmp_base (void)
-{
-    const char *dir = getenv ("XF_TEST_TMP");
-    if (!dir || !*dir)
-        return "/tmp";
-    if (mkdir (dir, 0777) != 0 && errno != EEXIST)
-        fail_msg ("mkdir %s: %s", dir, strerror (errno));
-    return dir;
-}
-
-static int rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st, (void) flag, (void) ftw;
-    return remove (path);
-}
-
 static int setup (void **state)
 {
     fx_t *x = calloc (1, sizeof *x);
     assert_non_null (x);
-    snprintf (x->dir, sizeof x->dir, "%s/test_xf_stats.XXXXXX", tmp_base ());
-    if (!mkdtemp (x->dir))
-        fail_msg ("mkdtemp %s: %s", x->dir, strerror (errno));
+    if (xf_test_mkdtemp (x->dir, sizeof x->dir, "test_xf_stats") != 0)
+        fail_msg ("no temp directory");
     xf_err_t err = {0};
     if (!(x->store = xf_store_open (x->dir, NULL, &err)))
         fail_msg ("open %s: %s", x->dir, err.msg);
@@ -58,8 +41,7 @@ static int teardown (void **state)
 {
     fx_t *x = *state;
     xf_store_close (&x->store);
-    if (nftw (x->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf (stderr, "warning: could not remove %s: %s\n", x->dir, strerror (errno));
+    xf_test_rmtree (x->dir);
     free (x);
     return 0;
 }

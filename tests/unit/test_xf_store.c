@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "xf_store.h"
+#include "xf_test.h"
 
 /* ---------------------------------------------------------------- fixture */
 
@@ -24,27 +25,9 @@ typedef struct {
     xf_store_t *store;
 } fx_t;
 
-/* $XF_TEST_TMP (made if missing; ctest sets it) or /tmp */
-static const char *tmp_base (void)
-{
-    const char *dir = getenv ("XF_TEST_TMP");
-    if (!dir || !*dir)
-        return "/tmp";
-    if (mkdir (dir, 0777) != 0 && errno != EEXIST)
-        fail_msg ("mkdir %s: %s", dir, strerror (errno));
-    return dir;
-}
-
-static int rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st, (void) flag, (void) ftw;
-    return remove (path);
-}
-
 static void rm_tree (const char *dir)
 {
-    if (nftw (dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf (stderr, "warning: could not remove %s: %s\n", dir, strerror (errno));
+    xf_test_rmtree (dir);
 }
 
 /* A fresh, empty temp directory; no store yet. */
@@ -52,9 +35,8 @@ static int setup_dir (void **state)
 {
     fx_t *x = calloc (1, sizeof *x);
     assert_non_null (x);
-    snprintf (x->dir, sizeof x->dir, "%s/test_xf_store.XXXXXX", tmp_base ());
-    if (!mkdtemp (x->dir))
-        fail_msg ("mkdtemp %s: %s", x->dir, strerror (errno));
+    if (xf_test_mkdtemp (x->dir, sizeof x->dir, "test_xf_store") != 0)
+        fail_msg ("no temp directory");
     *state = x;
     return 0;
 }

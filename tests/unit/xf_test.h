@@ -1,0 +1,70 @@
+/* xf_test.h — helpers the unit tests share: a fresh temp directory under $XF_TEST_TMP (ctest
+ * sets it; /tmp otherwise) and its removal. Header-only so each test stays one file to build. */
+#ifndef XF_TEST_H
+#define XF_TEST_H
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* mkdir -p */
+static inline int xf_test_mkdir_p (const char *path)
+{
+    char buf[4096];
+    snprintf (buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir (buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir (buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* The base directory, created if missing; NULL (with a message on stderr) if it cannot be. */
+static inline const char *xf_test_tmp_base (void)
+{
+    const char *dir = getenv ("XF_TEST_TMP");
+    if (!dir || !*dir)
+        return "/tmp";
+    if (xf_test_mkdir_p (dir) != 0) {
+        fprintf (stderr, "cannot create %s: %s\n", dir, strerror (errno));
+        return NULL;
+    }
+    return dir;
+}
+
+/* Makes <base>/<name>.XXXXXX into dir (len bytes). 0, or -1 with a message on stderr. */
+static inline int xf_test_mkdtemp (char *dir, size_t len, const char *name)
+{
+    const char *base = xf_test_tmp_base ();
+    if (!base)
+        return -1;
+    snprintf (dir, len, "%s/%s.XXXXXX", base, name);
+    if (!mkdtemp (dir)) {
+        fprintf (stderr, "mkdtemp %s: %s\n", dir, strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+static inline int xf_test_rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st, (void) flag, (void) ftw;
+    return remove (path);
+}
+
+/* Removes dir and everything in it. 0, or -1 with a warning on stderr. */
+static inline int xf_test_rmtree (const char *dir)
+{
+    if (nftw (dir, xf_test_rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+        return 0;
+    fprintf (stderr, "warning: could not remove %s: %s\n", dir, strerror (errno));
+    return -1;
+}
+
+#endif
