@@ -1,7 +1,8 @@
-/* xf_office.c — the office's case book: registration, decisions, history, lists, the
- * deadline scan and statistics, each as one LMDB transaction over cases, events, the due
- * index, the petitioner index and the counters. */
+/* xf_office.c — the office's case book: registration and decisions, each as one LMDB
+ * transaction over cases, events, the due index, the petitioner and status indexes and the
+ * counters. Reading is in xf_office_read.c, the deadline scan in xf_office_scan.c. */
 #include "xf_office.h"
+#include "xf_office_int.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -10,13 +11,6 @@
 #include <string.h>
 #include "xf_case_json.h"
 
-struct xf_office {
-    xf_store_t *store;
-    char code[16];
-    xf_limits_t lim;
-};
-
-#define DUE_KEY_MAX (4 + XF_CASE_ID_MAX)
 #define HASH_LEN 32
 enum { STAGE_ACCEPT = 'a', STAGE_HANDLE = 'h' };
 #define DRY_RUN_DONE 1
@@ -50,7 +44,7 @@ const char *xf_office_code (const xf_office_t *o)
 
 /* ---------------------------------------------------------------- records */
 
-static int load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err)
+int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err)
 {
     const void *val;
     size_t len;
@@ -67,7 +61,7 @@ static int load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *
     return XF_OK;
 }
 
-static int save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
+int xf_office_save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
 {
     size_t len;
     uint8_t *buf = xf_case_pack (c, &len);
@@ -78,7 +72,7 @@ static int save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
     return rc;
 }
 
-static size_t event_key (uint8_t *key, const char *id, uint32_t seq)
+size_t xf_office_event_key (uint8_t *key, const char *id, uint32_t seq)
 {
     size_t n = strlen (id);
     memcpy (key, id, n);
@@ -88,7 +82,7 @@ static size_t event_key (uint8_t *key, const char *id, uint32_t seq)
 }
 
 /* Appends ev (body set by the caller) to c's history as its next event. */
-static int append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *who,
+int xf_office_append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *who,
                          xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
 {
     uint8_t key[XF_CASE_ID_MAX + 5];
@@ -102,12 +96,12 @@ static int append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *
     if (!buf)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     xf__case_event__pack (ev, buf);
-    int rc = xf_txn_put (txn, XF_DB_EVENTS, key, event_key (key, c->id, ev->seq), buf, len, err);
+    int rc = xf_txn_put (txn, XF_DB_EVENTS, key, xf_office_event_key (key, c->id, ev->seq), buf, len, err);
     free (buf);
     return rc;
 }
 
-static size_t due_key (uint8_t *key, xf_day_t due, const char *id)
+size_t xf_office_due_key (uint8_t *key, xf_day_t due, const char *id)
 {
     size_t n = strlen (id);
     xf_be32_put (key, (uint32_t) due ^ 0x80000000u);
@@ -121,7 +115,7 @@ static int due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, 
 {
     uint8_t key[DUE_KEY_MAX];
     const void *pos;
-    size_t len = due_key (key, due, id), plen;
+    size_t len = xf_office_due_key (key, due, id), plen;
     int rc = xf_txn_put (txn, XF_DB_DUE, key, len, &stage, 1, err);
     if (rc != XF_OK)
         return rc;
@@ -138,7 +132,7 @@ static int due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, 
 static int due_del (xf_txn_t *txn, xf_day_t due, const char *id, xf_err_t *err)
 {
     uint8_t key[DUE_KEY_MAX];
-    int rc = xf_txn_del (txn, XF_DB_DUE, key, due_key (key, due, id), err);
+    int rc = xf_txn_del (txn, XF_DB_DUE, key, xf_office_due_key (key, due, id), err);
     return rc == XF_ENOTFOUND ? XF_OK : rc;
 }
 
@@ -306,10 +300,10 @@ static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf
     Xf__Registration reg = XF__REGISTRATION__INIT;
     ev.body_case = XF__CASE_EVENT__BODY_REGISTRATION;
     ev.registration = &reg;
-    reg.record = c;   /* the record as registered; append_event numbers it 1 first */
-    if ((rc = append_event (txn, o, who, c, &ev, err)))
+    reg.record = c;   /* the record as registered; xf_office_append_event numbers it 1 first */
+    if ((rc = xf_office_append_event (txn, o, who, c, &ev, err)))
         return rc;
-    return save_case (txn, c, err);
+    return xf_office_save_case (txn, c, err);
 }
 
 typedef struct {
@@ -404,11 +398,11 @@ static int change_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     change_t *ch = arg;
     xf_case_t *c = NULL;
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
-    int rc = load_case (txn, ch->id, &c, err), before = c ? (int) c->status : 0;
+    int rc = xf_office_load_case (txn, ch->id, &c, err), before = c ? (int) c->status : 0;
     if (rc == XF_OK && (rc = ch->fn (ch, txn, c, &ev, err)) == XF_OK
-        && (rc = append_event (txn, ch->o, ch->who, c, &ev, err)) == XF_OK
+        && (rc = xf_office_append_event (txn, ch->o, ch->who, c, &ev, err)) == XF_OK
         && (rc = track_status (txn, c->id, before, (int) c->status, err)) == XF_OK)
-        rc = save_case (txn, c, err);
+        rc = xf_office_save_case (txn, c, err);
     xf_case_destroy (&c);
     return rc;
 }
@@ -525,355 +519,6 @@ int xf_office_close (xf_office_t *o, const xf_actor_t *who, const char *id, cons
 {
     change_t ch = {.fn = close_fn, .text = reply};
     return run_change (o, who, id, &ch, err);
-}
-
-/* ---------------------------------------------------------------- deadline scan */
-
-/* The due index holds one entry per case in a stage with a deadline. The scan walks the
- * entries whose deadline lies between the last day it finished ("scan/day" in meta) and
- * yesterday, so each entry is looked at once as time moves on; the "overdue" flag keeps it
- * counted once even if a test clock moves backwards and forwards again. */
-#define SCAN_BATCH 256
-
-typedef struct {
-    xf_day_t today;
-    char ids[SCAN_BATCH][XF_CASE_ID_MAX];
-    xf_day_t dues[SCAN_BATCH];
-    uint8_t last[DUE_KEY_MAX + 1];
-    size_t n, last_len;
-} due_batch_t;
-
-static int collect_due (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    (void) val, (void) vlen;
-    due_batch_t *b = arg;
-    xf_day_t due = (xf_day_t) (xf_be32_get (key) ^ 0x80000000u);
-    if (due >= b->today || b->n == SCAN_BATCH)
-        return 1;
-    if (klen < 5 || klen - 4 >= XF_CASE_ID_MAX)
-        return XF_ESTORE;
-    memcpy (b->ids[b->n], (const uint8_t *) key + 4, klen - 4);
-    b->ids[b->n][klen - 4] = 0;
-    b->dues[b->n++] = due;
-    memcpy (b->last, key, klen);
-    b->last[klen] = 0;          /* key + "\0" is the smallest key after this one */
-    b->last_len = klen + 1;
-    return 0;
-}
-
-typedef struct {
-    xf_office_t *o;
-    const xf_actor_t *who;
-    size_t marked;
-    bool more;
-} scan_t;
-
-static int mark_overdue (xf_txn_t *txn, scan_t *s, const char *id, xf_day_t due, xf_err_t *err)
-{
-    xf_case_t *c = NULL;
-    int rc = load_case (txn, id, &c, err);
-    if (rc != XF_OK)
-        return rc;
-    if (xf_case_due (c) == due && !(c->flags & XF__CASE_FLAG__FLAG_OVERDUE)) {
-        Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
-        Xf__Overdue body = XF__OVERDUE__INIT;
-        body.due = due;
-        body.stage = c->status == XF__STATUS__REGISTERED ? "accept" : "handle";
-        ev.body_case = XF__CASE_EVENT__BODY_OVERDUE;
-        ev.overdue = &body;
-        c->flags |= XF__CASE_FLAG__FLAG_OVERDUE;
-        if (!(rc = xf_stats_bump (txn, due, XF_ST_OVERDUE, 1, err))
-            && !(rc = append_event (txn, s->o, s->who, c, &ev, err)))
-            rc = save_case (txn, c, err);
-        s->marked++;
-    }
-    xf_case_destroy (&c);
-    return rc;
-}
-
-/* Where the previous scan stopped; from a century back on the first scan or when the test
- * clock moved back before it. */
-static int scan_start (xf_txn_t *txn, xf_day_t today, uint8_t *start, size_t *len, xf_err_t *err)
-{
-    const void *val;
-    size_t vlen;
-    int rc = xf_txn_get (txn, XF_DB_META, "scan/next", 9, &val, &vlen, err);
-    if (rc == XF_OK && vlen >= 4 && vlen <= DUE_KEY_MAX + 1
-        && (xf_day_t) (xf_be32_get (val) ^ 0x80000000u) <= today) {
-        memcpy (start, val, vlen);
-        *len = vlen;
-        return XF_OK;
-    }
-    if (rc != XF_OK && rc != XF_ENOTFOUND)
-        return rc;
-    xf_be32_put (start, (uint32_t) (today - 36500) ^ 0x80000000u);
-    *len = 4;
-    return XF_OK;
-}
-
-static int scan_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    scan_t *s = arg;
-    uint8_t start[DUE_KEY_MAX + 1];
-    size_t start_len;
-    due_batch_t *b = calloc (1, sizeof *b);
-    if (!b)
-        return xf_err_set (err, XF_ENOMEM, "out of memory");
-    s->marked = 0;
-    b->today = xf_day_of_time (s->who->now);
-    int rc = scan_start (txn, b->today, start, &start_len, err);
-    if (rc == XF_OK)
-        rc = xf_txn_scan (txn, XF_DB_DUE, start, start_len, collect_due, b, err);
-    for (size_t i = 0; rc == XF_OK && i < b->n; i++)
-        rc = mark_overdue (txn, s, b->ids[i], b->dues[i], err);
-    s->more = b->n == SCAN_BATCH;
-    if (rc == XF_OK && !s->more) {   /* everything before today is done */
-        xf_be32_put (b->last, (uint32_t) b->today ^ 0x80000000u);
-        b->last_len = 4;
-    }
-    bool moved = b->last_len != start_len || memcmp (b->last, start, start_len) != 0;
-    if (rc == XF_OK && moved)   /* an unchanged position writes nothing: no commit, no fsync */
-        rc = xf_txn_put (txn, XF_DB_META, "scan/next", 9, b->last, b->last_len, err);
-    free (b);
-    return rc;
-}
-
-int xf_office_scan_deadlines (xf_office_t *o, int64_t now, size_t *marked, xf_err_t *err)
-{
-    xf_actor_t node = {now, 0};
-    size_t total = 0;
-    scan_t s;
-    do {
-        s = (scan_t) {o, &node, 0, false};
-        int rc = xf_store_write (o->store, scan_txn, &s, err);
-        if (rc != XF_OK)
-            return rc;
-        total += s.marked;
-    } while (s.more);
-    if (marked)
-        *marked = total;
-    return XF_OK;
-}
-
-/* ---------------------------------------------------------------- reading */
-
-typedef struct {
-    const char *id;
-    xf_case_t *c;
-    json_t *out;
-    const xf_case_filter_t *f;
-    xf_day_t today;
-    size_t limit;
-    xf_figures_t *fig;
-    xf_day_t first, last;
-    xf_case_counts_t *counts;
-} read_t;
-
-static int get_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    read_t *r = arg;
-    return load_case (txn, r->id, &r->c, err);
-}
-
-xf_case_t *xf_office_get (xf_office_t *o, const char *id, xf_err_t *err)
-{
-    read_t r = {.id = id};
-    if (xf_store_read (o->store, get_txn, &r, err) != XF_OK)
-        xf_case_destroy (&r.c);
-    return r.c;
-}
-
-typedef struct {
-    const char *id;
-    size_t idlen;
-    json_t *events;
-    int rc;
-    xf_err_t *err;
-} history_t;
-
-static int history_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    history_t *h = arg;
-    if (klen != h->idlen + 5 || memcmp (key, h->id, h->idlen + 1) != 0)
-        return 1;
-    Xf__CaseEvent *ev = xf__case_event__unpack (NULL, vlen, val);
-    if (!ev)
-        return xf_err_set (h->err, XF_ESTORE, "case %s: event %u does not decode", h->id,
-                           xf_be32_get ((const uint8_t *) key + h->idlen + 1));
-    json_array_append_new (h->events, xf_event_to_json (ev));
-    xf__case_event__free_unpacked (ev, NULL);
-    return 0;
-}
-
-static int history_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    read_t *r = arg;
-    uint8_t key[XF_CASE_ID_MAX + 5];
-    int rc = load_case (txn, r->id, &r->c, err);
-    xf_case_destroy (&r->c);
-    if (rc != XF_OK)
-        return rc;
-    history_t h = {r->id, strlen (r->id), json_array (), 0, err};
-    rc = xf_txn_scan (txn, XF_DB_EVENTS, key, event_key (key, r->id, 0), history_entry, &h, err);
-    if (rc != XF_OK) {
-        json_decref (h.events);
-        return rc;
-    }
-    r->out = json_pack ("{s:o}", "events", h.events);
-    return XF_OK;
-}
-
-json_t *xf_office_history (xf_office_t *o, const char *id, xf_err_t *err)
-{
-    read_t r = {.id = id};
-    if (strlen (id) >= XF_CASE_ID_MAX) {
-        xf_err_set (err, XF_ENOTFOUND, "no case %s at this office", id);
-        return NULL;
-    }
-    if (xf_store_read (o->store, history_txn, &r, err) != XF_OK)
-        return NULL;
-    return r.out;
-}
-
-typedef struct {
-    read_t *r;
-    json_t *cases;
-    xf_err_t *err;
-    xf_txn_t *txn;
-} list_t;
-
-static bool matches (const xf_case_t *c, const xf_case_filter_t *f, xf_day_t today)
-{
-    return (!f->status || (int) c->status == f->status)
-           && (!f->owner || strcmp (c->owner, f->owner) == 0)
-           && (!f->overdue || xf_case_is_overdue (c, today));
-}
-
-static int list_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    (void) key, (void) klen;
-    list_t *l = arg;
-    xf_case_t *c = xf_case_unpack (val, vlen, l->err);
-    if (!c)
-        return XF_ESTORE;
-    if (matches (c, l->r->f, l->r->today))
-        json_array_append_new (l->cases, xf_case_to_json (c, l->r->today));
-    xf_case_destroy (&c);
-    return json_array_size (l->cases) >= l->r->limit ? 1 : 0;
-}
-
-/* --overdue walks the due index (oldest deadline first) instead of every case. */
-static int list_overdue_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    (void) val, (void) vlen;
-    list_t *l = arg;
-    char id[XF_CASE_ID_MAX];
-    const void *rec;
-    size_t len;
-    if ((xf_day_t) (xf_be32_get (key) ^ 0x80000000u) >= l->r->today)
-        return 1;
-    if (klen < 5 || klen - 4 >= sizeof id)
-        return xf_err_set (l->err, XF_ESTORE, "due index entry of %zu bytes is damaged", klen);
-    memcpy (id, (const uint8_t *) key + 4, klen - 4);
-    id[klen - 4] = 0;
-    int rc = xf_txn_get (l->txn, XF_DB_CASES, id, strlen (id), &rec, &len, l->err);
-    if (rc == XF_ENOTFOUND)
-        return xf_err_set (l->err, XF_ESTORE, "due index names case %s, which is not stored", id);
-    return rc != XF_OK ? rc : list_entry (id, strlen (id), rec, len, arg);
-}
-
-/* --status walks that status's index entries, newest case first. */
-static int list_status_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    (void) val, (void) vlen;
-    list_t *l = arg;
-    const void *rec;
-    size_t len;
-    if (klen < 2 || ((const uint8_t *) key)[0] != l->r->f->status)
-        return 1;
-    int rc = xf_txn_get (l->txn, XF_DB_CASES, (const uint8_t *) key + 1, klen - 1, &rec, &len, l->err);
-    if (rc == XF_ENOTFOUND)
-        return xf_err_set (l->err, XF_ESTORE, "status index names case %.*s, which is not stored",
-                           (int) (klen - 1), (const char *) key + 1);
-    return rc != XF_OK ? rc : list_entry (key, klen, rec, len, arg);
-}
-
-static int list_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    read_t *r = arg;
-    list_t l = {r, json_array (), err, txn};
-    uint8_t last[2] = {(uint8_t) r->f->status, 0xff};   /* after every id of that status */
-    int rc = r->f->overdue  ? xf_txn_scan (txn, XF_DB_DUE, NULL, 0, list_overdue_entry, &l, err)
-             : r->f->status ? xf_txn_scan_back (txn, XF_DB_STATUS, last, 2, list_status_entry, &l, err)
-                            : xf_txn_scan_back (txn, XF_DB_CASES, NULL, 0, list_entry, &l, err);
-    if (rc != XF_OK) {
-        json_decref (l.cases);
-        return rc;
-    }
-    r->out = json_pack ("{s:o}", "cases", l.cases);
-    return XF_OK;
-}
-
-json_t *xf_office_list (xf_office_t *o, const xf_case_filter_t *f, xf_day_t today, xf_err_t *err)
-{
-    read_t r = {.f = f, .today = today, .limit = f->limit ? f->limit : 100};
-    if (xf_store_read (o->store, list_txn, &r, err) != XF_OK)
-        return NULL;
-    return r.out;
-}
-
-static int stats_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    read_t *r = arg;
-    return xf_stats_read (txn, r->first, r->last, r->fig, NULL, err);
-}
-
-int xf_office_stats (xf_office_t *o, xf_day_t first, xf_day_t last, xf_figures_t *out,
-                     xf_err_t *err)
-{
-    read_t r = {.fig = out, .first = first, .last = last};
-    return xf_store_read (o->store, stats_txn, &r, err);
-}
-
-typedef struct {
-    xf_day_t today;
-    uint64_t n;
-} overdue_count_t;
-
-static int count_overdue (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    (void) klen, (void) val, (void) vlen;
-    overdue_count_t *k = arg;
-    if ((xf_day_t) (xf_be32_get (key) ^ 0x80000000u) >= k->today)
-        return 1;
-    k->n++;
-    return 0;
-}
-
-/* Every entry of the due index is a case in a stage with a deadline, so the overdue ones are
- * the entries before today. */
-static int counts_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    read_t *r = arg;
-    overdue_count_t k = {r->today, 0};
-    memset (r->counts, 0, sizeof *r->counts);
-    for (int st = 1; st < 6; st++) {
-        char name[24];
-        snprintf (name, sizeof name, "count/status/%d", st);
-        int rc = xf_txn_meta_u64 (txn, name, &r->counts->by_status[st], err);
-        if (rc != XF_OK)
-            return rc;
-        r->counts->total += r->counts->by_status[st];
-    }
-    int rc = xf_txn_scan (txn, XF_DB_DUE, NULL, 0, count_overdue, &k, err);
-    r->counts->overdue = k.n;
-    return rc;
-}
-
-int xf_office_counts (xf_office_t *o, xf_day_t today, xf_case_counts_t *out, xf_err_t *err)
-{
-    read_t r = {.counts = out, .today = today};
-    return xf_store_read (o->store, counts_txn, &r, err);
 }
 
 /* ---------------------------------------------------------------- clock */
