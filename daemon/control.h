@@ -11,9 +11,10 @@
  * Success:   {"ok": true, "result": {…}}
  * Refusal:   {"ok": false, "error": {"code": "<code>", "message": "<one line>"}}
  *
- * Error codes: the xf_err names (invalid, state, not_found, store, permission, version, io,
- * exists, no_memory) and, for the request itself: bad_request (not JSON, not an object,
- * missing/ill-typed argument, unknown argument), unknown_command, too_large.
+ * Error codes: the xf_err names (invalid — a missing or ill-typed argument or a bad value —,
+ * state, not_found, store, permission, version, io, exists, no_memory) and, for the request
+ * itself: bad_request (not JSON, not an object, an unknown key or argument), unknown_command,
+ * too_large.
  *
  * Commands (args → result):
  *   status                      → {"office":{"code","name"},"version","clock":"<time>",

@@ -76,7 +76,12 @@ stop_node () {
         [ $SECONDS -lt $deadline ] || fail "xfsyncd $name did not stop within 20 s of SIG$sig"
         sleep 0.05
     done
-    wait "$pid" 2>/dev/null || true
+    local status=0
+    wait "$pid" 2>/dev/null || status=$?
+    # a clean stop exits 0; anything else (a sanitizer report, a crash) fails the scenario
+    if [ "$sig" = TERM ] && [ "$status" != 0 ]; then
+        fail "xfsyncd $name exited with status $status after SIGTERM"
+    fi
 }
 
 # expect_exit CODE CMD… — runs CMD, checks its exit status, keeps its stderr in $ERR.
