@@ -560,7 +560,13 @@ int xf_msg_frame_check (const Xf__LinkFrame *f, xf_err_t *err)
                            "speaks (%d..%d)", (unsigned) f->version,
                            f->version > XF_LINK_VERSION_MAX ? "newer" : "older",
                            XF_LINK_VERSION_MIN, XF_LINK_VERSION_MAX);
-    if (f->payload_case == XF__LINK_FRAME__PAYLOAD__NOT_SET || !f->envelope)
+    if (f->payload_case == XF__LINK_FRAME__PAYLOAD__NOT_SET) {   /* a bare ack / keepalive */
+        if (f->seq != 0)
+            return xf_err_set (err, XF_EINVAL, "frame: seq %llu without an envelope",
+                               (unsigned long long) f->seq);
+        return walk_all (&f->base, "frame", err);
+    }
+    if (!f->envelope)
         return xf_err_set (err, XF_EINVAL, "frame: no payload");
     if (f->payload_case != XF__LINK_FRAME__PAYLOAD_ENVELOPE && f->seq != 0)
         return xf_err_set (err, XF_EINVAL, "frame: %s with seq %llu (control frames carry 0)",

@@ -575,9 +575,15 @@ static void test_truncated_refused (void **state)
         xf_err_t err = {0};
         uint8_t *copy = malloc (len ? len : 1);   /* exact size: ASan sees any over-read */
         memcpy (copy, buf, len);
-        assert_null (xf_msg_frame_unpack (copy, len, &err));
-        assert_int_equal (err.code, XF_EINVAL);
-        assert_non_null (strstr (err.msg, "frame"));
+        Xf__LinkFrame *f = xf_msg_frame_unpack (copy, len, &err);
+        if (f) {   /* a prefix that stops before the seq field is a valid bare ack, by design */
+            assert_int_equal (f->payload_case, XF__LINK_FRAME__PAYLOAD__NOT_SET);
+            assert_int_equal (f->seq, 0);
+            xf_msg_frame_free (&f);
+        } else {
+            assert_int_equal (err.code, XF_EINVAL);
+            assert_non_null (strstr (err.msg, "frame"));
+        }
         free (copy);
     }
     free (buf);
@@ -772,9 +778,11 @@ static void test_no_body (void **state)
     x.env.routes = NULL;                    /* a case set with nothing behind it */
     assert_int_equal (xf_msg_envelope_check (&x.env, &err), XF_EINVAL);
     assert_string_equal (err.msg, "envelope 411324/17: no body");
-    x.frame.payload_case = XF__LINK_FRAME__PAYLOAD__NOT_SET;
+    x.frame.payload_case = XF__LINK_FRAME__PAYLOAD__NOT_SET;   /* seq 5: not a bare ack */
     assert_int_equal (fx_check (&x, &err), XF_EINVAL);
-    assert_string_equal (err.msg, "frame: no payload");
+    assert_string_equal (err.msg, "frame: seq 5 without an envelope");
+    x.frame.seq = 0;                                           /* a bare ack is fine */
+    assert_int_equal (fx_check (&x, &err), XF_OK);
 }
 
 static void test_from_not_origin (void **state)

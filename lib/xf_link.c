@@ -1,0 +1,187 @@
+/* xf_link.c — the per-peer link protocol decisions: ordering, duplicates, gaps, the send
+ * window, acknowledgements, hellos and liveness. See xf_link.h for the contract. */
+#include "xf_link.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void xf_link_init (xf_link_t *l, const char *peer, const xf_link_opts_t *opts,
+                   uint64_t applied, uint64_t next_seq, uint64_t acked)
+{
+    memset (l, 0, sizeof *l);
+    snprintf (l->peer, sizeof l->peer, "%s", peer);
+    l->opts = *opts;
+    l->state = XF_LINK_DOWN;
+    l->applied = l->pending = l->ack_sent = applied;
+    l->next_seq = next_seq ? next_seq : 1;
+    l->acked = l->sent = acked;
+    l->hello_due = true;
+}
+
+xf_link_verdict_t xf_link_receive (xf_link_t *l, uint64_t seq, int64_t now_ms)
+{
+    xf_link_heard (l, now_ms);
+    if (seq <= l->pending) {
+        l->duplicates++;
+        return XF_LINK_DUPLICATE;
+    }
+    if (seq != l->pending + 1) {
+        l->gaps++;
+        l->hello_due = true;   /* tell the peer where we are, so it rewinds */
+        l->hello_is_answer = false;
+        return XF_LINK_GAP;
+    }
+    l->pending = seq;
+    return XF_LINK_APPLY;
+}
+
+void xf_link_committed (xf_link_t *l)
+{
+    l->applied = l->pending;
+}
+
+void xf_link_aborted (xf_link_t *l)
+{
+    l->pending = l->applied;
+}
+
+int xf_link_on_ack (xf_link_t *l, uint64_t ack, bool *advanced, xf_err_t *err)
+{
+    *advanced = false;
+    if (ack >= l->next_seq)
+        return xf_err_set (err, XF_EINVAL, "link %s: acknowledgement of seq %llu, but only %llu "
+                           "were ever queued", l->peer, (unsigned long long) ack,
+                           (unsigned long long) (l->next_seq - 1));
+    if (ack > l->acked) {
+        l->acked = ack;
+        if (l->sent < ack)
+            l->sent = ack;
+        *advanced = true;
+    }
+    return XF_OK;
+}
+
+int xf_link_on_hello (xf_link_t *l, const Xf__Hello *h, const char *expected_code, int64_t now_ms,
+                      xf_err_t *err)
+{
+    xf_link_heard (l, now_ms);
+    if (expected_code && strcmp (h->code, expected_code) != 0) {
+        l->state = XF_LINK_REFUSED;
+        l->rejected++;
+        return xf_err_set (err, XF_EPERM, "link %s: hello from a node calling itself %s",
+                           l->peer, h->code);
+    }
+    if (h->min_version > XF_LINK_VERSION_MAX_SPOKEN || h->max_version < XF_LINK_VERSION_MIN_SPOKEN) {
+        l->state = XF_LINK_REFUSED;
+        l->rejected++;
+        return xf_err_set (err, XF_EVERSION, "link %s: the peer speaks link versions %u..%u, this "
+                           "node %d..%d: upgrade the older node", l->peer, h->min_version,
+                           h->max_version, XF_LINK_VERSION_MIN_SPOKEN, XF_LINK_VERSION_MAX_SPOKEN);
+    }
+    if (h->applied >= l->next_seq) {
+        l->state = XF_LINK_REFUSED;
+        l->rejected++;
+        return xf_err_set (err, XF_ESTATE, "link %s: the peer says it applied our seq %llu, but "
+                           "only %llu were ever queued here (was this store restored from an "
+                           "old backup?)", l->peer, (unsigned long long) h->applied,
+                           (unsigned long long) (l->next_seq - 1));
+    }
+    if (h->applied > l->acked)
+        l->acked = h->applied;
+    l->sent = l->acked;   /* resend everything the peer has not applied */
+    if (l->state != XF_LINK_UP)
+        l->ups++;
+    l->state = XF_LINK_UP;
+    if (!h->reply && !l->hello_due) {   /* the peer wants our position; answer once */
+        l->hello_due = true;
+        l->hello_is_answer = true;
+    }
+    return XF_OK;
+}
+
+uint64_t xf_link_queue (xf_link_t *l)
+{
+    return l->next_seq++;
+}
+
+bool xf_link_to_send (const xf_link_t *l, uint64_t *first, uint64_t *last)
+{
+    if (l->state != XF_LINK_UP)
+        return false;
+    uint64_t limit = l->acked + l->opts.window;
+    uint64_t top = l->next_seq - 1 < limit ? l->next_seq - 1 : limit;
+    if (l->sent >= top)
+        return false;
+    *first = l->sent + 1;
+    *last = top;
+    return true;
+}
+
+void xf_link_sent (xf_link_t *l, uint64_t last, int64_t now_ms)
+{
+    if (last > l->sent)
+        l->sent = last;
+    l->last_sent_ms = now_ms;
+    l->ack_sent = l->applied;   /* every envelope frame carries our ack */
+}
+
+bool xf_link_hello_due (const xf_link_t *l, int64_t now_ms, bool *reply)
+{
+    *reply = l->hello_due && l->hello_is_answer;
+    if (l->state == XF_LINK_REFUSED)
+        return now_ms - l->last_hello_ms >= l->opts.timeout_ms;   /* try again, slowly */
+    if (l->hello_due)
+        return true;
+    return l->state == XF_LINK_DOWN && now_ms - l->last_hello_ms >= l->opts.hello_every_ms;
+}
+
+void xf_link_hello_sent (xf_link_t *l, int64_t now_ms)
+{
+    l->hello_due = l->hello_is_answer = false;
+    l->last_hello_ms = l->last_sent_ms = now_ms;
+    l->ack_sent = l->applied;
+}
+
+bool xf_link_ack_due (const xf_link_t *l, int64_t now_ms)
+{
+    if (l->state != XF_LINK_UP)
+        return false;
+    return l->applied > l->ack_sent || now_ms - l->last_sent_ms >= l->opts.keepalive_ms;
+}
+
+void xf_link_ack_sent (xf_link_t *l, int64_t now_ms)
+{
+    l->ack_sent = l->applied;
+    l->last_sent_ms = now_ms;
+}
+
+uint64_t xf_link_ack_value (const xf_link_t *l)
+{
+    return l->applied;
+}
+
+void xf_link_heard (xf_link_t *l, int64_t now_ms)
+{
+    l->last_heard_ms = now_ms;
+    l->frames_in++;
+}
+
+bool xf_link_tick (xf_link_t *l, int64_t now_ms)
+{
+    if (l->state == XF_LINK_UP && now_ms - l->last_heard_ms > l->opts.timeout_ms) {
+        l->state = XF_LINK_DOWN;
+        l->hello_due = true;
+        l->hello_is_answer = false;
+        return true;
+    }
+    return false;
+}
+
+const char *xf_link_state_name (xf_link_state_t s)
+{
+    switch (s) {
+    case XF_LINK_UP:      return "up";
+    case XF_LINK_REFUSED: return "refused";
+    default:              return "down";
+    }
+}
