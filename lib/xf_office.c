@@ -111,7 +111,7 @@ size_t xf_office_due_key (uint8_t *key, xf_day_t due, const char *id)
 
 /* Adds a deadline; one behind the scan's position (a case received long ago) moves the
  * position back so the next scan still sees it. */
-static int due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err)
+int xf_office_due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err)
 {
     uint8_t key[DUE_KEY_MAX];
     const void *pos;
@@ -152,7 +152,7 @@ static int move_due_count (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *
 
 /* Cases per status: a count in meta and an index entry per case, kept beside every change so
  * that `status` and `case list --status` never walk all the cases. */
-static int track_status (xf_txn_t *txn, const char *id, int from, int to, xf_err_t *err)
+int xf_office_track_status (xf_txn_t *txn, const char *id, int from, int to, xf_err_t *err)
 {
     char name[24];
     uint8_t key[1 + XF_CASE_ID_MAX];
@@ -292,9 +292,9 @@ static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf
         || (rc = xf_case_register (c, id, o->code, today, &o->lim, err))
         || (rc = index_petitioner (txn, c, err))
         || (rc = assign_query_code (txn, c, err))
-        || (rc = due_add (txn, c->accept_due, c->id, STAGE_ACCEPT, err))
+        || (rc = xf_office_due_add (txn, c->accept_due, c->id, STAGE_ACCEPT, err))
         || (rc = count_registration (txn, c, err))
-        || (rc = track_status (txn, c->id, 0, XF__STATUS__REGISTERED, err)))
+        || (rc = xf_office_track_status (txn, c->id, 0, XF__STATUS__REGISTERED, err)))
         return rc;
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     Xf__Registration reg = XF__REGISTRATION__INIT;
@@ -401,7 +401,7 @@ static int change_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     int rc = xf_office_load_case (txn, ch->id, &c, err), before = c ? (int) c->status : 0;
     if (rc == XF_OK && (rc = ch->fn (ch, txn, c, &ev, err)) == XF_OK
         && (rc = xf_office_append_event (txn, ch->o, ch->who, c, &ev, err)) == XF_OK
-        && (rc = track_status (txn, c->id, before, (int) c->status, err)) == XF_OK)
+        && (rc = xf_office_track_status (txn, c->id, before, (int) c->status, err)) == XF_OK)
         rc = xf_office_save_case (txn, c, err);
     xf_case_destroy (&c);
     return rc;
@@ -427,7 +427,7 @@ static int accept_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *
     d.v[XF_ST_ACCEPTED] = 1;
     d.v[XF_ST_FILED] = c->filed;
     if ((rc = due_del (txn, c->accept_due, c->id, err))
-        || (rc = due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
+        || (rc = xf_office_due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
         || (rc = xf_stats_apply (txn, ch->today, &d, err))
         || (c->filed && (rc = move_due_count (txn, c, c->handle_due, err))))
         return rc;
@@ -459,7 +459,7 @@ static int extend_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *
     xf_day_t old_due = c->handle_due;
     int rc = xf_case_extend (c, ch->o->code, ch->today, ch->days, ch->text, &ch->o->lim, err);
     if (rc || (rc = due_del (txn, old_due, c->id, err))
-        || (rc = due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
+        || (rc = xf_office_due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
         || (c->filed && (rc = move_due_count (txn, c, c->handle_due, err))))
         return rc;
     xf__extension__init (body);

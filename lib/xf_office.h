@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include "xf_case.h"
+#include "xf_route.h"
 #include "xf_stats.h"
 #include "xf_store.h"
 
@@ -72,6 +73,36 @@ typedef struct {
     uint64_t total, by_status[6], overdue;
 } xf_case_counts_t;
 int xf_office_counts (xf_office_t *o, xf_day_t today, xf_case_counts_t *out, xf_err_t *err);
+
+/* ---------------------------------------------------------------- cases that travel */
+
+/* What the office needs to know of the network: the routes and the outbox limit. */
+typedef struct {
+    const xf_routes_t *routes;
+    uint64_t outbox_limit;     /* envelopes waiting for one peer; 0 = no limit */
+} xf_net_t;
+
+/* 上报: moves ownership of a case this office owns to an office above it (to NULL: the
+ * parent) and queues the escalation for the next hop, in one transaction. This office keeps a
+ * read replica whose owner names where it went. */
+int xf_office_escalate (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
+                        const char *id, const char *to, const char *note, xf_err_t *err);
+
+/* What applying one arriving envelope did, for the daemon's log and counters. */
+typedef struct {
+    bool relayed;          /* stored for the next hop */
+    char hop[13];
+    bool refused;          /* not applied (the link position still advances) */
+    char reason[300];
+} xf_applied_t;
+
+/* Applies one envelope that arrived from peer, inside the caller's transaction (which also
+ * records the link position): applied here, relayed toward its destination, or refused with
+ * a reason (a claimed origin the peer cannot speak for, an unknown office, a body this build
+ * does not handle). Returns an error only when the store fails: then the whole batch aborts. */
+int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const char *peer,
+                     const Xf__SignedEnvelope *se, const Xf__Envelope *env, int64_t now,
+                     xf_applied_t *out, xf_err_t *err);
 
 /* The node clock's offset from the system clock, kept in the store (debug clock control). */
 int xf_office_clock_offset (xf_office_t *o, int64_t *offset, xf_err_t *err);

@@ -20,6 +20,10 @@ int xf_office_save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err);
  * stores it. c->last_event is advanced: save the case afterwards. */
 int xf_office_append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *who,
                             xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err);
+/* Adds a deadline to the due index (stage 'a' accept, 'h' handle). */
+int xf_office_due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err);
+/* Moves a case between statuses in the counts and the status index (0: none). */
+int xf_office_track_status (xf_txn_t *txn, const char *id, int from, int to, xf_err_t *err);
 /* Key of event seq of case id in XF_DB_EVENTS; key holds XF_CASE_ID_MAX + 5 bytes. */
 size_t xf_office_event_key (uint8_t *key, const char *id, uint32_t seq);
 /* Key of a deadline in XF_DB_DUE (DUE_KEY_MAX bytes), and the day a key holds. */

@@ -1,0 +1,252 @@
+/* xf_office_link.c — cases that travel: escalation (上报) leaving this office, and what
+ * arrives from a link — applied here when addressed here, else stored for the next hop in
+ * the same transaction that records the inbound position. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "xf_msg.h"
+#include "xf_office.h"
+#include "xf_office_int.h"
+#include "xf_outbox.h"
+
+/* Wraps body into a new envelope from this office to `to` and queues it for the next hop. */
+static int send_envelope (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const char *to,
+                          int64_t now, Xf__CaseEvent *event, xf_err_t *err)
+{
+    const char *hop;
+    if (xf_routes_lookup (net->routes, to, &hop) != XF_ROUTE_PARENT
+        && xf_routes_lookup (net->routes, to, &hop) != XF_ROUTE_CHILD)
+        return xf_err_set (err, XF_EINVAL, "office %s cannot be reached from here", to);
+    uint64_t seq;
+    int rc = xf_txn_meta_u64 (txn, "env/seq", &seq, err);
+    if (rc != XF_OK || (rc = xf_txn_meta_set_u64 (txn, "env/seq", seq + 1, err)) != XF_OK)
+        return rc;
+    Xf__GlobalId gid = XF__GLOBAL_ID__INIT;
+    Xf__Envelope env = XF__ENVELOPE__INIT;
+    Xf__SignedEnvelope se = XF__SIGNED_ENVELOPE__INIT;
+    gid.origin = o->code;
+    gid.seq = seq + 1;
+    env.id = &gid;
+    env.from = o->code;
+    env.to = (char *) to;
+    env.created = now;
+    env.format = XF_ENVELOPE_FORMAT;
+    env.body_case = XF__ENVELOPE__BODY_CASE_EVENT;
+    env.case_event = event;
+    uint8_t *inner = NULL;
+    if ((rc = xf_msg_seal (&env, &se, &inner, err)) != XF_OK)
+        return rc;
+    size_t len = xf__signed_envelope__get_packed_size (&se);
+    uint8_t *buf = malloc (len ? len : 1);
+    if (!buf) {
+        free (inner);
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    }
+    xf__signed_envelope__pack (&se, buf);
+    rc = xf_outbox_push (txn, hop, buf, len, net->outbox_limit, &seq, err);
+    free (buf);
+    free (inner);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- escalation */
+
+typedef struct {
+    xf_office_t *o;
+    const xf_actor_t *who;
+    const xf_net_t *net;
+    const char *id, *to, *note;
+} escalate_t;
+
+static int check_escalation (const escalate_t *e, const xf_case_t *c, xf_err_t *err)
+{
+    const char *hop;
+    int rc = xf_case_check_owner (c, e->o->code, "escalate", err);
+    if (rc != XF_OK)
+        return rc;
+    if (c->status != XF__STATUS__REGISTERED && c->status != XF__STATUS__IN_PROGRESS)
+        return xf_err_set (err, XF_ESTATE, "case %s is %s; only a registered or in_progress case "
+                           "can be escalated", c->id, xf_status_name (c->status));
+    if (!e->note || !*e->note)
+        return xf_err_set (err, XF_EINVAL, "a note is required: say why the case goes up");
+    if (strlen (e->note) > XF_TEXT_MAX)
+        return xf_err_set (err, XF_EINVAL, "note is %zu bytes; the limit is %d", strlen (e->note),
+                           XF_TEXT_MAX);
+    if (!xf_msg_code_valid (e->to))
+        return xf_err_set (err, XF_EINVAL, "\"%s\" is not an office code", e->to);
+    switch (xf_routes_lookup (e->net->routes, e->to, &hop)) {
+    case XF_ROUTE_PARENT:
+        return XF_OK;
+    case XF_ROUTE_SELF:
+        return xf_err_set (err, XF_EINVAL, "case %s is already at office %s", c->id, e->to);
+    case XF_ROUTE_CHILD:
+        return xf_err_set (err, XF_EINVAL, "office %s is below this office: escalation goes up; "
+                           "use assign or transfer to send a case down", e->to);
+    default:
+        return xf_err_set (err, XF_EINVAL, "this office has no parent to escalate to");
+    }
+}
+
+static int escalate_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    escalate_t *e = arg;
+    xf_case_t *c = NULL;
+    xf_day_t today = xf_day_of_time (e->who->now);
+    int rc = xf_office_load_case (txn, e->id, &c, err);
+    if (rc == XF_OK)
+        rc = check_escalation (e, c, err);
+    if (rc != XF_OK) {
+        xf_case_destroy (&c);
+        return rc;
+    }
+    int before = (int) c->status;
+    xf_day_t due = xf_case_due (c);
+    uint8_t key[DUE_KEY_MAX];
+    rc = xf_txn_del (txn, XF_DB_DUE, key, xf_office_due_key (key, due, c->id), err);
+    if (rc == XF_ENOTFOUND)
+        rc = XF_OK;
+    if (rc == XF_OK && c->due_counted)   /* 应结 counts only while this office owns it */
+        rc = xf_stats_bump (txn, c->due_counted, XF_ST_DUE, -1, err);
+    c->due_counted = 0;
+    c->status = XF__STATUS__REGISTERED;
+    c->flags &= ~(uint32_t) XF__CASE_FLAG__FLAG_OVERDUE;
+    if (rc == XF_OK && xf_case_set (&c->owner, e->to))
+        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
+    Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
+    Xf__Escalation body = XF__ESCALATION__INIT;
+    body.to = (char *) e->to;
+    body.note = (char *) e->note;
+    body.record = c;
+    ev.body_case = XF__CASE_EVENT__BODY_ESCALATION;
+    ev.escalation = &body;
+    if (rc == XF_OK
+        && !(rc = xf_office_append_event (txn, e->o, e->who, c, &ev, err))
+        && !(rc = xf_stats_bump (txn, today, XF_ST_ESCALATED, 1, err))
+        && !(rc = xf_office_track_status (txn, c->id, before, (int) c->status, err))
+        && !(rc = send_envelope (txn, e->o, e->net, e->to, e->who->now, &ev, err)))
+        rc = xf_office_save_case (txn, c, err);
+    xf_case_destroy (&c);
+    return rc;
+}
+
+int xf_office_escalate (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
+                        const char *id, const char *to, const char *note, xf_err_t *err)
+{
+    if (!to || !*to)
+        to = xf_routes_parent (net->routes);
+    if (!to)
+        return xf_err_set (err, XF_EINVAL, "this office has no parent to escalate to");
+    escalate_t e = {o, who, net, id, to, note};
+    return xf_store_write (o->store, escalate_txn, &e, err);
+}
+
+/* ---------------------------------------------------------------- arriving envelopes */
+
+static int refuse (xf_applied_t *out, const char *fmt, const char *a, const char *b)
+{
+    out->refused = true;
+    snprintf (out->reason, sizeof out->reason, fmt, a, b);
+    return XF_OK;
+}
+
+/* The case arrives as registered here, with this office as its owner, due for a decision on
+ * acceptance accept_days from today. */
+static int receive_escalation (xf_txn_t *txn, xf_office_t *o, const Xf__CaseEvent *ev,
+                               int64_t now, xf_applied_t *out, xf_err_t *err)
+{
+    const Xf__Escalation *esc = ev->escalation;
+    if (!esc->record || strcmp (esc->record->id, ev->case_id) != 0)
+        return refuse (out, "escalation of %s carries no case record%s", ev->case_id, "");
+    xf_case_t *old = NULL;
+    int rc = xf_office_load_case (txn, ev->case_id, &old, err), before = 0;
+    if (rc == XF_OK)
+        before = (int) old->status;
+    else if (rc != XF_ENOTFOUND)
+        return rc;
+    xf_case_destroy (&old);
+    xf_case_t *c = xf_case_copy (esc->record);
+    if (!c)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    xf_day_t today = xf_day_of_time (now);
+    c->status = XF__STATUS__REGISTERED;
+    c->accept_due = today + o->lim.accept_days;
+    c->decided = c->handle_due = 0;
+    c->due_counted = 0;
+    c->flags &= ~(uint32_t) XF__CASE_FLAG__FLAG_OVERDUE;
+    if (xf_case_set (&c->owner, o->code) || xf_case_set (&c->supervisor, ""))
+        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
+    else
+        rc = XF_OK;
+    uint8_t key[DUE_KEY_MAX + 8];
+    size_t len = ev->seq ? xf_office_event_key (key, c->id, ev->seq) : 0;
+    size_t evlen = xf__case_event__get_packed_size (ev);
+    uint8_t *evbuf = malloc (evlen ? evlen : 1);
+    if (rc == XF_OK && !evbuf)
+        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
+    if (rc == XF_OK) {
+        xf__case_event__pack (ev, evbuf);
+        if (len)
+            rc = xf_txn_put (txn, XF_DB_EVENTS, key, len, evbuf, evlen, err);
+    }
+    if (rc == XF_OK && ev->seq > c->last_event)
+        c->last_event = ev->seq;
+    if (rc == XF_OK)
+        rc = xf_office_due_add (txn, c->accept_due, c->id, 'a', err);
+    if (rc == XF_OK)
+        rc = xf_office_track_status (txn, c->id, before, (int) c->status, err);
+    if (rc == XF_OK)
+        rc = xf_office_save_case (txn, c, err);
+    free (evbuf);
+    xf_case_destroy (&c);
+    return rc;
+}
+
+static int apply_here (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+                       xf_applied_t *out, xf_err_t *err)
+{
+    if (env->body_case != XF__ENVELOPE__BODY_CASE_EVENT)
+        return refuse (out, "a %s envelope from %s is not handled yet", xf_msg_body_name (env),
+                       env->from);
+    const Xf__CaseEvent *ev = env->case_event;
+    if (ev->body_case == XF__CASE_EVENT__BODY_ESCALATION)
+        return receive_escalation (txn, o, ev, now, out, err);
+    return refuse (out, "a %s event from %s is not handled yet", xf_msg_event_name (ev), env->from);
+}
+
+int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const char *peer,
+                     const Xf__SignedEnvelope *se, const Xf__Envelope *env, int64_t now,
+                     xf_applied_t *out, xf_err_t *err)
+{
+    const char *hop;
+    memset (out, 0, sizeof *out);
+    /* The origin must lie on the peer's side of the tree: a child speaks for its subtree
+     * only, the parent for everything outside ours. */
+    bool from_child = xf_routes_in_subtree (net->routes, peer, peer);
+    if (from_child ? !xf_routes_in_subtree (net->routes, peer, env->from)
+                   : xf_routes_in_subtree (net->routes, NULL, env->from))
+        return refuse (out, "envelope claims origin %s, which office %s cannot speak for",
+                       env->from, peer);
+    switch (xf_routes_lookup (net->routes, env->to, &hop)) {
+    case XF_ROUTE_SELF:
+        return apply_here (txn, o, env, now, out, err);
+    case XF_ROUTE_CHILD:
+    case XF_ROUTE_PARENT: {
+        if (strcmp (hop, peer) == 0)
+            return refuse (out, "envelope for %s would go back to %s, where it came from", env->to,
+                           peer);
+        size_t len = xf__signed_envelope__get_packed_size (se);
+        uint8_t *buf = malloc (len ? len : 1);
+        uint64_t seq;
+        if (!buf)
+            return xf_err_set (err, XF_ENOMEM, "out of memory");
+        xf__signed_envelope__pack (se, buf);
+        int rc = xf_outbox_push (txn, hop, buf, len, 0, &seq, err);   /* a relay never refuses */
+        free (buf);
+        out->relayed = rc == XF_OK;
+        snprintf (out->hop, sizeof out->hop, "%s", hop);
+        return rc;
+    }
+    default:
+        return refuse (out, "no office %s in this tree (from %s)", env->to, env->from);
+    }
+}

@@ -1,0 +1,36 @@
+/* xf_outbox.h — the durable side of a link, inside a caller's transaction: the per-peer
+ * outbox of envelopes (peer + be64 link seq → packed SignedEnvelope, so each peer's entries
+ * are appended in key order) and the positions the link protocol (xf_link) works from. */
+#ifndef XF_OUTBOX_H
+#define XF_OUTBOX_H
+
+#include <stdint.h>
+#include "xf_store.h"
+
+typedef struct {
+    uint64_t applied;    /* highest seq applied from the peer */
+    uint64_t next_seq;   /* seq our next envelope to the peer gets */
+    uint64_t acked;      /* highest of our seqs the peer acknowledged */
+} xf_link_pos_t;
+
+/* Absent positions read as {0, 1, 0}: a link that never carried anything. */
+int xf_outbox_positions (xf_txn_t *txn, const char *peer, xf_link_pos_t *out, xf_err_t *err);
+int xf_outbox_set_positions (xf_txn_t *txn, const char *peer, const xf_link_pos_t *pos,
+                             xf_err_t *err);
+
+/* Queues bytes for peer under the next seq (returned in *seq). Refuses with XF_ESTATE,
+ * naming the peer and the limit, when limit envelopes are already waiting (0: no limit). */
+int xf_outbox_push (xf_txn_t *txn, const char *peer, const void *bytes, size_t len, uint64_t limit,
+                    uint64_t *seq, xf_err_t *err);
+/* The entry for seq (XF_ENOTFOUND if absent); valid until the transaction ends. */
+int xf_outbox_get (xf_txn_t *txn, const char *peer, uint64_t seq, const void **bytes, size_t *len,
+                   xf_err_t *err);
+/* Records that the peer acknowledged up to acked and deletes those entries. */
+int xf_outbox_trim (xf_txn_t *txn, const char *peer, uint64_t acked, xf_err_t *err);
+/* Records the applied position of peer (in the transaction that applied the envelopes). */
+int xf_outbox_set_applied (xf_txn_t *txn, const char *peer, uint64_t applied, xf_err_t *err);
+
+/* Bytes waiting for peer (for `status`). */
+int xf_outbox_bytes (xf_txn_t *txn, const char *peer, uint64_t *bytes, xf_err_t *err);
+
+#endif

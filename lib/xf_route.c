@@ -1,0 +1,163 @@
+/* xf_route.c — the routing table: a sorted array of (office, child it lives under), rebuilt
+ * when a child announces, searched with bsearch on every message. */
+#include "xf_route.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char code[13];
+    char via[13];   /* the child whose subtree holds it; "" for this node itself */
+} entry_t;
+
+struct xf_routes {
+    char self[13], parent[13];
+    entry_t *entries;
+    size_t n, cap;
+    const char **subtree;   /* cache for xf_routes_subtree */
+};
+
+static int by_code (const void *a, const void *b)
+{
+    return strcmp (((const entry_t *) a)->code, ((const entry_t *) b)->code);
+}
+
+static const entry_t *find (const xf_routes_t *r, const char *code)
+{
+    entry_t key;
+    if (strlen (code) >= sizeof key.code)
+        return NULL;
+    strcpy (key.code, code);
+    return bsearch (&key, r->entries, r->n, sizeof *r->entries, by_code);
+}
+
+static int add (xf_routes_t *r, const char *code, const char *via)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 32;
+        entry_t *e = realloc (r->entries, cap * sizeof *e);
+        if (!e)
+            return XF_ENOMEM;
+        r->entries = e;
+        r->cap = cap;
+    }
+    entry_t *e = &r->entries[r->n++];
+    memset (e, 0, sizeof *e);
+    strncpy (e->code, code, sizeof e->code - 1);
+    strncpy (e->via, via, sizeof e->via - 1);
+    qsort (r->entries, r->n, sizeof *r->entries, by_code);
+    free (r->subtree);
+    r->subtree = NULL;
+    return XF_OK;
+}
+
+xf_routes_t *xf_routes_new (const char *self, const char *parent)
+{
+    xf_routes_t *r = calloc (1, sizeof *r);
+    if (!r)
+        return NULL;
+    strncpy (r->self, self, sizeof r->self - 1);
+    if (parent)
+        strncpy (r->parent, parent, sizeof r->parent - 1);
+    if (add (r, self, "") != XF_OK)
+        xf_routes_destroy (&r);
+    return r;
+}
+
+void xf_routes_destroy (xf_routes_t **routes_p)
+{
+    if (routes_p && *routes_p) {
+        free ((*routes_p)->entries);
+        free ((*routes_p)->subtree);
+        free (*routes_p);
+        *routes_p = NULL;
+    }
+}
+
+int xf_routes_add_child (xf_routes_t *r, const char *child, xf_err_t *err)
+{
+    const entry_t *e = find (r, child);
+    if (e && strcmp (e->via, child) == 0)
+        return XF_OK;
+    if (e || strcmp (child, r->parent) == 0)
+        return xf_err_set (err, XF_EINVAL, "child %s is already in the tree elsewhere", child);
+    return add (r, child, child) == XF_OK ? XF_OK : xf_err_set (err, XF_ENOMEM, "out of memory");
+}
+
+static void drop_subtree (xf_routes_t *r, const char *child)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp (r->entries[i].via, child) != 0 || strcmp (r->entries[i].code, child) == 0)
+            r->entries[w++] = r->entries[i];
+    r->n = w;
+    free (r->subtree);
+    r->subtree = NULL;
+}
+
+int xf_routes_announce (xf_routes_t *r, const char *child, const char *const *codes, size_t n,
+                        xf_err_t *err)
+{
+    const entry_t *c = find (r, child);
+    if (!c || strcmp (c->via, child) != 0)
+        return xf_err_set (err, XF_EPERM, "office %s is not a configured child", child);
+    for (size_t i = 0; i < n; i++) {   /* check everything before changing anything */
+        const entry_t *e = find (r, codes[i]);
+        if (strcmp (codes[i], r->parent) == 0 || (e && strcmp (e->via, child) != 0))
+            return xf_err_set (err, XF_EPERM, "child %s announced office %s, which lies elsewhere "
+                               "in the tree (%s)", child, codes[i],
+                               e && !*e->via ? "this office" : e ? e->via : "the parent");
+    }
+    drop_subtree (r, child);
+    for (size_t i = 0; i < n; i++)
+        if (!find (r, codes[i]) && add (r, codes[i], child) != XF_OK)
+            return xf_err_set (err, XF_ENOMEM, "out of memory");
+    return XF_OK;
+}
+
+xf_route_t xf_routes_lookup (const xf_routes_t *r, const char *dest, const char **hop)
+{
+    const entry_t *e = find (r, dest);
+    *hop = NULL;
+    if (e && !*e->via)
+        return XF_ROUTE_SELF;
+    if (e) {
+        *hop = e->via;
+        return XF_ROUTE_CHILD;
+    }
+    if (*r->parent) {
+        *hop = r->parent;
+        return XF_ROUTE_PARENT;
+    }
+    return XF_ROUTE_UNKNOWN;
+}
+
+const char *xf_routes_parent (const xf_routes_t *r)
+{
+    return *r->parent ? r->parent : NULL;
+}
+
+int xf_routes_in_subtree (const xf_routes_t *r, const char *child, const char *code)
+{
+    const entry_t *e = find (r, code);
+    return e && (!child || strcmp (e->via, child) == 0);
+}
+
+const char *const *xf_routes_subtree (const xf_routes_t *r, size_t *n)
+{
+    xf_routes_t *m = (xf_routes_t *) r;   /* the cache is not part of the value */
+    if (!m->subtree) {
+        m->subtree = calloc (r->n ? r->n : 1, sizeof *m->subtree);
+        if (!m->subtree) {
+            *n = 0;
+            return NULL;
+        }
+        size_t k = 0;
+        m->subtree[k++] = r->self;
+        for (size_t i = 0; i < r->n; i++)
+            if (*r->entries[i].via)
+                m->subtree[k++] = r->entries[i].code;
+    }
+    *n = r->n;
+    return m->subtree;
+}
