@@ -99,13 +99,13 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                                "reported", (json_int_t) k.by_status[XF__STATUS__REPORTED],
                                "closed", (json_int_t) k.by_status[XF__STATUS__CLOSED],
                                "overdue", (json_int_t) k.overdue);
-    return json_pack ("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:s,s:I},s:[],s:o}",
+    return json_pack ("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:s,s:I},s:o,s:o}",
                       "office", "code", node->conf->code, "name", node->conf->name,
                       "version", XF_VERSION, "public_key", node->public_key,
                       "clock", now, "started", started,
                       "store", "path", node->conf->data_dir, "map_size",
                       (json_int_t) xf_store_map_size (node->store),
-                      "links", "cases", cases);
+                      "links", links_status (node->links), "cases", cases);
 }
 
 static json_t *cmd_register (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
@@ -269,6 +269,21 @@ static json_t *cmd_close (xf_node_t *node, uid_t uid, const json_t *args, xf_err
     return decided (node, id, "closed", uid, xf_office_close (node->office, &who, id, reply, err), err);
 }
 
+static json_t *cmd_escalate (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    const char *id = arg_string (args, "id", true, err);
+    const char *to = id ? arg_string (args, "to", false, err) : NULL;
+    const char *note = id && !err->code ? arg_string (args, "note", true, err) : NULL;
+    if (!note)
+        return NULL;
+    xf_actor_t who = actor (node, uid);
+    xf_net_t net = links_net (node->links);
+    int rc = xf_office_escalate (node->office, &who, &net, id, to, note, err);
+    if (rc == XF_OK)
+        links_queued (node->links);
+    return decided (node, id, "escalated", uid, rc, err);
+}
+
 static json_t *cmd_stats (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
 {
     (void) uid;
@@ -337,6 +352,7 @@ static const char *const k_accept[] = {"id", "file", NULL};
 static const char *const k_reject[] = {"id", "reason", NULL};
 static const char *const k_extend[] = {"id", "days", "reason", NULL};
 static const char *const k_close[] = {"id", "reply", NULL};
+static const char *const k_escalate[] = {"id", "to", "note", NULL};
 static const char *const k_stats[] = {"period", NULL};
 static const char *const k_clock[] = {"time", NULL};
 
@@ -351,6 +367,7 @@ static const command_t commands[] = {
     {"case.reject", cmd_reject, k_reject},
     {"case.extend", cmd_extend, k_extend},
     {"case.close", cmd_close, k_close},
+    {"case.escalate", cmd_escalate, k_escalate},
     {"stats", cmd_stats, k_stats},
     {"clock.show", cmd_clock_show, k_none},
     {"clock.set", cmd_clock_set, k_clock},

@@ -12,6 +12,7 @@
 #include "node.h"
 
 #define MAX_ITEMS 80
+#define LINK_TICK_MS 500
 #define SCAN_INTERVAL_MS 60000
 
 int64_t node_now (const xf_node_t *node)
@@ -69,21 +70,26 @@ int loop_run (xf_node_t *node)
         log_error ("cannot watch signals: %s", strerror (errno));
         return 1;
     }
-    int64_t next_scan = 0;
+    int64_t next_scan = 0, next_tick = 0;
     while (!node->stopping) {
         zmq_pollitem_t items[MAX_ITEMS];
-        xf_control_poll_t ctl[MAX_ITEMS - 1];
-        size_t n = xf_control_poll_set (node->control, ctl, MAX_ITEMS - 1);
+        xf_control_poll_t ctl[MAX_ITEMS - 4];
+        size_t n = xf_control_poll_set (node->control, ctl, MAX_ITEMS - 4);
         items[0] = (zmq_pollitem_t) {NULL, sfd, ZMQ_POLLIN, 0};
         for (size_t i = 0; i < n; i++)
             items[i + 1] = (zmq_pollitem_t) {NULL, ctl[i].fd, ctl[i].events, 0};
+        size_t nl = links_poll_set (node->links, items + n + 1, 3);
         int64_t now = monotonic_ms ();
         if (node->deadlines_dirty || now >= next_scan) {
             scan_deadlines (node);
             next_scan = now + SCAN_INTERVAL_MS;
         }
-        long timeout = (long) (next_scan - now);
-        if (zmq_poll (items, (int) n + 1, timeout < 0 ? 0 : timeout) < 0) {
+        if (now >= next_tick) {
+            links_tick (node->links);
+            next_tick = now + LINK_TICK_MS;
+        }
+        long timeout = (long) ((next_scan < next_tick ? next_scan : next_tick) - now);
+        if (zmq_poll (items, (int) (n + nl + 1), timeout < 0 ? 0 : timeout) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             log_error ("poll: %s", zmq_strerror (zmq_errno ()));
@@ -95,6 +101,7 @@ int loop_run (xf_node_t *node)
         for (size_t i = 0; i < n; i++)
             if (items[i + 1].revents)
                 xf_control_ready (node->control, (int) items[i + 1].fd, items[i + 1].revents);
+        links_work (node->links);
     }
     close (sfd);
     return 0;

@@ -44,6 +44,7 @@ static int load_key (xf_node_t *node, char *errbuf, size_t errlen)
         return -1;
     }
     line[strcspn (line, "\r\n")] = 0;
+    memcpy (node->secret_key, line, sizeof node->secret_key - 1);
     if (strlen (line) != 40 || zmq_curve_public (node->public_key, line) != 0) {
         snprintf (errbuf, errlen, "key %s: not a Z85 CURVE secret key (40 characters expected)", path);
         return -1;
@@ -118,6 +119,8 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
                   "using the system clock", (long long) node->clock_offset);
         node->clock_offset = 0;
     }
+    if (!(node->links = links_new (node, errbuf, errlen)))
+        return -1;
     node->control = xf_control_new (node->conf->control_socket, node, errbuf, errlen);
     return node->control ? 0 : -1;
 }
@@ -125,6 +128,7 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
 static void close_node (xf_node_t *node)
 {
     xf_control_destroy (&node->control);
+    links_destroy (&node->links);
     xf_office_destroy (&node->office);
     xf_store_close (&node->store);
     xf_conf_destroy (&node->conf);

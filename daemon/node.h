@@ -18,6 +18,8 @@ typedef struct xf_node {
     xf_office_t *office;
     xf_control_t *control;
     char public_key[41];      /* Z85 CURVE public key derived from key_file */
+    char secret_key[41];      /* Z85 CURVE secret key from key_file */
+    struct xf_links *links;   /* the parent and child links (link.c) */
     int64_t clock_offset;     /* node clock = system clock + offset ([debug] clock_control) */
     int64_t started;
     bool stopping;
@@ -29,6 +31,25 @@ int64_t node_now (const xf_node_t *node);
 
 /* Executes one control request from operator uid; returns the response object. */
 json_t *commands_execute (xf_node_t *node, uid_t uid, const json_t *request);
+
+/* ---- link.c: the links to the parent and the children */
+typedef struct xf_links xf_links_t;
+/* Starts the ZAP handler first, then binds the children's ROUTER and connects to the parent,
+ * so that no CURVE client is ever admitted without the handler (fail closed). */
+xf_links_t *links_new (xf_node_t *node, char *errbuf, size_t errlen);
+void        links_destroy (xf_links_t **links_p);
+/* The sockets to poll; returns how many items were written (at most max). */
+size_t links_poll_set (xf_links_t *l, void *items, size_t max);
+/* After the poll: receives what is readable, applies it in one transaction, sends what is due. */
+void links_work (xf_links_t *l);
+/* New envelopes were queued by a command: pick up the positions and send. */
+void links_queued (xf_links_t *l);
+/* Timers: liveness, hellos, keepalives. */
+void links_tick (xf_links_t *l);
+/* For commands that send: the routes and limits. */
+xf_net_t links_net (const xf_links_t *l);
+/* The `links` array of `status`. */
+json_t *links_status (xf_links_t *l);
 
 /* Runs the event loop until SIGTERM/SIGINT. Returns the exit status. */
 int loop_run (xf_node_t *node);

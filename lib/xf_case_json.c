@@ -314,6 +314,10 @@ const char *xf_event_type (const Xf__CaseEvent *ev)
     case XF__CASE_EVENT__BODY_ESCALATION:   return "escalate";
     case XF__CASE_EVENT__BODY_ASSIGNMENT:   return "assign";
     case XF__CASE_EVENT__BODY_TRANSFER:     return "transfer";
+    case XF__CASE_EVENT__BODY_ESCALATION:
+        json_object_set_new (o, "to", json_string (ev->escalation->to));
+        json_object_set_new (o, "note", json_string (ev->escalation->note));
+        break;
     case XF__CASE_EVENT__BODY_URGE:         return "urge";
     case XF__CASE_EVENT__BODY_EXTENSION:    return "extend";
     case XF__CASE_EVENT__BODY_REPORT:       return "report";
@@ -348,6 +352,10 @@ static void body_json (json_t *o, const Xf__CaseEvent *ev)
     case XF__CASE_EVENT__BODY_OVERDUE:
         json_object_set_new (o, "due", day_or_null (ev->overdue->due));
         json_object_set_new (o, "stage", json_string (ev->overdue->stage));
+        break;
+    case XF__CASE_EVENT__BODY_ESCALATION:
+        json_object_set_new (o, "to", json_string (ev->escalation->to));
+        json_object_set_new (o, "note", json_string (ev->escalation->note));
         break;
     case XF__CASE_EVENT__BODY_URGE:
         json_object_set_new (o, "note", json_string (ev->urge->note));

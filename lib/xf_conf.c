@@ -26,9 +26,10 @@
 #define SUFFIX_MAX 32       /* room for "\n… and N more errors" */
 
 enum sec { SEC_NONE, SEC_NODE, SEC_PARENT, SEC_CHILD, SEC_DEADLINES, SEC_REPORT, SEC_DEBUG,
+           SEC_LINKS,
            SEC_BAD /* unknown, duplicate or broken header: its keys are skipped */ };
 static const char *const SEC_NAMES[] = { "", "node", "parent", "child", "deadlines", "report",
-                                         "debug", "" };
+                                         "debug", "links", "" };
 
 enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL };
 
@@ -62,6 +63,8 @@ static const keydef_t KEYS[] = {
     { SEC_DEADLINES, "urge_every_days", K_DAYS, IN_CONF (urge_every_days), false, 1, 365 },
     { SEC_REPORT, "required_items", K_LIST, IN_CONF (required_items), false, 0, 0 },
     { SEC_DEBUG, "clock_control", K_BOOL, IN_CONF (clock_control), false, 0, 0 },
+    { SEC_LINKS, "outbox_limit", K_DAYS, IN_CONF (outbox_limit), false, 1, 100000000 },
+    { SEC_LINKS, "window", K_DAYS, IN_CONF (window), false, 1, 100000 },
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -235,7 +238,7 @@ static void set_items (ctx_t *c, const keydef_t *k, const char *v)
 static bool parse_days (const char *v, int min, int max, int *out)
 {
     size_t n = strspn (v, "0123456789");
-    int d = n > 0 && n < 7 && v[n] == '\0' ? atoi (v) : -1;
+    int d = n > 0 && n < 10 && v[n] == '\0' ? atoi (v) : -1;
     if (d < min || d > max)
         return false;
     *out = d;
@@ -602,6 +605,8 @@ xf_conf_t *xf_conf_new_defaults (void)
     f->max_extension_days = 30;
     f->urge_before_days = 7;
     f->urge_every_days = 7;
+    f->outbox_limit = 1000000;
+    f->window = 1000;
     for (size_t i = 0; i < sizeof DEFAULT_ITEMS / sizeof DEFAULT_ITEMS[0]; i++)
         if (!add_item (&f->required_items, &f->n_required_items, DEFAULT_ITEMS[i])) {
             xf_conf_destroy (&f);

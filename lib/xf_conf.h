@@ -43,6 +43,9 @@ typedef struct {
     size_t n_required_items;
     /* [debug] */
     bool clock_control;
+    /* [links] */
+    int outbox_limit;               /* envelopes waiting for one peer before new work is refused */
+    int window;                     /* envelopes on the wire past the peer's acknowledgement */
     /* where it came from, for messages */
     char *path;
 } xf_conf_t;

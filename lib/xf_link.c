@@ -8,8 +8,10 @@
 void xf_link_init (xf_link_t *l, const char *peer, const xf_link_opts_t *opts,
                    uint64_t applied, uint64_t next_seq, uint64_t acked)
 {
+    char name[sizeof l->peer];
+    snprintf (name, sizeof name, "%s", peer);   /* peer may point into *l */
     memset (l, 0, sizeof *l);
-    snprintf (l->peer, sizeof l->peer, "%s", peer);
+    memcpy (l->peer, name, sizeof name);
     l->opts = *opts;
     l->state = XF_LINK_DOWN;
     l->applied = l->pending = l->ack_sent = applied;

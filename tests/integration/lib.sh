@@ -91,3 +91,52 @@ expect_exit () {
     ERR=$("$@" 2>&1 >/dev/null) || got=$?
     [ "$got" = "$want" ] || fail "expected exit $want, got $got from: $* ($ERR)"
 }
+
+# free_port — a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port () {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# link_nodes CHILD PARENT — makes PARENT listen (once) and CHILD connect to it, each side
+# knowing the other's key. Both must come from node_config.
+link_nodes () {
+    local child=$1 parent=$2 port
+    local cdir=$T/$child pdir=$T/$parent
+    local ccode pcode
+    ccode=$(sed -n 's/^code = //p' "$cdir/xfsyncd.conf" | head -1)
+    pcode=$(sed -n 's/^code = //p' "$pdir/xfsyncd.conf" | head -1)
+    if ! grep -q '^listen' "$pdir/xfsyncd.conf"; then
+        port=$(free_port)
+        sed -i "/^\[node\]/a listen = tcp://127.0.0.1:$port" "$pdir/xfsyncd.conf"
+        echo "$port" > "$pdir/port"
+    fi
+    port=$(cat "$pdir/port")
+    cat >> "$cdir/xfsyncd.conf" <<CONF
+
+[parent]
+code = $pcode
+endpoint = tcp://127.0.0.1:$port
+public_key = $(cat "$pdir/node.pub")
+CONF
+    cat >> "$pdir/xfsyncd.conf" <<CONF
+
+[child $ccode]
+name = 测试办公室 $ccode
+public_key = $(cat "$cdir/node.pub")
+CONF
+}
+
+# wait_for DESCRIPTION SECONDS CMD… — retries CMD until it succeeds or the deadline passes.
+wait_for () {
+    local what=$1 secs=$2; shift 2
+    local deadline=$((SECONDS + secs))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || fail "timed out after ${secs} s waiting for: $what"
+        sleep 0.1
+    done
+}
+
+# link_up NAME PEER — true when NAME reports its link to PEER as up.
+link_up () {
+    ctlj "$1" status | jq -e --arg p "$2" '.links[] | select(.peer == $p) | .state == "up"' >/dev/null
+}
