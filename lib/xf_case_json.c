@@ -314,10 +314,6 @@ const char *xf_event_type (const Xf__CaseEvent *ev)
     case XF__CASE_EVENT__BODY_ESCALATION:   return "escalate";
     case XF__CASE_EVENT__BODY_ASSIGNMENT:   return "assign";
     case XF__CASE_EVENT__BODY_TRANSFER:     return "transfer";
-    case XF__CASE_EVENT__BODY_ESCALATION:
-        json_object_set_new (o, "to", json_string (ev->escalation->to));
-        json_object_set_new (o, "note", json_string (ev->escalation->note));
-        break;
     case XF__CASE_EVENT__BODY_URGE:         return "urge";
     case XF__CASE_EVENT__BODY_EXTENSION:    return "extend";
     case XF__CASE_EVENT__BODY_REPORT:       return "report";
