@@ -269,8 +269,43 @@ static json_t *cmd_close (xf_node_t *node, uid_t uid, const json_t *args, xf_err
     return decided (node, id, "closed", uid, xf_office_close (node->office, &who, id, reply, err), err);
 }
 
+/* "ids": several cases in one transaction (scripts, benchmarks): all or none. */
+static json_t *escalate_many (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    json_t *list = json_object_get (args, "ids");
+    size_t n = json_array_size (list), bad = 0;
+    const char *to = arg_string (args, "to", false, err);
+    const char *note = !err->code ? arg_string (args, "note", true, err) : NULL;
+    if (!note)
+        return NULL;
+    if (!json_is_array (list) || n == 0 || n > IMPORT_MAX_BATCH) {
+        xf_err_set (err, XF_EINVAL, "argument \"ids\" must be an array of 1 to %d case ids",
+                    IMPORT_MAX_BATCH);
+        return NULL;
+    }
+    const char **ids = calloc (n, sizeof *ids);
+    for (size_t i = 0; ids && i < n; i++)
+        if (!(ids[i] = json_string_value (json_array_get (list, i)))) {
+            xf_err_set (err, XF_EINVAL, "\"ids\"[%zu] is not a string", i);
+            free (ids);
+            return NULL;
+        }
+    xf_actor_t who = actor (node, uid);
+    xf_net_t net = links_net (node->links);
+    int rc = ids ? xf_office_escalate_many (node->office, &who, &net, ids, n, to, note, &bad, err)
+                 : xf_err_set (err, XF_ENOMEM, "out of memory");
+    free (ids);
+    if (rc != XF_OK)
+        return NULL;
+    log_info ("%zu cases escalated by uid %u", n, (unsigned) uid);
+    links_queued (node->links);
+    return json_pack ("{s:I}", "escalated", (json_int_t) n);
+}
+
 static json_t *cmd_escalate (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
 {
+    if (json_object_get (args, "ids"))
+        return escalate_many (node, uid, args, err);
     const char *id = arg_string (args, "id", true, err);
     const char *to = id ? arg_string (args, "to", false, err) : NULL;
     const char *note = id && !err->code ? arg_string (args, "note", true, err) : NULL;
@@ -352,7 +387,7 @@ static const char *const k_accept[] = {"id", "file", NULL};
 static const char *const k_reject[] = {"id", "reason", NULL};
 static const char *const k_extend[] = {"id", "days", "reason", NULL};
 static const char *const k_close[] = {"id", "reply", NULL};
-static const char *const k_escalate[] = {"id", "to", "note", NULL};
+static const char *const k_escalate[] = {"id", "ids", "to", "note", NULL};
 static const char *const k_stats[] = {"period", NULL};
 static const char *const k_clock[] = {"time", NULL};
 

@@ -58,6 +58,7 @@ int xf_link_on_ack (xf_link_t *l, uint64_t ack, bool *advanced, xf_err_t *err)
         l->acked = ack;
         if (l->sent < ack)
             l->sent = ack;
+        l->wait_since_ms = l->last_heard_ms;   /* progress: the resend timer starts again */
         *advanced = true;
     }
     return XF_OK;
@@ -121,6 +122,8 @@ bool xf_link_to_send (const xf_link_t *l, uint64_t *first, uint64_t *last)
 
 void xf_link_sent (xf_link_t *l, uint64_t last, int64_t now_ms)
 {
+    if (l->sent <= l->acked)   /* nothing was waiting for an ack: the resend timer starts */
+        l->wait_since_ms = now_ms;
     if (last > l->sent)
         l->sent = last;
     l->last_sent_ms = now_ms;
@@ -170,6 +173,12 @@ void xf_link_heard (xf_link_t *l, int64_t now_ms)
 
 bool xf_link_tick (xf_link_t *l, int64_t now_ms)
 {
+    /* Hellos and gaps rewind only when the peer sees something missing; if the last frames
+     * sent (or a whole window) were lost, nothing follows them, the peer's keepalives keep the
+     * link up, and without this the link would wait forever. Go back to the ack and resend. */
+    if (l->state == XF_LINK_UP && l->sent > l->acked
+        && now_ms - l->wait_since_ms >= l->opts.keepalive_ms)
+        l->sent = l->acked;
     if (l->state == XF_LINK_UP && now_ms - l->last_heard_ms > l->opts.timeout_ms) {
         l->state = XF_LINK_DOWN;
         l->hello_due = true;

@@ -88,6 +88,12 @@ typedef struct {
 int xf_office_escalate (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
                         const char *id, const char *to, const char *note, xf_err_t *err);
 
+/* The same for several cases in one transaction: all or none; *bad (may be NULL) is the
+ * index of the case refused. */
+int xf_office_escalate_many (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
+                             const char *const *ids, size_t n, const char *to, const char *note,
+                             size_t *bad, xf_err_t *err);
+
 /* What applying one arriving envelope did, for the daemon's log and counters. */
 typedef struct {
     bool relayed;          /* stored for the next hop */

@@ -56,6 +56,8 @@ typedef struct {
     const xf_actor_t *who;
     const xf_net_t *net;
     const char *id, *to, *note;
+    const char *const *ids;   /* several cases in one transaction */
+    size_t n, bad;
 } escalate_t;
 
 static int check_escalation (const escalate_t *e, const xf_case_t *c, xf_err_t *err)
@@ -87,9 +89,8 @@ static int check_escalation (const escalate_t *e, const xf_case_t *c, xf_err_t *
     }
 }
 
-static int escalate_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+static int escalate_one (xf_txn_t *txn, escalate_t *e, xf_err_t *err)
 {
-    escalate_t *e = arg;
     xf_case_t *c = NULL;
     xf_day_t today = xf_day_of_time (e->who->now);
     int rc = xf_office_load_case (txn, e->id, &c, err);
@@ -129,15 +130,37 @@ static int escalate_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     return rc;
 }
 
-int xf_office_escalate (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
-                        const char *id, const char *to, const char *note, xf_err_t *err)
+static int escalate_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    escalate_t *e = arg;
+    for (e->bad = 0; e->bad < e->n; e->bad++) {
+        e->id = e->ids[e->bad];
+        int rc = escalate_one (txn, e, err);
+        if (rc != XF_OK)
+            return rc;
+    }
+    return XF_OK;
+}
+
+int xf_office_escalate_many (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
+                             const char *const *ids, size_t n, const char *to, const char *note,
+                             size_t *bad, xf_err_t *err)
 {
     if (!to || !*to)
         to = xf_routes_parent (net->routes);
     if (!to)
         return xf_err_set (err, XF_EINVAL, "this office has no parent to escalate to");
-    escalate_t e = {o, who, net, id, to, note};
-    return xf_store_write (o->store, escalate_txn, &e, err);
+    escalate_t e = {o, who, net, NULL, to, note, ids, n, 0};
+    int rc = xf_store_write (o->store, escalate_txn, &e, err);
+    if (bad)
+        *bad = e.bad;
+    return rc;
+}
+
+int xf_office_escalate (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
+                        const char *id, const char *to, const char *note, xf_err_t *err)
+{
+    return xf_office_escalate_many (o, who, net, &id, 1, to, note, NULL, err);
 }
 
 /* ---------------------------------------------------------------- arriving envelopes */
