@@ -87,8 +87,8 @@ static int load_routes (xf_txn_t *txn, void *arg, xf_err_t *err)
     xf_links_t *l = arg;
     for (size_t i = 0; i < l->n_peers; i++) {
         char key[32];
-        const void *v;
-        size_t vlen;
+        const void *v = NULL;
+        size_t vlen = 0;
         if (l->peers[i].is_parent)
             continue;
         snprintf (key, sizeof key, "routes/%s", l->peers[i].st.peer);
@@ -384,8 +384,8 @@ static int send_range (xf_txn_t *txn, void *arg, xf_err_t *err)
     flush_t *fl = arg;
     peer_t *p = fl->p;
     for (uint64_t seq = fl->first; seq <= fl->last; seq++) {
-        const void *bytes;
-        size_t len;
+        const void *bytes = NULL;
+        size_t len = 0;
         int rc = xf_outbox_get (txn, p->st.peer, seq, &bytes, &len, err);
         if (rc != XF_OK)
             return rc == XF_ENOTFOUND ? xf_err_set (err, XF_ESTORE, "outbox to %s lacks seq %llu",
@@ -727,8 +727,8 @@ typedef struct {
 static int peer_stat_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     peer_stat_t *s = arg;
-    const void *v;
-    size_t len;
+    const void *v = NULL;
+    size_t len = 0;
     int rc = xf_outbox_bytes (txn, s->p->st.peer, &s->bytes, err);
     s->oldest = 0;
     if (rc == XF_OK && xf_link_backlog (&s->p->st)

@@ -11,7 +11,7 @@ keep=0
 
 "$root/deploy/bootstrap.sh"
 build=$root/build
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXF_TESTS=OFF >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DXF_TESTS=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 xfsyncd=$build/xfsyncd
 xfctl=$build/xfctl

@@ -73,7 +73,7 @@ uint8_t *xf_case_pack (const xf_case_t *c, size_t *len)
 
 xf_case_t *xf_case_copy (const xf_case_t *c)
 {
-    size_t len;
+    size_t len = 0;
     uint8_t *buf = xf_case_pack (c, &len);
     xf_case_t *copy = buf ? xf__case__unpack (NULL, len, buf) : NULL;
     free (buf);

@@ -133,8 +133,10 @@ void xf_link_sent (xf_link_t *l, uint64_t last, int64_t now_ms)
 bool xf_link_hello_due (const xf_link_t *l, int64_t now_ms, bool *reply)
 {
     *reply = l->hello_due && l->hello_is_answer;
-    if (l->state == XF_LINK_REFUSED)
+    if (l->state == XF_LINK_REFUSED) {
+        *reply = false;   /* a retry the peer must answer, or the link stays refused */
         return now_ms - l->last_hello_ms >= l->opts.timeout_ms;   /* try again, slowly */
+    }
     if (l->hello_due)
         return true;
     return l->state == XF_LINK_DOWN && now_ms - l->last_hello_ms >= l->opts.hello_every_ms;

@@ -46,8 +46,8 @@ const char *xf_office_code (const xf_office_t *o)
 
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err)
 {
-    const void *val;
-    size_t len;
+    const void *val = NULL;
+    size_t len = 0;
     /* an empty or oversized id is no case, not a store failure (LMDB refuses such keys) */
     int rc = *id && strlen (id) < XF_CASE_ID_MAX
                  ? xf_txn_get (txn, XF_DB_CASES, id, strlen (id), &val, &len, err)
@@ -63,7 +63,7 @@ int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_
 
 int xf_office_save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
 {
-    size_t len;
+    size_t len = 0;
     uint8_t *buf = xf_case_pack (c, &len);
     if (!buf)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
@@ -114,7 +114,7 @@ size_t xf_office_due_key (uint8_t *key, xf_day_t due, const char *id)
 int xf_office_due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err)
 {
     uint8_t key[DUE_KEY_MAX];
-    const void *pos;
+    const void *pos = NULL;
     size_t len = xf_office_due_key (key, due, id), plen;
     int rc = xf_txn_put (txn, XF_DB_DUE, key, len, &stage, 1, err);
     if (rc != XF_OK)

@@ -119,8 +119,8 @@ static int list_overdue_entry (const void *key, size_t klen, const void *val, si
     (void) val, (void) vlen;
     list_t *l = arg;
     char id[XF_CASE_ID_MAX];
-    const void *rec;
-    size_t len;
+    const void *rec = NULL;
+    size_t len = 0;
     if (xf_office_due_day (key) >= l->r->today)
         return 1;
     if (klen < 5 || klen - 4 >= sizeof id)
@@ -138,8 +138,8 @@ static int list_status_entry (const void *key, size_t klen, const void *val, siz
 {
     (void) val, (void) vlen;
     list_t *l = arg;
-    const void *rec;
-    size_t len;
+    const void *rec = NULL;
+    size_t len = 0;
     if (klen < 2 || ((const uint8_t *) key)[0] != l->r->f->status)
         return 1;
     int rc = xf_txn_get (l->txn, XF_DB_CASES, (const uint8_t *) key + 1, klen - 1, &rec, &len, l->err);

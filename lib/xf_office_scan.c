@@ -73,8 +73,8 @@ static int mark_overdue (xf_txn_t *txn, scan_t *s, const char *id, xf_day_t due,
  * clock moved back before it. */
 static int scan_start (xf_txn_t *txn, xf_day_t today, uint8_t *start, size_t *len, xf_err_t *err)
 {
-    const void *val;
-    size_t vlen;
+    const void *val = NULL;
+    size_t vlen = 0;
     int rc = xf_txn_get (txn, XF_DB_META, "scan/next", 9, &val, &vlen, err);
     if (rc == XF_OK && vlen >= 4 && vlen <= DUE_KEY_MAX + 1
         && xf_office_due_day (val) <= today) {

@@ -22,8 +22,8 @@ static size_t pos_key (char *key, size_t len, const char *peer)
 int xf_outbox_positions (xf_txn_t *txn, const char *peer, xf_link_pos_t *out, xf_err_t *err)
 {
     char key[32];
-    const void *v;
-    size_t vlen;
+    const void *v = NULL;
+    size_t vlen = 0;
     int rc = xf_txn_get (txn, XF_DB_LINKS, key, pos_key (key, sizeof key, peer), &v, &vlen, err);
     if (rc == XF_ENOTFOUND) {
         *out = (xf_link_pos_t) {0, 1, 0};
@@ -54,7 +54,7 @@ int xf_outbox_set_positions (xf_txn_t *txn, const char *peer, const xf_link_pos_
 int xf_outbox_push (xf_txn_t *txn, const char *peer, const void *bytes, size_t len, uint64_t limit,
                     uint64_t *seq, xf_err_t *err)
 {
-    xf_link_pos_t pos;
+    xf_link_pos_t pos = {0, 1, 0};
     uint8_t key[KEY_LEN];
     int rc = xf_outbox_positions (txn, peer, &pos, err);
     if (rc != XF_OK)
@@ -98,7 +98,7 @@ static int collect (const void *key, size_t klen, const void *val, size_t vlen, 
 
 int xf_outbox_trim (xf_txn_t *txn, const char *peer, uint64_t acked, xf_err_t *err)
 {
-    xf_link_pos_t pos;
+    xf_link_pos_t pos = {0, 1, 0};
     trim_t t;
     int rc = xf_outbox_positions (txn, peer, &pos, err);
     if (rc != XF_OK || acked <= pos.acked)
@@ -119,7 +119,7 @@ int xf_outbox_trim (xf_txn_t *txn, const char *peer, uint64_t acked, xf_err_t *e
 
 int xf_outbox_set_applied (xf_txn_t *txn, const char *peer, uint64_t applied, xf_err_t *err)
 {
-    xf_link_pos_t pos;
+    xf_link_pos_t pos = {0, 1, 0};
     int rc = xf_outbox_positions (txn, peer, &pos, err);
     if (rc != XF_OK)
         return rc;

@@ -29,8 +29,8 @@ static int add_bucket (xf_txn_t *txn, int level, xf_day_t first, const xf_figure
 {
     uint8_t key[KEY_LEN], val[8 * XF_ST_COUNT];
     xf_figures_t cur;
-    const void *old;
-    size_t oldlen;
+    const void *old = NULL;
+    size_t oldlen = 0;
     bucket_key (key, level, first);
     int rc = xf_txn_get (txn, XF_DB_STATS, key, KEY_LEN, &old, &oldlen, err);
     if (rc == XF_ENOTFOUND)
@@ -68,8 +68,8 @@ static int read_bucket (xf_txn_t *txn, int level, xf_day_t first, int sign, xf_f
                         xf_err_t *err)
 {
     uint8_t key[KEY_LEN];
-    const void *val;
-    size_t vlen;
+    const void *val = NULL;
+    size_t vlen = 0;
     xf_figures_t f;
     bucket_key (key, level, first);
     int rc = xf_txn_get (txn, XF_DB_STATS, key, KEY_LEN, &val, &vlen, err);

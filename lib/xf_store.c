@@ -284,8 +284,8 @@ int xf_txn_scan_back (xf_txn_t *t, xf_db_t db, const void *start, size_t slen,
 
 int xf_txn_meta_u64 (xf_txn_t *t, const char *name, uint64_t *out, xf_err_t *err)
 {
-    const void *v;
-    size_t vlen;
+    const void *v = NULL;
+    size_t vlen = 0;
     int rc = xf_txn_get (t, XF_DB_META, name, strlen (name), &v, &vlen, err);
     if (rc == XF_ENOTFOUND) {
         *out = 0;

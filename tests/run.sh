@@ -9,7 +9,7 @@ build=${XF_BUILD_DIR:-$root/build-test}
 
 # The optimized build the demo and a real install use: the optimizer finds warnings (-Werror)
 # that a Debug build does not.
-cmake -S "$root" -B "$build-release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXF_TESTS=OFF >/dev/null
+cmake -S "$root" -B "$build-release" -DCMAKE_BUILD_TYPE=Release -DXF_TESTS=OFF >/dev/null
 cmake --build "$build-release" -j"$(nproc)" >/dev/null
 
 cmake -S "$root" -B "$build" -DXF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
