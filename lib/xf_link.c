@@ -58,7 +58,6 @@ int xf_link_on_ack (xf_link_t *l, uint64_t ack, bool *advanced, xf_err_t *err)
         l->acked = ack;
         if (l->sent < ack)
             l->sent = ack;
-        l->wait_since_ms = l->last_heard_ms;   /* progress: the resend timer starts again */
         *advanced = true;
     }
     return XF_OK;
@@ -122,8 +121,7 @@ bool xf_link_to_send (const xf_link_t *l, uint64_t *first, uint64_t *last)
 
 void xf_link_sent (xf_link_t *l, uint64_t last, int64_t now_ms)
 {
-    if (l->sent <= l->acked)   /* nothing was waiting for an ack: the resend timer starts */
-        l->wait_since_ms = now_ms;
+    l->wait_since_ms = now_ms;   /* the resend timer starts again */
     if (last > l->sent)
         l->sent = last;
     l->last_sent_ms = now_ms;

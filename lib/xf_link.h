@@ -52,8 +52,8 @@ typedef struct {
     uint64_t sent;           /* highest of our seqs handed to the socket */
     uint64_t ack_sent;       /* highest applied position we told the peer */
     int64_t last_heard_ms, last_sent_ms, last_hello_ms;
-    int64_t wait_since_ms;   /* when the oldest unacknowledged frame went out, or an ack last
-                              * advanced: frames lost at the tail leave no gap to see */
+    int64_t wait_since_ms;   /* when envelopes last went out (the resend timer): frames lost
+                              * at the tail leave the peer no gap to see */
     bool hello_due;          /* tell the peer our position now (after a gap or on connect) */
     bool hello_is_answer;    /* … only because the peer asked: send it with reply = true */
     /* counters for `status` */
@@ -102,11 +102,12 @@ bool     xf_link_ack_due (const xf_link_t *l, int64_t now_ms);
 void     xf_link_ack_sent (xf_link_t *l, int64_t now_ms);
 uint64_t xf_link_ack_value (const xf_link_t *l);
 
-/* Any frame arrived (liveness). Call it for every frame, before xf_link_on_ack. */
+/* Any frame arrived (liveness). */
 void xf_link_heard (xf_link_t *l, int64_t now_ms);
 /* Timer: marks the link down after the timeout; returns true when it just went down. Also
- * sends again everything unacknowledged when no acknowledgement advanced for keepalive_ms
- * (frames lost at the end of what was sent, or a full window lost, show the peer no gap). */
+ * sends again everything unacknowledged when envelopes wait for an ack and none went out for
+ * keepalive_ms (frames lost at the end of what was sent, or a whole window lost, show the peer
+ * no gap, and its keepalives keep the link up). */
 bool xf_link_tick (xf_link_t *l, int64_t now_ms);
 
 /* Envelopes queued and not yet acknowledged. */
