@@ -529,8 +529,9 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
     }
 }
 
-/* One frame from peer p: liveness, its ack, and its payload. */
-static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f)
+/* One frame from peer p: liveness, its ack, and its payload (env: the decoded envelope of an
+ * envelope frame; taken). */
+static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf__Envelope *env)
 {
     size_t idx = (size_t) (p - l->peers);
     bool advanced = false;
@@ -544,29 +545,21 @@ static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f)
         log_warn ("%s", err.msg);
     } else if (advanced && idx < 64)
         b->trim[idx] = true;
-    if (f->payload_case == XF__LINK_FRAME__PAYLOAD_HELLO) {
+    if (f->payload_case == XF__LINK_FRAME__PAYLOAD_HELLO)
         on_hello (l, p, f->hello, b->now);
-        xf_msg_frame_free (&f);
-        return;
-    }
-    if (!envelope || p->st.state != XF_LINK_UP
+    if (!envelope || !env || p->st.state != XF_LINK_UP
         || xf_link_receive (&p->st, f->seq, b->now) != XF_LINK_APPLY) {
-        xf_msg_frame_free (&f);
-        return;
-    }
-    Xf__Envelope *env = xf_msg_frame_envelope (f, &err);
-    if (!env) {   /* it passed the frame check, so this is memory: drop it, the peer resends */
-        xf_link_aborted (&p->st);
+        xf_msg_envelope_free (&env);
         xf_msg_frame_free (&f);
         return;
     }
     b->items[b->n++] = (item_t) {p, f, env};
 }
 
-static Xf__LinkFrame *decode (xf_links_t *l, const char *from, zmq_msg_t *msg)
+static Xf__LinkFrame *decode (xf_links_t *l, const char *from, zmq_msg_t *msg, Xf__Envelope **env)
 {
     xf_err_t err = {0};
-    Xf__LinkFrame *f = xf_msg_frame_unpack (zmq_msg_data (msg), zmq_msg_size (msg), &err);
+    Xf__LinkFrame *f = xf_msg_frame_unpack_full (zmq_msg_data (msg), zmq_msg_size (msg), env, &err);
     if (!f) {
         l->unknown_frames++;
         log_warn ("link %s: rejected a frame of %zu bytes: %s", from, zmq_msg_size (msg), err.msg);
@@ -600,7 +593,8 @@ static bool recv_router (xf_links_t *l, batch_t *b)
         log_warn ("rejected a frame from an unauthenticated or unknown connection (%s)",
                   user ? user : "no identity");
     } else {
-        Xf__LinkFrame *f = decode (l, p->st.peer, &msg);
+        Xf__Envelope *env = NULL;
+        Xf__LinkFrame *f = decode (l, p->st.peer, &msg, &env);
         if (!f)
             p->st.rejected++;
         else {
@@ -608,7 +602,7 @@ static bool recv_router (xf_links_t *l, batch_t *b)
                 memcpy (p->rid, zmq_msg_data (&rid), zmq_msg_size (&rid));
                 p->rid_len = zmq_msg_size (&rid);
             }
-            on_frame (l, b, p, f);
+            on_frame (l, b, p, f, env);
         }
     }
     zmq_msg_close (&rid);
@@ -625,11 +619,12 @@ static bool recv_dealer (xf_links_t *l, batch_t *b)
         return false;
     }
     peer_t *p = parent_peer (l);
-    Xf__LinkFrame *f = decode (l, p->st.peer, &msg);
+    Xf__Envelope *env = NULL;
+    Xf__LinkFrame *f = decode (l, p->st.peer, &msg, &env);
     if (!f)
         p->st.rejected++;
     else
-        on_frame (l, b, p, f);
+        on_frame (l, b, p, f, env);
     zmq_msg_close (&msg);
     return true;
 }

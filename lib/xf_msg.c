@@ -546,7 +546,16 @@ static int check_hello (const Xf__Hello *h, xf_err_t *err)
     return h->routes ? check_routes (h->routes, label, err) : 0;
 }
 
+static int check_frame (const Xf__LinkFrame *f, Xf__Envelope **keep, xf_err_t *err);
+
 int xf_msg_frame_check (const Xf__LinkFrame *f, xf_err_t *err)
+{
+    return check_frame (f, NULL, err);
+}
+
+/* The frame check; keep (may be NULL) receives the inner envelope it decoded, so that a
+ * receiver decodes it once. */
+static int check_frame (const Xf__LinkFrame *f, Xf__Envelope **keep, xf_err_t *err)
 {
     Xf__Envelope *e;
     xf_err_t mine;              /* to learn the code of a failure when the caller gives no err */
@@ -579,7 +588,10 @@ int xf_msg_frame_check (const Xf__LinkFrame *f, xf_err_t *err)
                                "count from 1)");
         if (!(e = xf_msg_frame_envelope (f, err)))
             return err->code;
-        xf_msg_envelope_free (&e);
+        if (keep)
+            *keep = e;
+        else
+            xf_msg_envelope_free (&e);
         return 0;
     case XF__LINK_FRAME__PAYLOAD_HELLO:
         return check_hello (f->hello, err);
@@ -656,6 +668,19 @@ Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *er
                                                  "frame", err);
     if (f && (xf_msg_frame_check (f, err) || canonical (&f->base, buf, len, 0, "frame", err)))
         xf_msg_frame_free (&f);
+    return f;
+}
+
+Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Envelope **env,
+                                         xf_err_t *err)
+{
+    Xf__LinkFrame *f = (Xf__LinkFrame *) unpack (&xf__link_frame__descriptor, buf, len,
+                                                 "frame", err);
+    *env = NULL;
+    if (f && (check_frame (f, env, err) || canonical (&f->base, buf, len, 0, "frame", err))) {
+        xf_msg_envelope_free (env);
+        xf_msg_frame_free (&f);
+    }
     return f;
 }
 
