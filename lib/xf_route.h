@@ -35,7 +35,8 @@ xf_route_t xf_routes_lookup (const xf_routes_t *r, const char *dest, const char 
 /* The parent's code, or NULL on the root. */
 const char *xf_routes_parent (const xf_routes_t *r);
 
-/* True when code is this office or in the subtree of `child` (or of any child if NULL). */
+/* True when code is in the subtree of `child`; with child NULL, when it is this office or in
+ * any child's subtree. */
 int xf_routes_in_subtree (const xf_routes_t *r, const char *child, const char *code);
 
 /* This node's whole subtree (itself first), for announcing to the parent. Borrowed array of
