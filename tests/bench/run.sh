@@ -3,12 +3,14 @@
 #
 # Builds a Release tree without sanitizers in build-bench/, runs bench_store (lib/ against raw
 # LMDB), starts a real xfsyncd on a temporary config, loads it with bench_control, reads the
-# daemon's resident memory idle and after the load, stops it by its pid, and prints
-#   {"build":{…},"store":{…},"control":{…},"daemon":{…}}
+# daemon's resident memory idle and after the load, stops it by its pid, runs
+# bench_relay_baseline (the minimal durable CURVE relay the node's relay is compared against),
+# and prints
+#   {"build":{…},"store":{…},"control":{…},"daemon":{…},"relay_baseline":{…}}
 # on stdout; progress goes to stderr. Every process it starts is stopped on exit.
 #
 # Usage: tests/bench/run.sh [--quick] [--cases N] [--build-dir DIR] [--no-build]
-#   --quick          a smoke run (under a minute once built)
+#   --quick          a smoke run (under a minute once built; the relay baseline at 20000 msgs)
 #   --cases N        cases in bench_store's store (default 1000000)
 #   --build-dir DIR  the build tree (default build-bench/ in the source tree)
 #   --no-build       use the binaries already in the build tree
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
         --cases) cases=(--cases "${2:?--cases needs a number}"); shift ;;
         --build-dir) build=${2:?--build-dir needs a directory}; shift ;;
         --no-build) do_build=0 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument \"$1\" (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -82,7 +84,7 @@ run_child () {
 # ---------------------------------------------------------------- build
 cflags=""
 if [ $do_build = 1 ]; then
-    targets=(--target xfsyncd bench_store bench_control)
+    targets=(--target xfsyncd bench_store bench_control bench_relay_baseline)
     configure () {
         cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DXF_SANITIZE=OFF \
               -DCMAKE_C_FLAGS="$cflags" >"$T/build.log" 2>&1
@@ -108,6 +110,7 @@ fi
 xfsyncd=$build/xfsyncd
 bench_store=$build/tests/bench_store
 bench_control=$build/tests/bench_control
+bench_relay_baseline=$build/tests/bench_relay_baseline
 for bin in "$xfsyncd" "$bench_store" "$bench_control"; do
     [ -x "$bin" ] || fail "$bin is missing (build it, or drop --no-build)"
 done
@@ -189,10 +192,23 @@ wait "$daemon" || stop_status=$?
 daemon=""
 stop_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 
+# ---------------------------------------------------------------- relay baseline
+# After the daemon has stopped, so the three processes have the machine to themselves. It
+# stops its own children by pid and removes its temporary directory (made inside $T).
+if [ -x "$bench_relay_baseline" ]; then
+    say "bench_relay_baseline run ${quick[*]}"
+    run_child "$T/relay.json" "$bench_relay_baseline" run "${quick[@]}" --tmp "$T" \
+        || fail "bench_relay_baseline failed"
+else
+    say "$bench_relay_baseline is missing; the relay_baseline section says so"
+    printf '{"skipped":"%s is missing (built without it?)"}\n' "$bench_relay_baseline" >"$T/relay.json"
+fi
+
 daemon_json=$(printf '{"keygen":"%s","rss_idle":%s,"rss_after_load":%s,"store_file_bytes":%s,"store_disk_bytes":%s,"stop_ms":%s,"exit_status":%s}' \
               "$keygen" "$rss_idle" "$rss_load" "$store_bytes" "$store_disk" "$stop_ms" "$stop_status")
-doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s}\n' \
-      "$build_json" "$(cat "$T/store.json")" "$(cat "$T/control.json")" "$daemon_json")
+doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s}\n' \
+      "$build_json" "$(cat "$T/store.json")" "$(cat "$T/control.json")" "$daemon_json" \
+      "$(cat "$T/relay.json")")
 if command -v jq >/dev/null; then
     jq . <<<"$doc" || fail "the combined document is not JSON"
 else
