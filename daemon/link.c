@@ -19,6 +19,8 @@
 #define ZAP_DOMAIN   "xfsync"
 #define BATCH_MAX    1000
 #define SOFTWARE     "xfsync 0.1.0"
+#define REDIAL_MIN_MS 1000
+#define REDIAL_MAX_MS 30000
 
 typedef struct {
     xf_link_t st;
@@ -33,6 +35,9 @@ typedef struct {
 struct xf_links {
     xf_node_t *node;
     void *ctx, *zap, *router, *dealer;
+    void *dealer_mon;             /* handshake events of the DEALER (libzmq socket monitor) */
+    int64_t redial_at;            /* when to connect to the parent again after a failed handshake */
+    int redial_ms;                /* the back-off before that, doubling up to REDIAL_MAX_MS */
     peer_t *peers;
     size_t n_peers;
     xf_routes_t *routes;
@@ -111,7 +116,12 @@ static int load_routes (xf_txn_t *txn, void *arg, xf_err_t *err)
 static int set_curve_common (void *s, xf_node_t *node)
 {
     int linger = 0, ivl = 2000, ttl = 10000, timeout = 6000;
+    /* libzmq allocates a frame's announced size before reading it, during the handshake too:
+     * without a limit anyone who can reach the port makes the node allocate any size. Frames
+     * over XF_MSG_MAX_FRAME are refused anyway; the slack covers the CURVE box around one. */
+    int64_t max_msg = XF_MSG_MAX_FRAME + 4096;
     return zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger)
+           || zmq_setsockopt (s, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg)
            || zmq_setsockopt (s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl)
            || zmq_setsockopt (s, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl)
            || zmq_setsockopt (s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout)
@@ -145,6 +155,24 @@ static int open_router (xf_links_t *l, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* libzmq (4.3) gives up an endpoint for good when its handshake fails — the parent's ZAP
+ * handler refused our key, or the CURVE handshake failed (a wrong [parent] public_key): it
+ * never reconnects, even once the parent is fixed. The monitor tells us; links_tick redials. */
+static int open_dealer_monitor (xf_links_t *l)
+{
+    char ep[64];
+    int linger = 0;
+    snprintf (ep, sizeof ep, "inproc://xfsync.parent-monitor.%p", (void *) l);
+    if (zmq_socket_monitor (l->dealer, ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+        return -1;
+    l->dealer_mon = zmq_socket (l->ctx, ZMQ_PAIR);
+    if (!l->dealer_mon || zmq_setsockopt (l->dealer_mon, ZMQ_LINGER, &linger, sizeof linger)
+        || zmq_connect (l->dealer_mon, ep) != 0)
+        return -1;
+    return 0;
+}
+
 static int open_dealer (xf_links_t *l, char *errbuf, size_t errlen)
 {
     xf_node_t *node = l->node;
@@ -166,6 +194,7 @@ static int open_dealer (xf_links_t *l, char *errbuf, size_t errlen)
         || zmq_setsockopt (l->dealer, ZMQ_IMMEDIATE, &one, sizeof one)
         || zmq_setsockopt (l->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm)
         || zmq_setsockopt (l->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm)
+        || open_dealer_monitor (l) != 0
         || zmq_connect (l->dealer, node->conf->parent_endpoint) != 0) {
         snprintf (errbuf, errlen, "parent %s at %s: %s", node->conf->parent_code,
                   node->conf->parent_endpoint, zmq_strerror (zmq_errno ()));
@@ -229,6 +258,8 @@ void links_destroy (xf_links_t **links_p)
     if (!links_p || !*links_p)
         return;
     xf_links_t *l = *links_p;
+    if (l->dealer_mon)
+        zmq_close (l->dealer_mon);
     if (l->dealer)
         zmq_close (l->dealer);
     if (l->router)
@@ -451,9 +482,65 @@ void links_queued (xf_links_t *l)
         flush_peer (l, &l->peers[i], now);
 }
 
+/* Reads the DEALER's handshake events; after a failed handshake, says why and connects again
+ * (backing off from REDIAL_MIN_MS to REDIAL_MAX_MS, so a refused child does not hammer). */
+static void watch_parent (xf_links_t *l, int64_t now)
+{
+    const xf_conf_t *c = l->node->conf;
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init (&ev);
+        zmq_msg_init (&addr);
+        if (zmq_msg_recv (&ev, l->dealer_mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&ev);
+            zmq_msg_close (&addr);
+            break;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&ev) >= 6) {
+            memcpy (&event, zmq_msg_data (&ev), 2);
+            memcpy (&value, (const uint8_t *) zmq_msg_data (&ev) + 2, 4);
+        }
+        while (zmq_msg_more (&ev) && zmq_msg_recv (&addr, l->dealer_mon, 0) >= 0 && zmq_msg_more (&addr))
+            ;
+        zmq_msg_close (&ev);
+        zmq_msg_close (&addr);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            l->redial_ms = 0;
+            l->redial_at = 0;
+            continue;
+        }
+        if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            continue;
+        l->redial_ms = l->redial_ms ? l->redial_ms * 2 : REDIAL_MIN_MS;
+        if (l->redial_ms > REDIAL_MAX_MS)
+            l->redial_ms = REDIAL_MAX_MS;
+        l->redial_at = now + l->redial_ms;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            log_error ("link %s: the parent at %s refused this node (status %u): its configuration "
+                       "must list this node's public key %s under [child %s]; trying again in %d s",
+                       c->parent_code, c->parent_endpoint, (unsigned) value, l->node->public_key,
+                       c->code, l->redial_ms / 1000);
+        else
+            log_error ("link %s: the handshake with %s failed (ZMTP/CURVE protocol error 0x%x): is "
+                       "[parent] public_key the parent's key? trying again in %d s", c->parent_code,
+                       c->parent_endpoint, (unsigned) value, l->redial_ms / 1000);
+    }
+    if (l->redial_at && now >= l->redial_at) {
+        l->redial_at = 0;
+        zmq_disconnect (l->dealer, c->parent_endpoint);   /* usually gone already */
+        if (zmq_connect (l->dealer, c->parent_endpoint) != 0)
+            log_error ("link %s: connect %s: %s", c->parent_code, c->parent_endpoint,
+                       zmq_strerror (zmq_errno ()));
+    }
+}
+
 void links_tick (xf_links_t *l)
 {
     int64_t now = mono_ms ();
+    if (l->dealer_mon)
+        watch_parent (l, now);
     for (size_t i = 0; i < l->n_peers; i++) {
         peer_t *p = &l->peers[i];
         if (xf_link_tick (&p->st, now))
@@ -578,20 +665,26 @@ static bool recv_router (xf_links_t *l, batch_t *b)
         return false;
     }
     bool got = zmq_msg_more (&rid) && zmq_msg_recv (&msg, l->router, ZMQ_DONTWAIT) >= 0;
-    while (got && zmq_msg_more (&msg)) {   /* extra parts: not ours; drain and reject */
+    /* the sender, from the first part: a message of several parts is still its fault */
+    const char *user = got ? zmq_msg_gets (&msg, "User-Id") : NULL;
+    size_t parts = got ? 1 : 0;
+    bool more = got && zmq_msg_more (&msg);
+    while (more) {   /* extra parts: not ours; drain and reject */
         zmq_msg_t skip;
         zmq_msg_init (&skip);
-        zmq_msg_recv (&skip, l->router, 0);
-        got = zmq_msg_more (&skip);
+        more = zmq_msg_recv (&skip, l->router, 0) >= 0 && zmq_msg_more (&skip);
         zmq_msg_close (&skip);
-        l->unknown_frames++;
+        parts++;
     }
-    const char *user = got ? zmq_msg_gets (&msg, "User-Id") : NULL;
     peer_t *p = user ? find_peer (l, user) : NULL;
     if (!p || p->is_parent) {
         l->unknown_frames++;
         log_warn ("rejected a frame from an unauthenticated or unknown connection (%s)",
                   user ? user : "no identity");
+    } else if (parts != 1) {
+        p->st.rejected++;
+        log_warn ("link %s: rejected a message of %zu parts (a link frame is one part)",
+                  p->st.peer, parts);
     } else {
         Xf__Envelope *env = NULL;
         Xf__LinkFrame *f = decode (l, p->st.peer, &msg, &env);

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""ctlpy.py — a fast client of the xfsyncd control socket for integration scenarios (one JSON
+request per line, daemon/control.h), so that thousands of cases need not spawn xfctl each.
+
+  ctlpy.py SOCK register N TAG            registers N cases in one case.import; prints the ids
+  ctlpy.py SOCK escalate IDS_FILE [--to CODE] [--batch B] [--pause S] [--shuffle SEED]
+                                          escalates the ids in batches of B (one transaction
+                                          each), pausing S seconds between batches; prints
+                                          the ids in the order they were escalated
+  ctlpy.py SOCK watch ORDER_FILE N [--secs S]
+                                          waits for the socket, then polls case.list until N
+                                          cases are there; every snapshot must be a prefix of
+                                          ORDER_FILE (arrival in escalation order); prints the
+                                          number of snapshots taken
+Exit 0 done, 1 a check or a request failed (message on stderr)."""
+import json, os, random, socket, sys, time
+
+
+class Client:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.connect(path)
+        self.f = self.s.makefile("rwb")
+
+    def ask(self, cmd, **args):
+        self.f.write(json.dumps({"cmd": cmd, "args": args}, ensure_ascii=False).encode() + b"\n")
+        self.f.flush()
+        line = self.f.readline()
+        if not line:
+            raise OSError("the daemon closed the control connection")
+        r = json.loads(line)
+        if not r.get("ok"):
+            raise RuntimeError(f"{cmd}: {r['error']}")
+        return r["result"]
+
+
+def die(msg):
+    print(f"ctlpy: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def opt(args, name, default):
+    if name in args:
+        i = args.index(name)
+        v = args[i + 1]
+        del args[i:i + 2]
+        return type(default)(v) if default is not None else v
+    return default
+
+
+def register(c, n, tag):
+    cases = [{"channel": ["letter", "visit", "phone", "email", "online"][i % 5],
+              "category": ["accusation", "appeal", "inquiry"][i % 3],
+              "summary": f"{tag} 集成测试案件 {i}"} for i in range(n)]
+    ids = []
+    for i in range(0, n, 5000):
+        ids += c.ask("case.import", cases=cases[i:i + 5000])["ids"]
+    print("\n".join(ids))
+
+
+def escalate(c, ids, to, batch, pause, seed):
+    if seed is not None:
+        random.Random(seed).shuffle(ids)
+    for i in range(0, len(ids), batch):
+        part = ids[i:i + batch]
+        args = {"ids": part, "note": "重大疑难，上报"}
+        if to:
+            args["to"] = to
+        c.ask("case.escalate", **args)
+        print("\n".join(part), flush=True)
+        if pause:
+            time.sleep(pause)
+
+
+def watch(path, order, n, secs):
+    deadline = time.time() + secs
+    c = None
+    while c is None:
+        try:
+            c = Client(path)
+            c.ask("status")
+        except (OSError, RuntimeError):
+            c = None
+            if time.time() > deadline:
+                die(f"{path} did not answer within {secs} s")
+            time.sleep(0.02)
+    pos = {cid: i for i, cid in enumerate(order)}
+    snaps = 0
+    while True:
+        got = [x["id"] for x in c.ask("case.list", limit=1000000)["cases"]]
+        snaps += 1
+        stray = [cid for cid in got if cid not in pos]
+        if stray:
+            die(f"case(s) that were never escalated arrived: {stray[:5]}")
+        if len(set(got)) != len(got):
+            die("case.list shows a case twice")
+        k = len(got)
+        if set(got) != set(order[:k]):
+            missing = sorted(set(order[:k]) - set(got), key=pos.get)
+            die(f"with {k} cases arrived, not the first {k} escalated: {missing[0]} (escalated "
+                f"#{pos[missing[0]] + 1}) is missing while later ones are there")
+        if k >= n:
+            print(snaps)
+            return
+        if time.time() > deadline:
+            die(f"only {k} of {n} cases arrived within {secs} s")
+        time.sleep(0.01)
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 2:
+        die(__doc__)
+    path, what = args[0], args[1]
+    rest = args[2:]
+    try:
+        if what == "register":
+            register(Client(path), int(rest[0]), rest[1])
+        elif what == "escalate":
+            to = opt(rest, "--to", "")
+            batch = opt(rest, "--batch", 100)
+            pause = opt(rest, "--pause", 0.0)
+            seed = opt(rest, "--shuffle", None)
+            ids = open(rest[0]).read().split()
+            escalate(Client(path), ids, to, batch, pause, None if seed is None else int(seed))
+        elif what == "watch":
+            secs = opt(rest, "--secs", 60.0)
+            watch(path, open(rest[0]).read().split(), int(rest[1]), secs)
+        else:
+            die(f"unknown command {what}")
+    except (OSError, RuntimeError) as e:
+        die(str(e))
+
+
+if __name__ == "__main__":
+    main()
