@@ -204,11 +204,29 @@ else
     printf '{"skipped":"%s is missing (built without it?)"}\n' "$bench_relay_baseline" >"$T/relay.json"
 fi
 
+# ---------------------------------------------------------------- xfsync relay
+# The same path through real nodes: county → city → province, each hop a durable xfsyncd link,
+# next to the baseline above (ratios in "relay_vs_baseline").
+relay_args=(--cases 50000 --latency 200 --backlog 50000)
+[ ${#quick[@]} -gt 0 ] && relay_args=(--cases 5000 --latency 50 --backlog 5000)
+say "relay.py ${relay_args[*]}"
+run_child "$T/xfrelay.json" env TMPDIR="$T" XF_WINDOW=10000 python3 "$root/tests/bench/relay.py" \
+    --xfsyncd "$build/xfsyncd" --xfctl "$build/xfctl" "${relay_args[@]}" || fail "relay.py failed"
+
 daemon_json=$(printf '{"keygen":"%s","rss_idle":%s,"rss_after_load":%s,"store_file_bytes":%s,"store_disk_bytes":%s,"stop_ms":%s,"exit_status":%s}' \
               "$keygen" "$rss_idle" "$rss_load" "$store_bytes" "$store_disk" "$stop_ms" "$stop_status")
-doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s}\n' \
+ratios=$(python3 - "$T/xfrelay.json" "$T/relay.json" <<'PY'
+import json, sys
+x, b = (json.load(open(p)) for p in sys.argv[1:3])
+t, bt = x.get("backlog", {}).get("cases_per_s"), b.get("throughput_per_s")
+l, bl = x.get("latency_us", {}).get("p50"), b.get("latency_p50_us")
+print(json.dumps({"backlog_throughput_ratio": round(t / bt, 3) if t and bt else None,
+                  "latency_p50_ratio": round(l / bl, 2) if l and bl else None}))
+PY
+)
+doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s}\n' \
       "$build_json" "$(cat "$T/store.json")" "$(cat "$T/control.json")" "$daemon_json" \
-      "$(cat "$T/relay.json")")
+      "$(cat "$T/relay.json")" "$(cat "$T/xfrelay.json")" "$ratios")
 if command -v jq >/dev/null; then
     jq . <<<"$doc" || fail "the combined document is not JSON"
 else
