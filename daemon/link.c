@@ -30,6 +30,7 @@ typedef struct {
     size_t rid_len;
     int64_t last_seen;            /* node clock, for `status` */
     uint64_t envelopes_in, envelopes_out, refused;
+    bool trim_pending;            /* acknowledged entries still in the outbox */
 } peer_t;
 
 struct xf_links {
@@ -42,6 +43,7 @@ struct xf_links {
     size_t n_peers;
     xf_routes_t *routes;
     uint64_t unknown_frames;      /* frames from no known peer, or that do not decode */
+    int64_t last_trim_ms;
 };
 
 typedef struct {   /* one envelope to apply in the batch */
@@ -557,7 +559,6 @@ typedef struct {
     xf_links_t *l;
     item_t *items;
     size_t n;
-    bool trim[64];   /* per peer: the ack advanced, drop acknowledged outbox entries */
     int64_t now;
 } batch_t;
 
@@ -620,7 +621,6 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
  * envelope frame; taken). */
 static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf__Envelope *env)
 {
-    size_t idx = (size_t) (p - l->peers);
     bool advanced = false;
     xf_err_t err = {0};
     p->last_seen = node_now (l->node);
@@ -630,8 +630,8 @@ static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf
     if (xf_link_on_ack (&p->st, f->ack, &advanced, &err) != XF_OK) {
         p->st.rejected++;
         log_warn ("%s", err.msg);
-    } else if (advanced && idx < 64)
-        b->trim[idx] = true;
+    } else if (advanced)
+        p->trim_pending = true;
     if (f->payload_case == XF__LINK_FRAME__PAYLOAD_HELLO)
         on_hello (l, p, f->hello, b->now);
     if (!envelope || !env || p->st.state != XF_LINK_UP
@@ -745,7 +745,7 @@ static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
         int rc = XF_OK;
         if (p->st.pending != p->st.applied)
             rc = xf_outbox_set_applied (txn, p->st.peer, p->st.pending, err);
-        if (rc == XF_OK && i < 64 && b->trim[i])
+        if (rc == XF_OK && p->trim_pending)
             rc = xf_outbox_trim (txn, p->st.peer, p->st.acked, err);
         if (rc != XF_OK)
             return rc;
@@ -753,12 +753,15 @@ static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     return XF_OK;
 }
 
+/* Envelopes to apply make a transaction; acknowledged outbox entries alone wait up to a second
+ * to ride along with one: dropping them is not urgent (a crash only means the peer sees them
+ * again and drops them as duplicates), and a commit of its own would cost an fsync. */
 static bool batch_dirty (const batch_t *b)
 {
     if (b->n)
         return true;
-    for (size_t i = 0; i < b->l->n_peers && i < 64; i++)
-        if (b->trim[i])
+    for (size_t i = 0; i < b->l->n_peers; i++)
+        if (b->l->peers[i].trim_pending && b->now - b->l->last_trim_ms >= 1000)
             return true;
     return false;
 }
@@ -792,6 +795,10 @@ void links_work (xf_links_t *l)
             log_error ("links: could not apply %zu envelope(s): %s", b.n, err.msg);
         for (size_t i = 0; rc == XF_OK && i < b.n; i++)
             b.items[i].peer->envelopes_in++;
+        for (size_t i = 0; rc == XF_OK && i < l->n_peers; i++)
+            l->peers[i].trim_pending = false;
+        if (rc == XF_OK)
+            l->last_trim_ms = b.now;
         if (rc == XF_OK && xf_store_read (l->node->store, refresh_positions, l, &err) != XF_OK)
             log_error ("links: %s", err.msg);
     }
