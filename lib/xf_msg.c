@@ -178,6 +178,20 @@ static size_t path_end (size_t at, int k)
     return at < PATH_MAX_ ? at : PATH_MAX_ - 1;
 }
 
+/* Appends ".name" (or "name" at the start) to the path; a memcpy, because this runs for
+ * every field of every message received. */
+static size_t path_append (char *path, size_t at, const char *name)
+{
+    size_t n = strlen (name);
+    if (at && at + 1 < PATH_MAX_)
+        path[at++] = '.';
+    if (at + n >= PATH_MAX_)
+        n = PATH_MAX_ - 1 - at;
+    memcpy (path + at, name, n);
+    path[at + n] = '\0';
+    return at + n;
+}
+
 /* Visits every string, enum and sub-message that is set in m, building the field path
  * for the message. The schema has no recursive message, so the depth is bounded. */
 static int walk (const ProtobufCMessage *m, char *path, size_t at, const char *label,
@@ -195,8 +209,7 @@ static int walk (const ProtobufCMessage *m, char *path, size_t at, const char *l
         if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
             && *(const uint32_t *) (base + f->quantifier_offset) != f->id)
             continue;
-        size_t k = path_end (at, snprintf (path + at, PATH_MAX_ - at, "%s%s",
-                                           at ? "." : "", f->name));
+        size_t k = path_append (path, at, f->name);
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *) (base + f->quantifier_offset);
             const char *arr = *(const char *const *) (base + f->offset);
