@@ -62,10 +62,13 @@ class Node:
         self.proc = None
 
     def rss_kib(self):
+        """VmRSS, and how much of it is anonymous memory (the rest is mapped store pages)."""
+        out = {}
         for line in open(f"/proc/{self.proc.pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
+            key = line.split(":")[0]
+            if key in ("VmRSS", "RssAnon", "RssFile"):
+                out[key] = int(line.split()[1])
+        return out
 
 
 class Client:
