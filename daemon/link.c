@@ -43,6 +43,7 @@ struct xf_links {
     size_t n_peers;
     xf_routes_t *routes;
     uint64_t unknown_frames;      /* frames from no known peer, or that do not decode */
+    uint64_t refused_keys;        /* connections the ZAP handler refused */
     int64_t last_trim_ms;
 };
 
@@ -338,6 +339,7 @@ static void zap_handle (xf_links_t *l)
             return;
         }
     }
+    l->refused_keys++;
     log_warn ("refused a connection from %s: CURVE key %s is not the key of any configured "
               "child office", addr, key);
     zap_reply (l->zap, parts[1], id_len, "400", "unknown key", "");
@@ -837,6 +839,12 @@ static int peer_stat_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
             xf__signed_envelope__free_unpacked (se, NULL);
     }
     return rc;
+}
+
+json_t *links_refusals (const xf_links_t *l)
+{
+    return json_pack ("{s:I,s:I}", "refused_keys", (json_int_t) (l ? l->refused_keys : 0),
+                      "unknown_frames", (json_int_t) (l ? l->unknown_frames : 0));
 }
 
 json_t *links_status (xf_links_t *l)

@@ -50,6 +50,8 @@ void links_tick (xf_links_t *l);
 xf_net_t links_net (const xf_links_t *l);
 /* The `links` array of `status`. */
 json_t *links_status (xf_links_t *l);
+/* {"refused_keys","unknown_frames"}: what was turned away before it belonged to any link. */
+json_t *links_refusals (const xf_links_t *l);
 
 /* Runs the event loop until SIGTERM/SIGINT. Returns the exit status. */
 int loop_run (xf_node_t *node);

@@ -78,7 +78,10 @@ wait "$escalator" 2>/dev/null || true   # it loses its daemon
 start_node zp
 ctlj zp case list --owner 411300 --limit 10000 | jq -r '.cases[].id' | sort > "$T/want3"
 n3=$(wc -l < "$T/want3")
-[ "$n3" -gt 600 ] && [ "$n3" -lt 1500 ] || fail "county committed $n3 escalations in all (expected 600..1499)"
+# on a loaded machine the stream may finish before the kill lands: then nothing was in flight,
+# and the exactly-once checks below still hold
+[ "$n3" -gt 600 ] && [ "$n3" -le 1500 ] || fail "county committed $n3 escalations in all (expected 601..1500)"
+[ "$n3" -lt 1500 ] || echo "note: the county finished escalating before the SIGKILL landed"
 queued=$(link_field zp 411300 queue)
 wait_for "county outbox drained after a SIGKILL in flight" 60 link_is zp 411300 queue 0
 wait_for "city has all $n3 escalated cases" 30 total_is city "$n3"
