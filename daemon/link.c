@@ -347,10 +347,9 @@ static void zap_handle (xf_links_t *l)
 
 /* ---------------------------------------------------------------- sending */
 
-static void send_frame (xf_links_t *l, peer_t *p, const Xf__LinkFrame *f)
+/* Sends packed frame bytes to p (taking buf); counts it when the socket took it. */
+static void send_bytes (xf_links_t *l, peer_t *p, uint8_t *buf, size_t len)
 {
-    uint8_t *buf = NULL;
-    size_t len = xf_msg_frame_pack (f, &buf);
     if (!len)
         return;
     void *sock = p->is_parent ? l->dealer : l->router;
@@ -369,6 +368,13 @@ static void send_frame (xf_links_t *l, peer_t *p, const Xf__LinkFrame *f)
         p->st.frames_out++;
     else if (zmq_errno () == EHOSTUNREACH)
         p->rid_len = 0;   /* that connection is gone; the child's next frame brings the new one */
+}
+
+static void send_frame (xf_links_t *l, peer_t *p, const Xf__LinkFrame *f)
+{
+    uint8_t *buf = NULL;
+    size_t len = xf_msg_frame_pack (f, &buf);
+    send_bytes (l, p, buf, len);
 }
 
 static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
@@ -425,19 +431,14 @@ static int send_range (xf_txn_t *txn, void *arg, xf_err_t *err)
         if (rc != XF_OK)
             return rc == XF_ENOTFOUND ? xf_err_set (err, XF_ESTORE, "outbox to %s lacks seq %llu",
                                                     p->st.peer, (unsigned long long) seq) : rc;
-        Xf__SignedEnvelope *se = xf__signed_envelope__unpack (NULL, len, bytes);
-        if (!se)
-            return xf_err_set (err, XF_ESTORE, "outbox to %s: entry %llu does not decode",
-                               p->st.peer, (unsigned long long) seq);
-        Xf__LinkFrame f = XF__LINK_FRAME__INIT;
-        f.version = XF_LINK_VERSION_MAX_SPOKEN;
-        f.seq = seq;
-        f.ack = p->st.applied;
-        f.payload_case = XF__LINK_FRAME__PAYLOAD_ENVELOPE;
-        f.envelope = se;
+        /* the stored SignedEnvelope bytes go out as they are: no decoding on the way */
+        uint8_t *frame = NULL;
+        size_t flen = xf_msg_frame_pack_signed (XF_LINK_VERSION_MAX_SPOKEN, seq, p->st.applied,
+                                                bytes, len, &frame);
+        if (!flen)
+            return xf_err_set (err, XF_ENOMEM, "out of memory");
         uint64_t before = p->st.frames_out;
-        send_frame (fl->l, p, &f);
-        xf__signed_envelope__free_unpacked (se, NULL);
+        send_bytes (fl->l, p, frame, flen);
         if (p->st.frames_out == before)
             break;   /* the socket is full or the peer is gone: resume later */
         p->envelopes_out++;

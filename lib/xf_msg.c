@@ -710,6 +710,42 @@ void xf_msg_frame_free (Xf__LinkFrame **f_p)
     }
 }
 
+static size_t put_varint (uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t) (v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t) v;
+    return n;
+}
+
+/* Field tags of LinkFrame: (number << 3) | wire type (0 varint, 2 length-delimited). */
+enum { TAG_VERSION = 1 << 3, TAG_SEQ = 2 << 3, TAG_ACK = 3 << 3, TAG_ENVELOPE = 10 << 3 | 2 };
+
+size_t xf_msg_frame_pack_signed (uint32_t version, uint64_t seq, uint64_t ack, const uint8_t *se,
+                                 size_t se_len, uint8_t **out)
+{
+    uint8_t head[4 * 11];
+    size_t n = 0;
+    if (version)   /* proto3: zero values are not written, as protobuf-c does */
+        head[n++] = TAG_VERSION, n += put_varint (head + n, version);
+    if (seq)
+        head[n++] = TAG_SEQ, n += put_varint (head + n, seq);
+    if (ack)
+        head[n++] = TAG_ACK, n += put_varint (head + n, ack);
+    head[n++] = TAG_ENVELOPE;
+    n += put_varint (head + n, se_len);
+    *out = malloc (n + se_len);
+    if (!*out)
+        return 0;
+    memcpy (*out, head, n);
+    if (se_len)
+        memcpy (*out + n, se, se_len);
+    return n + se_len;
+}
+
 size_t xf_msg_frame_pack (const Xf__LinkFrame *f, uint8_t **out)
 {
     return pack (&f->base, out);

@@ -75,6 +75,10 @@ int xf_msg_seal (const Xf__Envelope *e, Xf__SignedEnvelope *out, uint8_t **buf_p
  * frame). Packing does not check: a frame over XF_MSG_MAX_FRAME would be refused by
  * every peer, so refuse it before queueing it in an outbox. */
 size_t xf_msg_frame_pack (const Xf__LinkFrame *f, uint8_t **out);
+/* The packed LinkFrame {version, seq, ack, envelope = the packed SignedEnvelope se}, built
+ * around se's bytes without decoding them: the same bytes xf_msg_frame_pack would produce. */
+size_t xf_msg_frame_pack_signed (uint32_t version, uint64_t seq, uint64_t ack, const uint8_t *se,
+                                 size_t se_len, uint8_t **out);
 
 /* The same for bare Envelope bytes (SignedEnvelope.envelope, outbox, store). */
 Xf__Envelope *xf_msg_envelope_unpack (const uint8_t *buf, size_t len, xf_err_t *err);
