@@ -129,7 +129,7 @@ int xf_office_due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stag
     return rc;
 }
 
-static int due_del (xf_txn_t *txn, xf_day_t due, const char *id, xf_err_t *err)
+int xf_office_due_del (xf_txn_t *txn, xf_day_t due, const char *id, xf_err_t *err)
 {
     uint8_t key[DUE_KEY_MAX];
     int rc = xf_txn_del (txn, XF_DB_DUE, key, xf_office_due_key (key, due, id), err);
@@ -426,7 +426,7 @@ static int accept_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *
     xf_figures_t d = {{0}};
     d.v[XF_ST_ACCEPTED] = 1;
     d.v[XF_ST_FILED] = c->filed;
-    if ((rc = due_del (txn, c->accept_due, c->id, err))
+    if ((rc = xf_office_due_del (txn, c->accept_due, c->id, err))
         || (rc = xf_office_due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
         || (rc = xf_stats_apply (txn, ch->today, &d, err))
         || (c->filed && (rc = move_due_count (txn, c, c->handle_due, err))))
@@ -443,7 +443,7 @@ static int reject_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *
 {
     Xf__Rejection *body = &ch->body.rejection;
     int rc = xf_case_reject (c, ch->o->code, ch->today, ch->text, err);
-    if (rc || (rc = due_del (txn, c->accept_due, c->id, err))
+    if (rc || (rc = xf_office_due_del (txn, c->accept_due, c->id, err))
         || (rc = xf_stats_bump (txn, ch->today, XF_ST_REJECTED, 1, err)))
         return rc;
     xf__rejection__init (body);
@@ -458,7 +458,7 @@ static int extend_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *
     Xf__Extension *body = &ch->body.extension;
     xf_day_t old_due = c->handle_due;
     int rc = xf_case_extend (c, ch->o->code, ch->today, ch->days, ch->text, &ch->o->lim, err);
-    if (rc || (rc = due_del (txn, old_due, c->id, err))
+    if (rc || (rc = xf_office_due_del (txn, old_due, c->id, err))
         || (rc = xf_office_due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
         || (c->filed && (rc = move_due_count (txn, c, c->handle_due, err))))
         return rc;
@@ -482,7 +482,7 @@ static int close_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *e
     xf_figures_t d = {{0}};
     d.v[XF_ST_CLOSED] = 1;
     d.v[XF_ST_CLOSED_ON_TIME] = c->filed && on_time;
-    if (rc || (rc = due_del (txn, due, c->id, err)) || (rc = xf_stats_apply (txn, ch->today, &d, err))
+    if (rc || (rc = xf_office_due_del (txn, due, c->id, err)) || (rc = xf_stats_apply (txn, ch->today, &d, err))
         || (c->filed && on_time && (rc = move_due_count (txn, c, ch->today, err))))
         return rc;
     xf__closing__init (body);

@@ -22,6 +22,8 @@ int xf_office_append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_
                             xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err);
 /* Adds a deadline to the due index (stage 'a' accept, 'h' handle). */
 int xf_office_due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err);
+/* Removes a deadline from the due index (absent is fine: nothing to remove). */
+int xf_office_due_del (xf_txn_t *txn, xf_day_t due, const char *id, xf_err_t *err);
 /* Moves a case between statuses in the counts and the status index (0: none). */
 int xf_office_track_status (xf_txn_t *txn, const char *id, int from, int to, xf_err_t *err);
 /* Key of event seq of case id in XF_DB_EVENTS; key holds XF_CASE_ID_MAX + 5 bytes. */

@@ -14,8 +14,8 @@ static int send_envelope (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, co
                           int64_t now, Xf__CaseEvent *event, xf_err_t *err)
 {
     const char *hop;
-    if (xf_routes_lookup (net->routes, to, &hop) != XF_ROUTE_PARENT
-        && xf_routes_lookup (net->routes, to, &hop) != XF_ROUTE_CHILD)
+    xf_route_t route = xf_routes_lookup (net->routes, to, &hop);
+    if (route != XF_ROUTE_PARENT && route != XF_ROUTE_CHILD)
         return xf_err_set (err, XF_EINVAL, "office %s cannot be reached from here", to);
     uint64_t seq;
     int rc = xf_txn_meta_u64 (txn, "env/seq", &seq, err);
@@ -101,11 +101,7 @@ static int escalate_one (xf_txn_t *txn, escalate_t *e, xf_err_t *err)
         return rc;
     }
     int before = (int) c->status;
-    xf_day_t due = xf_case_due (c);
-    uint8_t key[DUE_KEY_MAX];
-    rc = xf_txn_del (txn, XF_DB_DUE, key, xf_office_due_key (key, due, c->id), err);
-    if (rc == XF_ENOTFOUND)
-        rc = XF_OK;
+    rc = xf_office_due_del (txn, xf_case_due (c), c->id, err);
     if (rc == XF_OK && c->due_counted)   /* 应结 counts only while this office owns it */
         rc = xf_stats_bump (txn, c->due_counted, XF_ST_DUE, -1, err);
     c->due_counted = 0;
@@ -200,7 +196,7 @@ static int receive_escalation (xf_txn_t *txn, xf_office_t *o, const Xf__CaseEven
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
     else
         rc = XF_OK;
-    uint8_t key[DUE_KEY_MAX + 8];
+    uint8_t key[XF_CASE_ID_MAX + 5];   /* an event key */
     size_t len = ev->seq ? xf_office_event_key (key, c->id, ev->seq) : 0;
     size_t evlen = xf__case_event__get_packed_size (ev);
     uint8_t *evbuf = malloc (evlen ? evlen : 1);

@@ -38,7 +38,6 @@ typedef struct {
     const char *id;
     size_t idlen;
     json_t *events;
-    int rc;
     xf_err_t *err;
 } history_t;
 
@@ -64,7 +63,7 @@ static int history_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     xf_case_destroy (&r->c);
     if (rc != XF_OK)
         return rc;
-    history_t h = {r->id, strlen (r->id), json_array (), 0, err};
+    history_t h = {r->id, strlen (r->id), json_array (), err};
     rc = xf_txn_scan (txn, XF_DB_EVENTS, key, xf_office_event_key (key, r->id, 0), history_entry, &h, err);
     if (rc != XF_OK) {
         json_decref (h.events);

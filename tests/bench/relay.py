@@ -9,7 +9,7 @@ catch-up of a backlog queued while the city was down. Prints one JSON object.
 
 Usage: relay.py --xfsyncd BIN --xfctl BIN [--cases N] [--latency M] [--backlog B]
 """
-import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, signal, socket, subprocess, tempfile, time
 
 WINDOW = int(os.environ.get("XF_WINDOW", "1000"))
 

@@ -11,7 +11,6 @@ link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
 total () { ctlj "$1" status | jq .cases.total; }
 total_over () { [ "$(total "$1")" -gt "$2" ]; }
 total_is () { [ "$(total "$1")" = "$2" ]; }
-running () { kill -0 "$1" 2>/dev/null; }
 
 node_config prov 410000 false
 node_config city 411300 false

@@ -25,32 +25,16 @@
 
 /* ---------------------------------------------------------------- fixture */
 
-typedef struct {
-    char dir[4096];
-    xf_store_t *store;
-} fx_t;
+typedef xf_test_store_t fx_t;
 
 static int setup (void **state)
 {
-    fx_t *x = calloc (1, sizeof *x);
-    assert_non_null (x);
-    if (xf_test_mkdtemp (x->dir, sizeof x->dir, "test_xf_outbox") != 0)
-        fail_msg ("no temp directory");
-    xf_err_t err = {0};
-    x->store = xf_store_open (x->dir, NULL, &err);
-    if (!x->store)
-        fail_msg ("open %s: %s", x->dir, err.msg);
-    *state = x;
-    return 0;
+    return xf_test_store_setup (state, "test_xf_outbox");
 }
 
 static int teardown (void **state)
 {
-    fx_t *x = *state;
-    xf_store_close (&x->store);
-    xf_test_rmtree (x->dir);
-    free (x);
-    return 0;
+    return xf_test_store_teardown (state);
 }
 
 static void assert_refused (int rc, const xf_err_t *err, int code, const char *phrase)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "xf_store.h"
 
 /* mkdir -p */
 static inline int xf_test_mkdir_p (const char *path)
@@ -65,6 +66,40 @@ static inline int xf_test_rmtree (const char *dir)
         return 0;
     fprintf (stderr, "warning: could not remove %s: %s\n", dir, strerror (errno));
     return -1;
+}
+
+/* A fresh store in a fresh temp directory, as a cmocka group or test fixture. */
+typedef struct {
+    char dir[4096];
+    xf_store_t *store;
+} xf_test_store_t;
+
+/* Sets *state to a new xf_test_store_t; -1 (cmocka reports the setup failed) on any error. */
+static inline int xf_test_store_setup (void **state, const char *name)
+{
+    xf_test_store_t *x = calloc (1, sizeof *x);
+    xf_err_t err = {0};
+    if (!x || xf_test_mkdtemp (x->dir, sizeof x->dir, name) != 0) {
+        free (x);
+        return -1;
+    }
+    if (!(x->store = xf_store_open (x->dir, NULL, &err))) {
+        fprintf (stderr, "open %s: %s\n", x->dir, err.msg);
+        xf_test_rmtree (x->dir);
+        free (x);
+        return -1;
+    }
+    *state = x;
+    return 0;
+}
+
+static inline int xf_test_store_teardown (void **state)
+{
+    xf_test_store_t *x = *state;
+    xf_store_close (&x->store);
+    xf_test_rmtree (x->dir);
+    free (x);
+    return 0;
 }
 
 #endif
