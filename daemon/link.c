@@ -166,7 +166,7 @@ static int open_dealer_monitor (xf_links_t *l)
     char ep[64];
     int linger = 0;
     snprintf (ep, sizeof ep, "inproc://xfsync.parent-monitor.%p", (void *) l);
-    if (zmq_socket_monitor (l->dealer, ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+    if (zmq_socket_monitor (l->dealer, ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
                             | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
         return -1;
     l->dealer_mon = zmq_socket (l->ctx, ZMQ_PAIR);
@@ -514,6 +514,12 @@ static void watch_parent (xf_links_t *l, int64_t now)
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             l->redial_ms = 0;
             l->redial_at = 0;
+            continue;
+        }
+        if (event == ZMQ_EVENT_DISCONNECTED) {   /* libzmq reconnects by itself */
+            if (xf_link_lost (&parent_peer (l)->st))
+                log_warn ("link %s: down (the connection to %s closed)", c->parent_code,
+                          c->parent_endpoint);
             continue;
         }
         if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)

@@ -606,7 +606,7 @@ xf_conf_t *xf_conf_new_defaults (void)
     f->urge_before_days = 7;
     f->urge_every_days = 7;
     f->outbox_limit = 1000000;
-    f->window = 1000;
+    f->window = 4000;   /* ~5 MB of 1 KB envelopes in flight per link; 1000 halves a backlog drain */
     for (size_t i = 0; i < sizeof DEFAULT_ITEMS / sizeof DEFAULT_ITEMS[0]; i++)
         if (!add_item (&f->required_items, &f->n_required_items, DEFAULT_ITEMS[i])) {
             xf_conf_destroy (&f);

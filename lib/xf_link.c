@@ -179,13 +179,19 @@ bool xf_link_tick (xf_link_t *l, int64_t now_ms)
     if (l->state == XF_LINK_UP && l->sent > l->acked
         && now_ms - l->wait_since_ms >= l->opts.keepalive_ms)
         l->sent = l->acked;
-    if (l->state == XF_LINK_UP && now_ms - l->last_heard_ms > l->opts.timeout_ms) {
-        l->state = XF_LINK_DOWN;
-        l->hello_due = true;
-        l->hello_is_answer = false;
-        return true;
-    }
+    if (l->state == XF_LINK_UP && now_ms - l->last_heard_ms > l->opts.timeout_ms)
+        return xf_link_lost (l);
     return false;
+}
+
+bool xf_link_lost (xf_link_t *l)
+{
+    if (l->state != XF_LINK_UP)
+        return false;
+    l->state = XF_LINK_DOWN;
+    l->hello_due = true;
+    l->hello_is_answer = false;
+    return true;
 }
 
 const char *xf_link_state_name (xf_link_state_t s)

@@ -109,6 +109,9 @@ void xf_link_heard (xf_link_t *l, int64_t now_ms);
  * keepalive_ms (frames lost at the end of what was sent, or a whole window lost, show the peer
  * no gap, and its keepalives keep the link up). */
 bool xf_link_tick (xf_link_t *l, int64_t now_ms);
+/* The connection to the peer is known to be gone (the transport said so): down now, and a
+ * hello is due when it comes back. Returns true when the link was up. */
+bool xf_link_lost (xf_link_t *l);
 
 /* Envelopes queued and not yet acknowledged. */
 static inline uint64_t xf_link_backlog (const xf_link_t *l)

@@ -85,18 +85,49 @@ size_t xf_office_event_key (uint8_t *key, const char *id, uint32_t seq)
 int xf_office_append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *who,
                          xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
 {
-    uint8_t key[XF_CASE_ID_MAX + 5];
     ev->case_id = c->id;
     ev->seq = ++c->last_event;
     ev->at = who->now;
     ev->office = (char *) o->code;
     ev->operator_uid = who->uid;
-    size_t len = xf__case_event__get_packed_size (ev);
+    return xf_office_put_event (txn, ev, err);
+}
+
+int xf_office_put_event (xf_txn_t *txn, const Xf__CaseEvent *ev, xf_err_t *err)
+{
+    uint8_t key[XF_CASE_ID_MAX + 5];
+    Xf__CaseEvent kept = *ev;
+    Xf__Escalation esc;
+    Xf__Assignment asg;
+    Xf__Transfer tr;
+    /* A case that travels carries its whole record in the event; the case itself is stored
+     * beside its history, so the history keeps the event without that copy. */
+    switch (ev->body_case) {
+    case XF__CASE_EVENT__BODY_ESCALATION:
+        esc = *ev->escalation;
+        esc.record = NULL;
+        kept.escalation = &esc;
+        break;
+    case XF__CASE_EVENT__BODY_ASSIGNMENT:
+        asg = *ev->assignment;
+        asg.record = NULL;
+        kept.assignment = &asg;
+        break;
+    case XF__CASE_EVENT__BODY_TRANSFER:
+        tr = *ev->transfer;
+        tr.record = NULL;
+        kept.transfer = &tr;
+        break;
+    default:
+        break;
+    }
+    size_t len = xf__case_event__get_packed_size (&kept);
     uint8_t *buf = malloc (len ? len : 1);
     if (!buf)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
-    xf__case_event__pack (ev, buf);
-    int rc = xf_txn_put (txn, XF_DB_EVENTS, key, xf_office_event_key (key, c->id, ev->seq), buf, len, err);
+    xf__case_event__pack (&kept, buf);
+    int rc = xf_txn_put (txn, XF_DB_EVENTS, key, xf_office_event_key (key, ev->case_id, ev->seq),
+                         buf, len, err);
     free (buf);
     return rc;
 }

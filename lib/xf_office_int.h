@@ -20,6 +20,9 @@ int xf_office_save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err);
  * stores it. c->last_event is advanced: save the case afterwards. */
 int xf_office_append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *who,
                             xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err);
+/* Stores ev (numbered and stamped) in its case's history; a record carried by an escalation,
+ * assignment or transfer is left out (the case itself is stored). */
+int xf_office_put_event (xf_txn_t *txn, const Xf__CaseEvent *ev, xf_err_t *err);
 /* Adds a deadline to the due index (stage 'a' accept, 'h' handle). */
 int xf_office_due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err);
 /* Removes a deadline from the due index (absent is fine: nothing to remove). */

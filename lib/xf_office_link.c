@@ -196,17 +196,8 @@ static int receive_escalation (xf_txn_t *txn, xf_office_t *o, const Xf__CaseEven
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
     else
         rc = XF_OK;
-    uint8_t key[XF_CASE_ID_MAX + 5];   /* an event key */
-    size_t len = ev->seq ? xf_office_event_key (key, c->id, ev->seq) : 0;
-    size_t evlen = xf__case_event__get_packed_size (ev);
-    uint8_t *evbuf = malloc (evlen ? evlen : 1);
-    if (rc == XF_OK && !evbuf)
-        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
-    if (rc == XF_OK) {
-        xf__case_event__pack (ev, evbuf);
-        if (len)
-            rc = xf_txn_put (txn, XF_DB_EVENTS, key, len, evbuf, evlen, err);
-    }
+    if (rc == XF_OK && ev->seq)
+        rc = xf_office_put_event (txn, ev, err);
     if (rc == XF_OK && ev->seq > c->last_event)
         c->last_event = ev->seq;
     if (rc == XF_OK)
@@ -215,7 +206,6 @@ static int receive_escalation (xf_txn_t *txn, xf_office_t *o, const Xf__CaseEven
         rc = xf_office_track_status (txn, c->id, before, (int) c->status, err);
     if (rc == XF_OK)
         rc = xf_office_save_case (txn, c, err);
-    free (evbuf);
     xf_case_destroy (&c);
     return rc;
 }

@@ -213,18 +213,39 @@ int xf_txn_get (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
     return XF_OK;
 }
 
+/* Databases whose new keys mostly sort after every key present (sequences, case ids of one
+ * office, days). LMDB splits a full page in the middle unless told the key is appended, so
+ * keys that arrive in order would leave every page half full and double the bytes each commit
+ * writes; with MDB_APPEND the split leaves the old page full. A key that does not sort last is
+ * refused by MDB_APPEND without any change (MDB_KEYEXIST), and then put the ordinary way. */
+static bool mostly_appended (xf_db_t db)
+{
+    return db == XF_DB_CASES || db == XF_DB_EVENTS || db == XF_DB_DUE || db == XF_DB_STATUS
+           || db == XF_DB_OUTBOX || db == XF_DB_AUDIT || db == XF_DB_SNAPSHOTS;
+}
+
+static int put (xf_txn_t *t, xf_db_t db, const void *key, size_t klen, const void *val,
+                size_t vlen, unsigned flags, xf_err_t *err)
+{
+    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    int rc = MDB_KEYEXIST;
+    if (mostly_appended (db))
+        rc = mdb_put (t->txn, t->store->dbi[db], &k, &v, flags | MDB_APPEND);
+    if (rc == MDB_KEYEXIST)
+        rc = mdb_put (t->txn, t->store->dbi[db], &k, &v, flags);
+    return put_result (t, rc, db, err);
+}
+
 int xf_txn_put (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
                 const void *val, size_t vlen, xf_err_t *err)
 {
-    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
-    return put_result (t, mdb_put (t->txn, t->store->dbi[db], &k, &v, 0), db, err);
+    return put (t, db, key, klen, val, vlen, 0, err);
 }
 
 int xf_txn_insert (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
                    const void *val, size_t vlen, xf_err_t *err)
 {
-    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
-    return put_result (t, mdb_put (t->txn, t->store->dbi[db], &k, &v, MDB_NOOVERWRITE), db, err);
+    return put (t, db, key, klen, val, vlen, MDB_NOOVERWRITE, err);
 }
 
 int xf_txn_del (xf_txn_t *t, xf_db_t db, const void *key, size_t klen, xf_err_t *err)

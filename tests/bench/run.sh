@@ -207,10 +207,10 @@ fi
 # ---------------------------------------------------------------- xfsync relay
 # The same path through real nodes: county → city → province, each hop a durable xfsyncd link,
 # next to the baseline above (ratios in "relay_vs_baseline").
-relay_args=(--cases 50000 --latency 200 --backlog 50000)
+relay_args=(--cases 50000 --latency 200 --backlog 100000)
 [ ${#quick[@]} -gt 0 ] && relay_args=(--cases 5000 --latency 50 --backlog 5000)
 say "relay.py ${relay_args[*]}"
-run_child "$T/xfrelay.json" env TMPDIR="$T" XF_WINDOW=10000 python3 "$root/tests/bench/relay.py" \
+run_child "$T/xfrelay.json" env TMPDIR="$T" python3 "$root/tests/bench/relay.py" \
     --xfsyncd "$build/xfsyncd" --xfctl "$build/xfctl" "${relay_args[@]}" || fail "relay.py failed"
 
 daemon_json=$(printf '{"keygen":"%s","rss_idle":%s,"rss_after_load":%s,"store_file_bytes":%s,"store_disk_bytes":%s,"stop_ms":%s,"exit_status":%s}' \

@@ -519,6 +519,28 @@ static void test_down_after_silence (void **state)
     assert_string_equal (xf_link_state_name (XF_LINK_REFUSED), "refused");
 }
 
+/* The transport says the connection closed: down at once, not after the timeout. */
+static void test_lost_connection (void **state)
+{
+    (void) state;
+    xf_link_t l;
+    bool reply;
+    xf_err_t err = {0, ""};
+    up_link (&l, 0, 1, 0, 0, 1000);
+    assert_true (xf_link_lost (&l));
+    assert_int_equal (l.state, XF_LINK_DOWN);
+    assert_false (xf_link_lost (&l));   /* once */
+    assert_true (xf_link_hello_due (&l, 1001, &reply));
+    assert_false (reply);
+    Xf__Hello h = hello_from (PEER, 0, true);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 1002, &err), XF_OK);
+    assert_int_equal (l.state, XF_LINK_UP);
+    assert_int_equal (l.ups, 2);
+    l.state = XF_LINK_REFUSED;          /* a refusal stays a refusal */
+    assert_false (xf_link_lost (&l));
+    assert_int_equal (l.state, XF_LINK_REFUSED);
+}
+
 static void test_ack_due (void **state)
 {
     (void) state;
@@ -1131,6 +1153,7 @@ int main (void)
         cmocka_unit_test (test_hello_answers),
         cmocka_unit_test (test_hello_exchange_terminates),
         cmocka_unit_test (test_down_after_silence),
+        cmocka_unit_test (test_lost_connection),
         cmocka_unit_test (test_ack_due),
         cmocka_unit_test (test_refused_retries_slowly),
         cmocka_unit_test (test_resend_when_acks_stop),

@@ -243,6 +243,86 @@ static void test_insert (void **state)
     assert_int_equal (o.rc, XF_OK);
 }
 
+/* Keys put in any order read back in key order; keys that arrive in order fill whole pages
+ * (the store appends them): 4,000 values of 1,000 bytes, three to a 4 KiB page, take 5.5 MB,
+ * where LMDB's middle splits would leave 8.3 MB. */
+typedef struct {
+    int phase;
+} fill_t;
+
+static int do_fill (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    fill_t *f = arg;
+    char key[32], val[1000];
+    memset (val, 'v', sizeof val);
+    for (int i = 0; i < 4000; i++) {
+        /* phase 0: ascending; phase 1: odd keys below everything present, then overwrites */
+        int k = f->phase == 0 ? 2 * i + 2 : (i < 2000 ? 2 * i + 1 : 2 * (i - 2000) + 2);
+        snprintf (key, sizeof key, "411324-2026-%06d", k);
+        snprintf (val, sizeof val, "%d/%d", f->phase, k);
+        int rc = xf_txn_put (txn, XF_DB_CASES, key, strlen (key), val, sizeof val, err);
+        if (rc != XF_OK)
+            return rc;
+    }
+    return XF_OK;
+}
+
+typedef struct {
+    int seen, wrong, last;
+} check_t;
+
+/* Every key once, in order, holding what the last phase that wrote it put there. */
+static int check_fill_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    check_t *c = arg;
+    char want[32], id[32];
+    snprintf (id, sizeof id, "%.*s", (int) klen, (const char *) key);
+    int k = atoi (id + 12);
+    snprintf (want, sizeof want, "%d/%d", k <= 4000 ? 1 : 0, k);
+    if (k <= c->last || vlen != 1000 || strcmp (val, want) != 0)
+        c->wrong++;
+    c->last = k;
+    c->seen++;
+    return 0;
+}
+
+static int do_check_fill (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    return xf_txn_scan (txn, XF_DB_CASES, NULL, 0, check_fill_entry, arg, err);
+}
+
+static void test_put_in_any_order (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    char path[4200];
+    struct stat st;
+    fill_t f = {0};
+    assert_int_equal (xf_store_write (x->store, do_fill, &f, &err), XF_OK);
+    snprintf (path, sizeof path, "%s/data.mdb", x->dir);
+    assert_int_equal (stat (path, &st), 0);
+    if (st.st_size > 6 * 1000 * 1000)
+        fail_msg ("4,000 values of 1,000 bytes put in key order take %lld bytes: pages are not "
+                  "filled", (long long) st.st_size);
+    f.phase = 1;   /* 2,000 keys before all others, 2,000 overwrites of existing ones */
+    assert_int_equal (xf_store_write (x->store, do_fill, &f, &err), XF_OK);
+    assert_int_equal (count (x->store, XF_DB_CASES), 6000);
+    check_t c = {0};
+    assert_int_equal (xf_store_read (x->store, do_check_fill, &c, &err), XF_OK);
+    assert_int_equal (c.seen, 6000);
+    assert_int_equal (c.wrong, 0);
+    /* insert still refuses a present key, whether or not it sorts last */
+    op_t o = {.db = XF_DB_CASES, .key = "411324-2026-008000", .val = "again"};
+    assert_int_equal (xf_store_write (x->store, do_insert, &o, &err), XF_OK);
+    assert_int_equal (o.rc, XF_EEXIST);
+    o.key = "411324-2026-000001";
+    assert_int_equal (xf_store_write (x->store, do_insert, &o, &err), XF_OK);
+    assert_int_equal (o.rc, XF_EEXIST);
+    o.key = "411324-2026-009999";
+    assert_int_equal (xf_store_write (x->store, do_insert, &o, &err), XF_OK);
+    assert_int_equal (o.rc, XF_OK);
+}
+
 static void test_del (void **state)
 {
     fx_t *x = *state;
@@ -896,6 +976,7 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_open_creates_store, setup_dir, teardown),
         cmocka_unit_test_setup_teardown (test_put_get, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_insert, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_put_in_any_order, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_del, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_scan_forward, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_scan_back, setup_store, teardown),
