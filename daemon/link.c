@@ -745,9 +745,13 @@ static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
             return rc;
         if (out.refused) {
             it->peer->refused++;
-            log_warn ("link %s: envelope %s/%llu refused: %s", it->peer->st.peer,
-                      it->env->id->origin, (unsigned long long) it->env->id->seq, out.reason);
+            log_warn ("link %s: envelope %s/%llu refused: %s%s", it->peer->st.peer,
+                      it->env->id->origin, (unsigned long long) it->env->id->seq, out.reason,
+                      out.bounced ? " (its origin is told)" : "");
         }
+        if (out.undelivered)
+            log_warn ("link %s: undelivered: %s%s", it->peer->st.peer, out.reason,
+                      out.returned ? "; the case is this office's again" : "");
     }
     for (size_t i = 0; i < l->n_peers; i++) {
         peer_t *p = &l->peers[i];

@@ -322,6 +322,7 @@ const char *xf_event_type (const Xf__CaseEvent *ev)
     case XF__CASE_EVENT__BODY_CLOSING:      return "close";
     case XF__CASE_EVENT__BODY_REVIEW:       return "review";
     case XF__CASE_EVENT__BODY_OVERDUE:      return "overdue";
+    case XF__CASE_EVENT__BODY_RETURNED:     return "returned";
     default:                                return "unknown";
     }
 }
@@ -352,6 +353,11 @@ static void body_json (json_t *o, const Xf__CaseEvent *ev)
     case XF__CASE_EVENT__BODY_ESCALATION:
         json_object_set_new (o, "to", json_string (ev->escalation->to));
         json_object_set_new (o, "note", json_string (ev->escalation->note));
+        break;
+    case XF__CASE_EVENT__BODY_RETURNED:
+        json_object_set_new (o, "to", json_string (ev->returned->to));
+        json_object_set_new (o, "reason", json_string (ev->returned->reason));
+        json_object_set_new (o, "by", json_string (ev->returned->by));
         break;
     case XF__CASE_EVENT__BODY_URGE:
         json_object_set_new (o, "note", json_string (ev->urge->note));

@@ -244,10 +244,10 @@ static const char *const body_names[] = {
 };
 static const char *const event_names[] = {
     "register", "accept", "reject", "escalate", "assign", "transfer", "urge", "extend",
-    "report", "send_back", "instruct", "close", "review", "overdue",
+    "report", "send_back", "instruct", "close", "review", "overdue", "returned",
 };
 _Static_assert (XF__ENVELOPE__BODY_CASE_EVENT == 10 && XF__ENVELOPE__BODY_DELIVERY_ERROR == 17
-                && XF__CASE_EVENT__BODY_REGISTRATION == 10 && XF__CASE_EVENT__BODY_OVERDUE == 23,
+                && XF__CASE_EVENT__BODY_REGISTRATION == 10 && XF__CASE_EVENT__BODY_RETURNED == 24,
                 "xf_msg name tables out of step with xfsync.proto");
 
 static const char *name_of (int c, const char *const *names, size_t n)
@@ -319,6 +319,7 @@ static int need_text (const char *s, const char *what, const char *label, xf_err
 
 static int check_event_body (const Xf__CaseEvent *ev, const char *label, xf_err_t *err)
 {
+    int rc;
     switch (ev->body_case) {
     case XF__CASE_EVENT__BODY_REGISTRATION:
         if (!ev->registration->record)
@@ -353,6 +354,11 @@ static int check_event_body (const Xf__CaseEvent *ev, const char *label, xf_err_
             return bad (err, label, "overdue stage \"%s\" is not accept or handle",
                         show (ev->overdue->stage).s);
         return 0;
+    case XF__CASE_EVENT__BODY_RETURNED:
+        if ((rc = check_code (ev->returned->to, "returned: to", label, err))
+            || (rc = check_code (ev->returned->by, "returned: by", label, err)))
+            return rc;
+        return need_text (ev->returned->reason, "reason", label, err);
     default:
         return bad (err, label, "unknown event body %d", (int) ev->body_case);
     }
@@ -498,6 +504,11 @@ static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
         if (*nz (e->delivery_error->to)
             && (rc = check_code (e->delivery_error->to, "delivery error to", label, err)))
             return rc;
+        if (*nz (e->delivery_error->case_id) && !xf_msg_case_id_valid (e->delivery_error->case_id))
+            return bad (err, label, "delivery error: case id \"%s\" is not <office>-<yyyy>-<6 "
+                        "digits>", show (e->delivery_error->case_id).s);
+        if ((rc = need_text (e->delivery_error->reason, "delivery error reason", label, err)))
+            return rc;
         return check_gid (e->delivery_error->undelivered, "undelivered id", label, err);
     default:
         return bad (err, label, "unknown body %d", (int) e->body_case);
@@ -506,29 +517,25 @@ static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
 
 /* ---------------------------------------------------------------- envelope and frame */
 
-int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
+static void envelope_label (const Xf__Envelope *e, char label[LABEL_MAX])
 {
-    char label[LABEL_MAX] = "envelope";
-    int rc;
-    if (!e)
-        return xf_err_set (err, XF_EINVAL, "envelope: missing");
     if (e->id)
-        snprintf (label, sizeof label, "envelope %s/%llu", show (e->id->origin).s,
+        snprintf (label, LABEL_MAX, "envelope %s/%llu", show (e->id->origin).s,
                   (unsigned long long) e->id->seq);
-    /* The format first: a newer one may have changed any rule below. */
-    if (e->format > XF_ENVELOPE_FORMAT)
-        return fail (err, XF_EVERSION, label, "format %u is newer than this node reads (%d)",
-                     (unsigned) e->format, XF_ENVELOPE_FORMAT);
-    if (e->format == 0)
-        return bad (err, label, "no format");
+    else
+        snprintf (label, LABEL_MAX, "envelope");
+}
+
+/* What routing needs, in every format: who sent it, to whom, when. */
+static int check_header (const Xf__Envelope *e, const char *label, xf_err_t *err)
+{
+    int rc;
     if (!e->id)
         return bad (err, label, "no id");
     if ((rc = check_code (e->id->origin, "origin", label, err)))
         return rc;
     if (e->id->seq == 0)
         return bad (err, label, "seq 0 (an origin's envelopes count from 1)");
-    if ((rc = walk_all (&e->base, label, err)))
-        return rc;
     if (strcmp (nz (e->from), e->id->origin) != 0)
         return bad (err, label, "from \"%s\" is not the origin", show (e->from).s);
     if ((rc = check_code (e->to, "to", label, err)))
@@ -537,10 +544,31 @@ int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
         return bad (err, label, "addressed to its own origin");
     if (e->created <= 0)
         return bad (err, label, "created %lld is not a time", (long long) e->created);
+    return 0;
+}
+
+int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
+{
+    char label[LABEL_MAX];
+    int rc;
+    if (!e)
+        return xf_err_set (err, XF_EINVAL, "envelope: missing");
+    envelope_label (e, label);
+    /* The format first: a newer one may have changed any rule below. */
+    if (e->format > XF_ENVELOPE_FORMAT)
+        return fail (err, XF_EVERSION, label, "format %u is newer than this node reads (%d)",
+                     (unsigned) e->format, XF_ENVELOPE_FORMAT);
+    if (e->format == 0)
+        return bad (err, label, "no format");
+    if (!e->id)
+        return bad (err, label, "no id");
+    if ((rc = walk_all (&e->base, label, err)) || (rc = check_header (e, label, err)))
+        return rc;
     if (e->body_case == XF__ENVELOPE__BODY__NOT_SET || !e->case_event)
         return bad (err, label, "no body");
     return check_body (e, label, err);
 }
+
 
 static int check_hello (const Xf__Hello *h, xf_err_t *err)
 {
@@ -689,13 +717,44 @@ Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *er
     return f;
 }
 
+/* An envelope in a newer format, for a relay: the header must hold (a newer build keeps
+ * those fields, or it would have changed the link version); the body is not looked at. */
+static Xf__Envelope *newer_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
+{
+    char label[LABEL_MAX];
+    Xf__Envelope *e = (Xf__Envelope *) unpack (&xf__envelope__descriptor, s->envelope.data,
+                                               s->envelope.len, "frame: envelope", err);
+    if (!e)
+        return NULL;
+    envelope_label (e, label);
+    if (e->format <= XF_ENVELOPE_FORMAT || check_header (e, label, err)) {
+        if (e->format <= XF_ENVELOPE_FORMAT)
+            xf_err_set (err, XF_EINVAL, "%s: not in a newer format", label);
+        xf_err_prefix (err, "frame");
+        xf_msg_envelope_free (&e);
+    }
+    return e;
+}
+
 Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Envelope **env,
                                          xf_err_t *err)
 {
     Xf__LinkFrame *f = (Xf__LinkFrame *) unpack (&xf__link_frame__descriptor, buf, len,
                                                  "frame", err);
+    xf_err_t mine = {0};
     *env = NULL;
-    if (f && (check_frame (f, env, err) || canonical (&f->base, buf, len, 0, "frame", err))) {
+    if (!f)
+        return NULL;
+    int rc = check_frame (f, env, &mine);
+    /* The frame is ours but the envelope in a newer format: relays still route it. */
+    if (rc == XF_EVERSION && f->payload_case == XF__LINK_FRAME__PAYLOAD_ENVELOPE
+        && f->version >= XF_LINK_VERSION_MIN && f->version <= XF_LINK_VERSION_MAX && f->seq
+        && !walk_all (&f->envelope->base, "frame: signed envelope", &mine)
+        && (*env = newer_envelope (f->envelope, &mine)))
+        rc = 0;
+    if (rc || canonical (&f->base, buf, len, 0, "frame", &mine)) {
+        if (err)
+            *err = mine;
         xf_msg_envelope_free (env);
         xf_msg_frame_free (&f);
     }

@@ -45,7 +45,10 @@ Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *er
 /* Frees a frame from xf_msg_frame_unpack (never one built by hand). NULL-safe; sets
  * *f_p = NULL. */
 /* The same, and for an envelope frame *env receives the inner envelope, decoded and checked
- * once (NULL for other frames); the caller frees both. */
+ * once (NULL for other frames); the caller frees both. One difference, for relays: an
+ * envelope in a newer format (env->format > XF_ENVELOPE_FORMAT) is accepted with only its
+ * header checked (id, from, to, created; the body is not looked at), so that it can be
+ * forwarded; the office it is addressed to refuses it. */
 Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Envelope **env,
                                          xf_err_t *err);
 void xf_msg_frame_free (Xf__LinkFrame **f_p);

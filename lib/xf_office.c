@@ -167,8 +167,7 @@ int xf_office_due_del (xf_txn_t *txn, xf_day_t due, const char *id, xf_err_t *er
     return rc == XF_ENOTFOUND ? XF_OK : rc;
 }
 
-/* Moves the case's 应结 count from the day it sits under to day. */
-static int move_due_count (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *err)
+int xf_office_count_due (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *err)
 {
     int rc;
     if (c->due_counted == day)
@@ -460,7 +459,7 @@ static int accept_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *
     if ((rc = xf_office_due_del (txn, c->accept_due, c->id, err))
         || (rc = xf_office_due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
         || (rc = xf_stats_apply (txn, ch->today, &d, err))
-        || (c->filed && (rc = move_due_count (txn, c, c->handle_due, err))))
+        || (c->filed && (rc = xf_office_count_due (txn, c, c->handle_due, err))))
         return rc;
     xf__acceptance__init (body);
     body->filed = c->filed;
@@ -491,7 +490,7 @@ static int extend_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *
     int rc = xf_case_extend (c, ch->o->code, ch->today, ch->days, ch->text, &ch->o->lim, err);
     if (rc || (rc = xf_office_due_del (txn, old_due, c->id, err))
         || (rc = xf_office_due_add (txn, c->handle_due, c->id, STAGE_HANDLE, err))
-        || (c->filed && (rc = move_due_count (txn, c, c->handle_due, err))))
+        || (c->filed && (rc = xf_office_count_due (txn, c, c->handle_due, err))))
         return rc;
     xf__extension__init (body);
     body->days = (uint32_t) ch->days;
@@ -514,7 +513,7 @@ static int close_fn (change_t *ch, xf_txn_t *txn, xf_case_t *c, Xf__CaseEvent *e
     d.v[XF_ST_CLOSED] = 1;
     d.v[XF_ST_CLOSED_ON_TIME] = c->filed && on_time;
     if (rc || (rc = xf_office_due_del (txn, due, c->id, err)) || (rc = xf_stats_apply (txn, ch->today, &d, err))
-        || (c->filed && on_time && (rc = move_due_count (txn, c, ch->today, err))))
+        || (c->filed && on_time && (rc = xf_office_count_due (txn, c, ch->today, err))))
         return rc;
     xf__closing__init (body);
     body->reply = (char *) ch->text;

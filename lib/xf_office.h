@@ -99,16 +99,25 @@ typedef struct {
     bool relayed;          /* stored for the next hop */
     char hop[13];
     bool refused;          /* not applied (the link position still advances) */
-    char reason[300];
+    bool bounced;          /* … and a DeliveryError went back to its origin */
+    bool undelivered;      /* a DeliveryError for one of ours arrived (reason says what) */
+    bool returned;         /* … and the escalated case is this office's again */
+    char reason[600];
 } xf_applied_t;
 
 /* Applies one envelope that arrived from peer, inside the caller's transaction (which also
  * records the link position): applied here, relayed toward its destination, or refused with
- * a reason (a claimed origin the peer cannot speak for, an unknown office, a body this build
- * does not handle). Returns an error only when the store fails: then the whole batch aborts. */
+ * a reason. A refused envelope goes back to its origin as a DeliveryError (an unknown office,
+ * a full queue on the way, a format or body the destination does not read) — except one whose
+ * claimed origin the peer cannot speak for, and a DeliveryError itself. A DeliveryError for an
+ * escalation of ours takes the case back. Returns an error only when the store fails: then
+ * the whole batch aborts. */
 int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const char *peer,
                      const Xf__SignedEnvelope *se, const Xf__Envelope *env, int64_t now,
                      xf_applied_t *out, xf_err_t *err);
+
+/* DeliveryErrors that came back to this office since it was set up. */
+int xf_office_undelivered (xf_office_t *o, uint64_t *n, xf_err_t *err);
 
 /* The node clock's offset from the system clock, kept in the store (debug clock control). */
 int xf_office_clock_offset (xf_office_t *o, int64_t *offset, xf_err_t *err);

@@ -23,6 +23,8 @@ int xf_office_append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_
 /* Stores ev (numbered and stamped) in its case's history; a record carried by an escalation,
  * assignment or transfer is left out (the case itself is stored). */
 int xf_office_put_event (xf_txn_t *txn, const Xf__CaseEvent *ev, xf_err_t *err);
+/* Moves the case's 应结 count to day (from the day it was counted under, if any). */
+int xf_office_count_due (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *err);
 /* Adds a deadline to the due index (stage 'a' accept, 'h' handle). */
 int xf_office_due_add (xf_txn_t *txn, xf_day_t due, const char *id, uint8_t stage, xf_err_t *err);
 /* Removes a deadline from the due index (absent is fine: nothing to remove). */

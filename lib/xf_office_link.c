@@ -9,9 +9,12 @@
 #include "xf_office_int.h"
 #include "xf_outbox.h"
 
-/* Wraps body into a new envelope from this office to `to` and queues it for the next hop. */
+/* Wraps a body (body_case, and the member of the envelope's body union it sets) into a new
+ * envelope from this office to `to` and queues it for the next hop, refusing when limit
+ * envelopes already wait there (0: no limit). */
 static int send_envelope (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const char *to,
-                          int64_t now, Xf__CaseEvent *event, xf_err_t *err)
+                          int64_t now, Xf__Envelope__BodyCase body_case, void *body,
+                          uint64_t limit, xf_err_t *err)
 {
     const char *hop;
     xf_route_t route = xf_routes_lookup (net->routes, to, &hop);
@@ -31,8 +34,8 @@ static int send_envelope (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, co
     env.to = (char *) to;
     env.created = now;
     env.format = XF_ENVELOPE_FORMAT;
-    env.body_case = XF__ENVELOPE__BODY_CASE_EVENT;
-    env.case_event = event;
+    env.body_case = body_case;
+    env.case_event = body;   /* every member of the body union is a message pointer */
     uint8_t *inner = NULL;
     if ((rc = xf_msg_seal (&env, &se, &inner, err)) != XF_OK)
         return rc;
@@ -43,7 +46,7 @@ static int send_envelope (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, co
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     }
     xf__signed_envelope__pack (&se, buf);
-    rc = xf_outbox_push (txn, hop, buf, len, net->outbox_limit, &seq, err);
+    rc = xf_outbox_push (txn, hop, buf, len, limit, &seq, err);
     free (buf);
     free (inner);
     return rc;
@@ -120,7 +123,8 @@ static int escalate_one (xf_txn_t *txn, escalate_t *e, xf_err_t *err)
         && !(rc = xf_office_append_event (txn, e->o, e->who, c, &ev, err))
         && !(rc = xf_stats_bump (txn, today, XF_ST_ESCALATED, 1, err))
         && !(rc = xf_office_track_status (txn, c->id, before, (int) c->status, err))
-        && !(rc = send_envelope (txn, e->o, e->net, e->to, e->who->now, &ev, err)))
+        && !(rc = send_envelope (txn, e->o, e->net, e->to, e->who->now,
+                                 XF__ENVELOPE__BODY_CASE_EVENT, &ev, e->net->outbox_limit, err)))
         rc = xf_office_save_case (txn, c, err);
     xf_case_destroy (&c);
     return rc;
@@ -210,9 +214,85 @@ static int receive_escalation (xf_txn_t *txn, xf_office_t *o, const Xf__CaseEven
     return rc;
 }
 
+/* 上报 that came back undelivered: the case is this office's again, as it was before it was
+ * sent (registered, or in progress when it had been accepted), with its deadline and counts
+ * restored and the return in its history. Nothing changes when the case has moved on since
+ * (its owner is no longer the office it was sent to). */
+static int take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+                      xf_applied_t *out, xf_err_t *err)
+{
+    const Xf__DeliveryError *de = env->delivery_error;
+    xf_case_t *c = NULL;
+    int rc = xf_office_load_case (txn, de->case_id, &c, err);
+    if (rc == XF_ENOTFOUND)
+        return XF_OK;
+    if (rc != XF_OK)
+        return rc;
+    if (strcmp (c->owner, de->to) != 0) {
+        xf_case_destroy (&c);
+        return XF_OK;
+    }
+    int before = (int) c->status;
+    c->status = c->handle_due ? XF__STATUS__IN_PROGRESS : XF__STATUS__REGISTERED;
+    if (xf_case_set (&c->owner, o->code)) {
+        xf_case_destroy (&c);
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    }
+    xf_actor_t node = {.now = now, .uid = 0};
+    Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
+    Xf__Returned body = XF__RETURNED__INIT;
+    body.to = de->to;
+    body.reason = de->reason;
+    body.by = env->from;
+    ev.body_case = XF__CASE_EVENT__BODY_RETURNED;
+    ev.returned = &body;
+    xf_day_t due = xf_case_due (c);
+    if (!(rc = xf_office_due_add (txn, due, c->id, c->handle_due ? 'h' : 'a', err))
+        && !(c->filed && c->handle_due && (rc = xf_office_count_due (txn, c, c->handle_due, err)))
+        && !(rc = xf_stats_bump (txn, xf_day_of_time (de->created), XF_ST_ESCALATED, -1, err))
+        && !(rc = xf_office_track_status (txn, c->id, before, (int) c->status, err))
+        && !(rc = xf_office_append_event (txn, o, &node, c, &ev, err)))
+        rc = xf_office_save_case (txn, c, err);
+    if (rc == XF_OK)
+        out->returned = true;
+    xf_case_destroy (&c);
+    return rc;
+}
+
+/* A delivery error for an envelope this office sent: counted and reported; an escalation that
+ * did not arrive is taken back. */
+static int receive_delivery_error (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                                   int64_t now, xf_applied_t *out, xf_err_t *err)
+{
+    const Xf__DeliveryError *de = env->delivery_error;
+    if (!de->undelivered || strcmp (de->undelivered->origin, o->code) != 0)
+        return refuse (out, "a delivery error from %s for an envelope of %s, not of this office",
+                       env->from, de->undelivered ? de->undelivered->origin : "nobody");
+    uint64_t n;
+    int rc = xf_txn_meta_u64 (txn, "links/undelivered", &n, err);
+    if (rc != XF_OK || (rc = xf_txn_meta_set_u64 (txn, "links/undelivered", n + 1, err)) != XF_OK)
+        return rc;
+    out->undelivered = true;
+    snprintf (out->reason, sizeof out->reason, "%s%s%s for %s (envelope %s/%llu) came back from "
+              "%s: %s", *de->event ? de->event : "an envelope", *de->case_id ? " of case " : "",
+              de->case_id, de->to, de->undelivered->origin,
+              (unsigned long long) de->undelivered->seq, env->from, de->reason);
+    if (*de->case_id && strcmp (de->event, "escalate") == 0)
+        return take_back (txn, o, env, now, out, err);
+    return XF_OK;
+}
+
 static int apply_here (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
                        xf_applied_t *out, xf_err_t *err)
 {
+    if (env->format > XF_ENVELOPE_FORMAT) {
+        char why[64];
+        snprintf (why, sizeof why, "format %u, newer than this build reads (%d)",
+                  (unsigned) env->format, XF_ENVELOPE_FORMAT);
+        return refuse (out, "the envelope is in %s: upgrade office %s", why, o->code);
+    }
+    if (env->body_case == XF__ENVELOPE__BODY_DELIVERY_ERROR)
+        return receive_delivery_error (txn, o, env, now, out, err);
     if (env->body_case != XF__ENVELOPE__BODY_CASE_EVENT)
         return refuse (out, "a %s envelope from %s is not handled yet", xf_msg_body_name (env),
                        env->from);
@@ -222,14 +302,71 @@ static int apply_here (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, i
     return refuse (out, "a %s event from %s is not handled yet", xf_msg_event_name (ev), env->from);
 }
 
+/* Sends the origin of an envelope that cannot be delivered a DeliveryError saying why
+ * (out->reason). A delivery error that cannot be delivered itself is only refused: nothing
+ * answers an answer. */
+static int bounce (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const Xf__Envelope *env,
+                   int64_t now, xf_applied_t *out, xf_err_t *err)
+{
+    if (env->format <= XF_ENVELOPE_FORMAT && env->body_case == XF__ENVELOPE__BODY_DELIVERY_ERROR)
+        return XF_OK;
+    Xf__DeliveryError de = XF__DELIVERY_ERROR__INIT;
+    Xf__GlobalId gid = *env->id;
+    gid.base = (ProtobufCMessage) PROTOBUF_C_MESSAGE_INIT (&xf__global_id__descriptor);
+    de.undelivered = &gid;
+    de.to = env->to;
+    de.reason = out->reason;
+    de.created = env->created;
+    de.case_id = (char *) "";
+    de.event = (char *) "";
+    if (env->format <= XF_ENVELOPE_FORMAT) {
+        if (env->body_case == XF__ENVELOPE__BODY_CASE_EVENT) {
+            de.case_id = env->case_event->case_id;
+            de.event = (char *) xf_msg_event_name (env->case_event);
+        } else
+            de.event = (char *) xf_msg_body_name (env);
+    }
+    int rc = send_envelope (txn, o, net, env->from, now, XF__ENVELOPE__BODY_DELIVERY_ERROR, &de,
+                            0, err);
+    if (rc == XF_OK)
+        out->bounced = true;
+    return rc;
+}
+
+/* Stores the envelope's bytes for the next hop, untouched (a newer format, a signature).
+ * A full queue there is a refusal (XF_ESTATE, out->reason saying so), which goes back to the
+ * origin: a relay does not grow a queue for an office that is gone without bound, and it does
+ * not stop the link the envelope came by either (other offices are reached through it). */
+static int relay (xf_txn_t *txn, const xf_net_t *net, const char *hop,
+                  const Xf__SignedEnvelope *se, xf_applied_t *out, xf_err_t *err)
+{
+    size_t len = xf__signed_envelope__get_packed_size (se);
+    uint8_t *buf = malloc (len ? len : 1);
+    uint64_t seq;
+    if (!buf)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    xf__signed_envelope__pack (se, buf);
+    int rc = xf_outbox_push (txn, hop, buf, len, net->outbox_limit, &seq, err);
+    free (buf);
+    if (rc == XF_ESTATE) {
+        out->refused = true;
+        snprintf (out->reason, sizeof out->reason, "%s", err->msg);
+        *err = (xf_err_t) {0};
+    }
+    out->relayed = rc == XF_OK;
+    snprintf (out->hop, sizeof out->hop, "%s", hop);
+    return rc;
+}
+
 int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const char *peer,
                      const Xf__SignedEnvelope *se, const Xf__Envelope *env, int64_t now,
                      xf_applied_t *out, xf_err_t *err)
 {
     const char *hop;
+    int rc;
     memset (out, 0, sizeof *out);
     /* The origin must lie on the peer's side of the tree: a child speaks for its subtree
-     * only, the parent for everything outside ours. */
+     * only, the parent for everything outside ours. Nothing goes back to a claimed origin. */
     bool from_child = xf_routes_in_subtree (net->routes, peer, peer);
     if (from_child ? !xf_routes_in_subtree (net->routes, peer, env->from)
                    : xf_routes_in_subtree (net->routes, NULL, env->from))
@@ -237,25 +374,22 @@ int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const c
                        env->from, peer);
     switch (xf_routes_lookup (net->routes, env->to, &hop)) {
     case XF_ROUTE_SELF:
-        return apply_here (txn, o, env, now, out, err);
+        if ((rc = apply_here (txn, o, env, now, out, err)) != XF_OK || !out->refused)
+            return rc;
+        break;
     case XF_ROUTE_CHILD:
-    case XF_ROUTE_PARENT: {
-        if (strcmp (hop, peer) == 0)
-            return refuse (out, "envelope for %s would go back to %s, where it came from", env->to,
-                           peer);
-        size_t len = xf__signed_envelope__get_packed_size (se);
-        uint8_t *buf = malloc (len ? len : 1);
-        uint64_t seq;
-        if (!buf)
-            return xf_err_set (err, XF_ENOMEM, "out of memory");
-        xf__signed_envelope__pack (se, buf);
-        int rc = xf_outbox_push (txn, hop, buf, len, 0, &seq, err);   /* a relay never refuses */
-        free (buf);
-        out->relayed = rc == XF_OK;
-        snprintf (out->hop, sizeof out->hop, "%s", hop);
-        return rc;
-    }
+    case XF_ROUTE_PARENT:
+        if (strcmp (hop, peer) == 0) {
+            refuse (out, "office %s is reached through %s, where the envelope came from: the "
+                    "routes of the tree disagree", env->to, peer);
+            break;
+        }
+        if ((rc = relay (txn, net, hop, se, out, err)) != XF_ESTATE)
+            return rc;
+        break;
     default:
-        return refuse (out, "no office %s in this tree (from %s)", env->to, env->from);
+        refuse (out, "there is no office %s in this tree (from %s)", env->to, env->from);
+        break;
     }
+    return bounce (txn, o, net, env, now, out, err);
 }

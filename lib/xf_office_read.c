@@ -225,3 +225,14 @@ int xf_office_counts (xf_office_t *o, xf_day_t today, xf_case_counts_t *out, xf_
     read_t r = {.counts = out, .today = today};
     return xf_store_read (o->store, counts_txn, &r, err);
 }
+
+static int undelivered_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    return xf_txn_meta_u64 (txn, "links/undelivered", arg, err);
+}
+
+int xf_office_undelivered (xf_office_t *o, uint64_t *n, xf_err_t *err)
+{
+    *n = 0;
+    return xf_store_read (o->store, undelivered_txn, n, err);
+}

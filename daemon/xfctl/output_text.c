@@ -213,9 +213,12 @@ static void show_links (text_table_t *kv, const json_t *links, text_table_t **lt
         char *peer = xasprintf ("  %s", str (l, "peer"));
         char *queue = scalar (member (l, "queue"));
         char *seen = scalar (member (l, "last_seen"));
-        const char *row[] = {peer, str (l, "role"), str (l, "state"), queue, seen};
+        /* the alarm of a full outbox: new work for that office is being refused */
+        char *state = json_is_true (json_object_get (l, "outbox_full"))
+                      ? xasprintf ("%s, OUTBOX FULL", str (l, "state")) : xstrdup (str (l, "state"));
+        const char *row[] = {peer, str (l, "role"), state, queue, seen};
         text_table_add (t, row);
-        free (peer), free (queue), free (seen);
+        free (peer), free (queue), free (seen), free (state);
     }
 }
 
