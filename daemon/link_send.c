@@ -1,0 +1,151 @@
+/* link_send.c — what goes out on a link: hellos with our position and routes, acks, and the
+ * outbox entries the window allows, sent as the stored bytes (never decoded on the way). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "link_int.h"
+#include "log.h"
+#include "xf_msg.h"
+#include "xf_outbox.h"
+
+/* Sends packed frame bytes to p (taking buf); counts it when the socket took it. */
+static void send_bytes (xf_links_t *l, peer_t *p, uint8_t *buf, size_t len)
+{
+    if (!len)
+        return;
+    void *sock = p->is_parent ? l->dealer : l->router;
+    int rc = 0;
+    if (!p->is_parent) {
+        if (!p->rid_len) {   /* the child has not spoken since we started: it will */
+            free (buf);
+            return;
+        }
+        rc = zmq_send (sock, p->rid, p->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    }
+    if (rc >= 0)
+        rc = zmq_send (sock, buf, len, ZMQ_DONTWAIT);
+    free (buf);
+    if (rc >= 0)
+        p->st.frames_out++;
+    else if (zmq_errno () == EHOSTUNREACH)
+        p->rid_len = 0;   /* that connection is gone; the child's next frame brings the new one */
+}
+
+static void send_frame (xf_links_t *l, peer_t *p, const Xf__LinkFrame *f)
+{
+    uint8_t *buf = NULL;
+    size_t len = xf_msg_frame_pack (f, &buf);
+    send_bytes (l, p, buf, len);
+}
+
+static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
+{
+    Xf__LinkFrame f = XF__LINK_FRAME__INIT;
+    Xf__Hello h = XF__HELLO__INIT;
+    Xf__RouteAnnouncement ra = XF__ROUTE_ANNOUNCEMENT__INIT;
+    size_t n = 0;
+    const char *const *codes = xf_routes_subtree (l->routes, &n);
+    h.min_version = XF_LINK_VERSION_MIN_SPOKEN;
+    h.max_version = XF_LINK_VERSION_MAX_SPOKEN;
+    h.code = l->node->conf->code;
+    h.applied = p->st.applied;
+    h.next_seq = p->st.next_seq;
+    h.software = SOFTWARE;
+    h.reply = reply;
+    if (p->is_parent && codes) {
+        ra.codes = (char **) codes;
+        ra.n_codes = n;
+        h.routes = &ra;
+    }
+    f.version = XF_LINK_VERSION_MAX_SPOKEN;
+    f.ack = p->st.applied;
+    f.payload_case = XF__LINK_FRAME__PAYLOAD_HELLO;
+    f.hello = &h;
+    send_frame (l, p, &f);
+    xf_link_hello_sent (&p->st, now);
+}
+
+static void send_ack (xf_links_t *l, peer_t *p, int64_t now)
+{
+    Xf__LinkFrame f = XF__LINK_FRAME__INIT;
+    f.version = XF_LINK_VERSION_MAX_SPOKEN;
+    f.ack = xf_link_ack_value (&p->st);
+    send_frame (l, p, &f);
+    xf_link_ack_sent (&p->st, now);
+}
+
+typedef struct {
+    xf_links_t *l;
+    peer_t *p;
+    uint64_t first, last;
+    int64_t now;
+} flush_t;
+
+static int send_range (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    flush_t *fl = arg;
+    peer_t *p = fl->p;
+    for (uint64_t seq = fl->first; seq <= fl->last; seq++) {
+        const void *bytes = NULL;
+        size_t len = 0;
+        int rc = xf_outbox_get (txn, p->st.peer, seq, &bytes, &len, err);
+        if (rc != XF_OK)
+            return rc == XF_ENOTFOUND ? xf_err_set (err, XF_ESTORE, "outbox to %s lacks seq %llu",
+                                                    p->st.peer, (unsigned long long) seq) : rc;
+        /* the stored SignedEnvelope bytes go out as they are: no decoding on the way */
+        uint8_t *frame = NULL;
+        size_t flen = xf_msg_frame_pack_signed (XF_LINK_VERSION_MAX_SPOKEN, seq, p->st.applied,
+                                                bytes, len, &frame);
+        if (!flen)
+            return xf_err_set (err, XF_ENOMEM, "out of memory");
+        uint64_t before = p->st.frames_out;
+        send_bytes (fl->l, p, frame, flen);
+        if (p->st.frames_out == before)
+            break;   /* the socket is full or the peer is gone: resume later */
+        p->envelopes_out++;
+        xf_link_sent (&p->st, seq, fl->now);
+    }
+    return XF_OK;
+}
+
+void link_flush_peer (xf_links_t *l, peer_t *p, int64_t now)
+{
+    bool reply;
+    if (xf_link_hello_due (&p->st, now, &reply))
+        send_hello (l, p, reply, now);
+    flush_t fl = {l, p, 0, 0, now};
+    if (xf_link_to_send (&p->st, &fl.first, &fl.last)) {
+        xf_err_t err = {0};
+        if (xf_store_read (l->node->store, send_range, &fl, &err) != XF_OK)
+            log_error ("link %s: %s", p->st.peer, err.msg);
+    }
+    if (xf_link_ack_due (&p->st, now))
+        send_ack (l, p, now);
+}
+
+int link_refresh_positions (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    xf_links_t *l = arg;
+    for (size_t i = 0; i < l->n_peers; i++) {
+        xf_link_pos_t pos;
+        int rc = xf_outbox_positions (txn, l->peers[i].st.peer, &pos, err);
+        if (rc != XF_OK)
+            return rc;
+        if (pos.next_seq > l->peers[i].st.next_seq)
+            l->peers[i].st.next_seq = pos.next_seq;
+    }
+    return XF_OK;
+}
+
+void links_queued (xf_links_t *l)
+{
+    xf_err_t err = {0};
+    int64_t now = mono_ms ();
+    if (xf_store_read (l->node->store, link_refresh_positions, l, &err) != XF_OK)
+        log_error ("links: %s", err.msg);
+    for (size_t i = 0; i < l->n_peers; i++)
+        link_flush_peer (l, &l->peers[i], now);
+}
+
