@@ -193,7 +193,10 @@ static int receive_escalation (xf_txn_t *txn, xf_office_t *o, const Xf__CaseEven
     xf_day_t today = xf_day_of_time (now);
     c->status = XF__STATUS__REGISTERED;
     c->accept_due = today + o->lim.accept_days;
+    /* This office decides on acceptance itself: the sender's 立案 and extension were its own. */
     c->decided = c->handle_due = 0;
+    c->filed = false;
+    c->extension_days = 0;
     c->due_counted = 0;
     c->flags &= ~(uint32_t) XF__CASE_FLAG__FLAG_OVERDUE;
     if (xf_case_set (&c->owner, o->code) || xf_case_set (&c->supervisor, ""))
