@@ -1121,6 +1121,104 @@ static void test_format (void **state)
     assert_string_equal (err.msg, "envelope: format 2 is newer than this node reads (1)");
 }
 
+/* The fixture's frame through the decoder for relays; *strict gets what xf_msg_frame_unpack
+ * says of the same bytes (XF_OK or the error code). */
+static Xf__LinkFrame *unpack_full (fx_t *x, Xf__Envelope **e, xf_err_t *err, int *strict)
+{
+    uint8_t *buf = NULL;
+    xf_err_t serr = {0};
+    size_t n = fx_pack (x, &buf);           /* unchecked: xf_msg_seal refuses a newer format */
+    assert_true (n > 0);
+    Xf__LinkFrame *g = xf_msg_frame_unpack_full (buf, n, e, err);
+    Xf__LinkFrame *s = xf_msg_frame_unpack (buf, n, &serr);
+    *strict = s ? XF_OK : serr.code;
+    xf_msg_frame_free (&s);
+    free (buf);
+    return g;
+}
+
+/* xf_msg_frame_unpack_full, for relays: an envelope in a newer format comes back with only its
+ * header checked, so that it can be forwarded; the strict decoder still refuses it, and a
+ * newer format does not excuse a header that does not hold. */
+static void test_newer_format_for_relays (void **state)
+{
+    (void) state;
+    fx_t x;
+    xf_err_t err = {0};
+    Xf__Envelope *e = NULL;
+    uint8_t *inner = NULL;
+    fx_init (&x);
+    x.env.format = XF_ENVELOPE_FORMAT + 1;
+    fx_event (&x, XF__CASE_EVENT__BODY_REJECTION);
+    x.rej.reason = "";                      /* a body this build refuses: not looked at */
+    int strict = XF_OK;
+    Xf__LinkFrame *g = unpack_full (&x, &e, &err, &strict);
+    if (!g)
+        fail_msg ("refused: %s", err.msg);
+    assert_int_equal (strict, XF_EVERSION);
+    assert_non_null (e);
+    assert_int_equal (e->format, 2);
+    assert_string_equal (e->id->origin, "411324");
+    assert_int_equal (e->id->seq, 17);
+    assert_string_equal (e->from, "411324");
+    assert_string_equal (e->to, "411300");
+    assert_int_equal (e->created, 1767225600);
+    assert_int_equal (g->seq, 5);
+    size_t n = xf_msg_envelope_pack (&x.env, &inner);
+    assert_int_equal (g->envelope->envelope.len, n);   /* the bytes to forward */
+    assert_memory_equal (g->envelope->envelope.data, inner, n);
+    free (inner);
+    xf_msg_envelope_free (&e);
+    xf_msg_frame_free (&g);
+
+    struct {
+        const char *from, *to;
+        int64_t created;
+        const char *phrase;
+    } bad[] = {
+        {"411324", "abc", 1767225600, "to \"abc\" is not an office code"},
+        {"411399", "411300", 1767225600, "from \"411399\" is not the origin"},
+        {"411324", "411324", 1767225600, "addressed to its own origin"},
+        {"411324", "411300", 0, "created 0 is not a time"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fx_init (&x);
+        x.env.format = XF_ENVELOPE_FORMAT + 1;
+        x.env.from = (char *) bad[i].from;
+        x.env.to = (char *) bad[i].to;
+        x.env.created = bad[i].created;
+        e = (Xf__Envelope *) &x;            /* must come back NULL */
+        assert_null (unpack_full (&x, &e, &err, &strict));
+        assert_null (e);
+        assert_int_equal (err.code, XF_EINVAL);
+        assert_true (strncmp (err.msg, "frame: envelope 411324/17: ", 27) == 0);
+        if (!strstr (err.msg, bad[i].phrase))
+            fail_msg ("\"%s\" not in \"%s\"", bad[i].phrase, err.msg);
+    }
+    fx_init (&x);                           /* the newer format excuses the envelope only */
+    x.env.format = XF_ENVELOPE_FORMAT + 1;
+    x.frame.version = 2;
+    assert_null (unpack_full (&x, &e, &err, &strict));
+    assert_int_equal (err.code, XF_EVERSION);
+    assert_non_null (strstr (err.msg, "link version 2"));
+    x.frame.version = 1;
+    x.frame.seq = 0;
+    assert_null (unpack_full (&x, &e, &err, &strict));
+    assert_int_equal (err.code, XF_EINVAL);
+    fx_init (&x);                           /* this format: every rule, the body's too */
+    x.rej.reason = "";
+    fx_event (&x, XF__CASE_EVENT__BODY_REJECTION);
+    assert_null (unpack_full (&x, &e, &err, &strict));
+    assert_int_equal (err.code, XF_EINVAL);
+    assert_null (e);
+    fx_hello (&x);                          /* not an envelope: no env */
+    g = unpack_full (&x, &e, &err, &strict);
+    assert_non_null (g);
+    assert_int_equal (strict, XF_OK);
+    assert_null (e);
+    xf_msg_frame_free (&g);
+}
+
 static void test_inner_empty_or_garbage (void **state)
 {
     (void) state;
@@ -1363,6 +1461,7 @@ int main (void)
         cmocka_unit_test (test_body_refusals),
         cmocka_unit_test (test_seal),
         cmocka_unit_test (test_format),
+        cmocka_unit_test (test_newer_format_for_relays),
         cmocka_unit_test (test_inner_empty_or_garbage),
         cmocka_unit_test (test_inner_unknown_fields_accepted),
         cmocka_unit_test (test_inner_non_canonical_refused),
