@@ -222,6 +222,7 @@ static json_t *decided (xf_node_t *node, const char *id, const char *what, uid_t
     if (rc != XF_OK)
         return NULL;
     log_info ("case %s %s by uid %u", id, what, (unsigned) uid);
+    links_queued (node->links);   /* the copies for the other offices that hold the case */
     return case_result (node, id, err);
 }
 
@@ -273,54 +274,119 @@ static json_t *cmd_close (xf_node_t *node, uid_t uid, const json_t *args, xf_err
     return decided (node, id, "closed", uid, xf_office_close (node->office, &who, id, reply, err), err);
 }
 
+/* The --items list of a report: a JSON array of strings (borrowed), or NULL with err set. */
+static const char **arg_items (const json_t *args, size_t *n, xf_err_t *err)
+{
+    json_t *list = json_object_get (args, "items");
+    *n = json_array_size (list);
+    if (!json_is_array (list)) {
+        xf_err_set (err, XF_EINVAL, "argument \"items\" must be an array of item names");
+        return NULL;
+    }
+    const char **items = calloc (*n ? *n : 1, sizeof *items);
+    for (size_t i = 0; items && i < *n; i++)
+        if (!(items[i] = json_string_value (json_array_get (list, i)))) {
+            xf_err_set (err, XF_EINVAL, "\"items\"[%zu] is not a string", i);
+            free (items);
+            return NULL;
+        }
+    if (!items)
+        xf_err_set (err, XF_ENOMEM, "out of memory");
+    return items;
+}
+
 /* "ids": several cases in one transaction (scripts, benchmarks): all or none. */
-static json_t *escalate_many (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+static const char **arg_ids (const json_t *args, size_t *n, xf_err_t *err)
 {
     json_t *list = json_object_get (args, "ids");
-    size_t n = json_array_size (list), bad = 0;
-    const char *to = arg_string (args, "to", false, err);
-    const char *note = !err->code ? arg_string (args, "note", true, err) : NULL;
-    if (!note)
-        return NULL;
-    if (!json_is_array (list) || n == 0 || n > IMPORT_MAX_BATCH) {
+    *n = json_array_size (list);
+    if (!json_is_array (list) || *n == 0 || *n > IMPORT_MAX_BATCH) {
         xf_err_set (err, XF_EINVAL, "argument \"ids\" must be an array of 1 to %d case ids",
                     IMPORT_MAX_BATCH);
         return NULL;
     }
-    const char **ids = calloc (n, sizeof *ids);
-    for (size_t i = 0; ids && i < n; i++)
+    const char **ids = calloc (*n, sizeof *ids);
+    for (size_t i = 0; ids && i < *n; i++)
         if (!(ids[i] = json_string_value (json_array_get (list, i)))) {
             xf_err_set (err, XF_EINVAL, "\"ids\"[%zu] is not a string", i);
             free (ids);
             return NULL;
         }
-    xf_actor_t who = actor (node, uid);
-    xf_net_t net = links_net (node->links);
-    int rc = ids ? xf_office_escalate_many (node->office, &who, &net, ids, n, to, note, &bad, err)
-                 : xf_err_set (err, XF_ENOMEM, "out of memory");
-    free (ids);
-    if (rc != XF_OK)
+    if (!ids)
+        xf_err_set (err, XF_ENOMEM, "out of memory");
+    return ids;
+}
+
+static const char *const move_done[] = {"escalated", "assigned", "transferred", "reported",
+                                        "sent back"};
+static const char *const move_text[] = {"note", "note", "note", "result", "reason"};
+
+/* escalate, assign, transfer, report, send-back: one case ("id") or several ("ids"). */
+static json_t *run_move (xf_node_t *node, uid_t uid, const json_t *args, xf_move_t kind,
+                         xf_err_t *err)
+{
+    xf_move_req_t m = {.kind = kind};
+    size_t n = 1, bad = 0;
+    const char *id = NULL, **ids = NULL, **items = NULL;
+    json_t *result = NULL;
+    bool many = json_object_get (args, "ids") != NULL;
+    if (many ? !(ids = arg_ids (args, &n, err)) : !(id = arg_string (args, "id", true, err)))
         return NULL;
-    log_info ("%zu cases escalated by uid %u", n, (unsigned) uid);
-    links_queued (node->links);
-    return json_pack ("{s:I}", "escalated", (json_int_t) n);
+    if (kind <= XF_MOVE_TRANSFER)
+        m.to = arg_string (args, "to", kind != XF_MOVE_ESCALATE, err);
+    if (!err->code)
+        m.text = arg_string (args, move_text[kind], true, err);
+    if (!err->code && kind == XF_MOVE_REPORT && (items = arg_items (args, &m.n_items, err)))
+        m.items = (char *const *) items;
+    if (!err->code) {
+        xf_actor_t who = actor (node, uid);
+        xf_net_t net = links_net (node->links);
+        int rc = xf_office_move (node->office, &who, &net, many ? ids : &id, n, &m, &bad, err);
+        if (rc == XF_OK && many) {
+            log_info ("%zu cases %s by uid %u", n, move_done[kind], (unsigned) uid);
+            links_queued (node->links);
+            result = json_pack ("{s:I}", move_done[kind], (json_int_t) n);
+        } else if (!many)
+            result = decided (node, id, move_done[kind], uid, rc, err);
+    }
+    free (ids);
+    free (items);
+    return result;
 }
 
 static json_t *cmd_escalate (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
 {
-    if (json_object_get (args, "ids"))
-        return escalate_many (node, uid, args, err);
+    return run_move (node, uid, args, XF_MOVE_ESCALATE, err);
+}
+
+static json_t *cmd_assign (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    return run_move (node, uid, args, XF_MOVE_ASSIGN, err);
+}
+
+static json_t *cmd_transfer (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    return run_move (node, uid, args, XF_MOVE_TRANSFER, err);
+}
+
+static json_t *cmd_report (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    return run_move (node, uid, args, XF_MOVE_REPORT, err);
+}
+
+static json_t *cmd_send_back (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    return run_move (node, uid, args, XF_MOVE_SEND_BACK, err);
+}
+
+static json_t *cmd_urge (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
     const char *id = arg_string (args, "id", true, err);
-    const char *to = id ? arg_string (args, "to", false, err) : NULL;
-    const char *note = id && !err->code ? arg_string (args, "note", true, err) : NULL;
+    const char *note = id ? arg_string (args, "note", true, err) : NULL;
     if (!note)
         return NULL;
     xf_actor_t who = actor (node, uid);
-    xf_net_t net = links_net (node->links);
-    int rc = xf_office_escalate (node->office, &who, &net, id, to, note, err);
-    if (rc == XF_OK)
-        links_queued (node->links);
-    return decided (node, id, "escalated", uid, rc, err);
+    return decided (node, id, "urged", uid, xf_office_urge (node->office, &who, id, note, err), err);
 }
 
 static json_t *cmd_stats (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
@@ -392,6 +458,9 @@ static const char *const k_reject[] = {"id", "reason", NULL};
 static const char *const k_extend[] = {"id", "days", "reason", NULL};
 static const char *const k_close[] = {"id", "reply", NULL};
 static const char *const k_escalate[] = {"id", "ids", "to", "note", NULL};
+static const char *const k_report[] = {"id", "ids", "result", "items", NULL};
+static const char *const k_send_back[] = {"id", "ids", "reason", NULL};
+static const char *const k_urge[] = {"id", "note", NULL};
 static const char *const k_stats[] = {"period", NULL};
 static const char *const k_clock[] = {"time", NULL};
 
@@ -407,6 +476,11 @@ static const command_t commands[] = {
     {"case.extend", cmd_extend, k_extend},
     {"case.close", cmd_close, k_close},
     {"case.escalate", cmd_escalate, k_escalate},
+    {"case.assign", cmd_assign, k_escalate},
+    {"case.transfer", cmd_transfer, k_escalate},
+    {"case.report", cmd_report, k_report},
+    {"case.send_back", cmd_send_back, k_send_back},
+    {"case.urge", cmd_urge, k_urge},
     {"stats", cmd_stats, k_stats},
     {"clock.show", cmd_clock_show, k_none},
     {"clock.set", cmd_clock_set, k_clock},

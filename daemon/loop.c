@@ -52,14 +52,22 @@ static void on_signal (xf_node_t *node, int sfd)
     }
 }
 
+/* Deadlines passed here, and the urges this office owes the cases it supervises; both send
+ * copies to other offices. */
 static void scan_deadlines (xf_node_t *node)
 {
     xf_err_t err = {0};
-    size_t marked = 0;
+    size_t marked = 0, urged = 0;
     if (xf_office_scan_deadlines (node->office, node_now (node), &marked, &err) != XF_OK)
         log_error ("deadline scan failed: %s", err.msg);
     else if (marked)
         log_info ("deadline scan: %zu case(s) became overdue", marked);
+    if (xf_office_scan_urges (node->office, node_now (node), &urged, &err) != XF_OK)
+        log_error ("urge scan failed: %s", err.msg);
+    else if (urged)
+        log_info ("urge scan: %zu automatic urge(s) sent", urged);
+    if (marked || urged)
+        links_queued (node->links);
     node->deadlines_dirty = false;
 }
 

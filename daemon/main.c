@@ -106,8 +106,13 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "data_dir %s: %s", node->conf->data_dir, strerror (errno));
         return -1;
     }
-    xf_limits_t lim = {node->conf->accept_days, node->conf->handle_days,
-                       node->conf->max_extension_days};
+    const xf_conf_t *cf = node->conf;
+    xf_limits_t lim = {.accept_days = cf->accept_days, .handle_days = cf->handle_days,
+                       .max_extension_days = cf->max_extension_days,
+                       .urge_before_days = cf->urge_before_days,
+                       .urge_every_days = cf->urge_every_days,
+                       .required_items = (const char *const *) cf->required_items,
+                       .n_required_items = cf->n_required_items};
     if (!(node->store = xf_store_open (node->conf->data_dir, NULL, &err))
         || !(node->office = xf_office_new (node->store, node->conf->code, &lim, &err))
         || xf_office_clock_offset (node->office, &node->clock_offset, &err) != XF_OK) {
@@ -121,6 +126,8 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
     }
     if (!(node->links = links_new (node, errbuf, errlen)))
         return -1;
+    xf_net_t net = links_net (node->links);
+    xf_office_set_net (node->office, &net);
     node->control = xf_control_new (node->conf->control_socket, node, errbuf, errlen);
     return node->control ? 0 : -1;
 }

@@ -240,6 +240,16 @@ int xf_case_accept (xf_case_t *c, const char *office, xf_day_t today, bool file,
     return XF_OK;
 }
 
+/* The office `office` owes the result of an assigned case to, while it holds the case: as its
+ * handler, or as a supervisor reviewing a report that was itself assigned the case. */
+static const char *owed_to (const xf_case_t *c, const char *office)
+{
+    size_t n = c->n_assigned_to;
+    if (c->status == XF__STATUS__REPORTED)
+        return n >= 2 && strcmp (c->assigned_to[n - 2], office) == 0 ? c->assigned_by[n - 2] : NULL;
+    return n && strcmp (c->assigned_to[n - 1], office) == 0 ? c->assigned_by[n - 1] : NULL;
+}
+
 int xf_case_reject (xf_case_t *c, const char *office, xf_day_t today, const char *reason,
                     xf_err_t *err)
 {
@@ -248,6 +258,11 @@ int xf_case_reject (xf_case_t *c, const char *office, xf_day_t today, const char
         rc = check_text ("reason", reason, XF_TEXT_MAX, true, err);
     if (rc != XF_OK)
         return rc;
+    const char *owed = owed_to (c, office);
+    if (owed)
+        return xf_err_set (err, XF_ESTATE, "case %s was assigned to this office by office %s, "
+                           "which is owed the result: accept it and report (case report), or "
+                           "transfer it to the office responsible", c->id, owed);
     if (c->status != XF__STATUS__REGISTERED)
         return refuse_status (c, "rejected", "registered", err);
     if (xf_case_set (&c->reject_reason, reason))
@@ -297,9 +312,11 @@ int xf_case_close (xf_case_t *c, const char *office, xf_day_t today, const char 
         rc = check_text ("reply", reply, XF_TEXT_MAX, true, err);
     if (rc != XF_OK)
         return rc;
-    if (c->status == XF__STATUS__IN_PROGRESS && has (c->supervisor))
-        return xf_err_set (err, XF_ESTATE, "case %s was assigned by office %s, which is owed the "
-                           "result: send it a report (case report) instead", c->id, c->supervisor);
+    const char *owed = owed_to (c, office);
+    if (owed)
+        return xf_err_set (err, XF_ESTATE, "case %s was assigned to this office by office %s, "
+                           "which is owed the result: send it a report (case report) instead",
+                           c->id, owed);
     if (c->status != XF__STATUS__IN_PROGRESS && c->status != XF__STATUS__REPORTED)
         return refuse_status (c, "closed", "in_progress or reported", err);
     if (xf_case_set (&c->reply, reply))

@@ -23,8 +23,14 @@ typedef Xf__Case xf_case_t;
 #define XF_GROUP_HEADCOUNT  5      /* 集体访: five or more people */
 #define XF_SUBJECTS         8      /* 受理范围, seed 001 四 */
 
+#define XF_URGES_ONSITE     3      /* the third urge asks for on-site supervision (坐催) */
+
+/* The [deadlines] and [report] of the configuration. required_items is borrowed. */
 typedef struct {
     int accept_days, handle_days, max_extension_days;
+    int urge_before_days, urge_every_days;   /* 0: 7 */
+    const char *const *required_items;
+    size_t n_required_items;
 } xf_limits_t;
 
 xf_case_t *xf_case_new (void);
@@ -72,6 +78,35 @@ int xf_case_extend (xf_case_t *c, const char *office, xf_day_t today, int days,
                     const char *reason, const xf_limits_t *lim, xf_err_t *err);
 int xf_case_close (xf_case_t *c, const char *office, xf_day_t today, const char *reply,
                    xf_err_t *err);
+
+/* ---------------------------------------------------------------- moves (xf_case_flow.c) */
+
+typedef enum {
+    XF_MOVE_ESCALATE,    /* 上报, up */
+    XF_MOVE_ASSIGN,      /* 交办, down; a result is owed to the assigning office */
+    XF_MOVE_TRANSFER,    /* 转办, to the office responsible */
+    XF_MOVE_REPORT,      /* 结案报告, to the office owed the result */
+    XF_MOVE_SEND_BACK,   /* 退回重办, back to the handler */
+} xf_move_t;
+
+const char *xf_move_name (xf_move_t kind);
+/* The office an assigned case is with (owes the result), or NULL. */
+const char *xf_case_handler (const xf_case_t *c);
+/* Adds office to the offices holding a replica (once). 0 or XF_ENOMEM. */
+int  xf_case_watch (xf_case_t *c, const char *office);
+bool xf_case_watched_by (const xf_case_t *c, const char *office);
+
+/* Whether `office` may make this move now (owner, status, 交办 chain); names what applies. */
+int xf_case_check_move (const xf_case_t *c, const char *office, xf_move_t kind, xf_err_t *err);
+/* Makes the move: the new owner (`to` for escalate, assign and transfer; the chain decides for
+ * report and send back), its status and deadlines, and the offices that hold replicas. */
+int xf_case_move (xf_case_t *c, const char *office, xf_move_t kind, const char *to,
+                  xf_day_t today, const xf_limits_t *lim, xf_err_t *err);
+/* XF_EINVAL naming every required item missing from items. */
+int xf_case_check_items (char *const *items, size_t n, const char *const *required, size_t n_req,
+                         xf_err_t *err);
+/* The owner records an urge from office `by`: counted, and 坐催 from the third. */
+int xf_case_record_urge (xf_case_t *c, const char *office, const char *by, xf_err_t *err);
 
 /* The deadline of the case's current stage (accept_due while registered, handle_due while
  * in progress), or 0 when it has none. */

@@ -10,6 +10,7 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,8 +342,12 @@ static int check_event_body (const Xf__CaseEvent *ev, const char *label, xf_err_
     case XF__CASE_EVENT__BODY_EXTENSION:
         return ev->extension->days >= 1 ? 0 : bad (err, label, "extension of 0 days");
     case XF__CASE_EVENT__BODY_REPORT:
+        if (*nz (ev->report->to) && (rc = check_move (ev->report->to, NULL, ev, label, err)))
+            return rc;
         return need_text (ev->report->result, "result", label, err);
     case XF__CASE_EVENT__BODY_SEND_BACK:
+        if (*nz (ev->send_back->to) && (rc = check_move (ev->send_back->to, NULL, ev, label, err)))
+            return rc;
         return need_text (ev->send_back->reason, "reason", label, err);
     case XF__CASE_EVENT__BODY_INSTRUCTION:
         return need_text (ev->instruction->text, "instruction text", label, err);
@@ -365,8 +370,12 @@ static int check_event_body (const Xf__CaseEvent *ev, const char *label, xf_err_
 }
 
 /* Every member of a body union is a pointer to a struct, and those share one
- * representation (C11 6.2.5p28): reading any member tells whether the active one is NULL. */
-static int check_event (const Xf__CaseEvent *ev, const char *label, xf_err_t *err)
+ * representation (C11 6.2.5p28): reading any member tells whether the active one is NULL.
+ * A request's event may have seq 0: the owner numbers what it records. */
+static int check_event (const Xf__CaseEvent *ev, const char *label, xf_err_t *err);
+
+static int check_event_seq (const Xf__CaseEvent *ev, bool numbered, const char *label,
+                            xf_err_t *err)
 {
     char l2[LABEL_MAX];
     if (!ev)
@@ -376,14 +385,35 @@ static int check_event (const Xf__CaseEvent *ev, const char *label, xf_err_t *er
                     show (ev->case_id).s);
     snprintf (l2, sizeof l2, "%s: case %s event %u (%s)", label, ev->case_id,
               (unsigned) ev->seq, xf_msg_event_name (ev));
-    if (ev->seq == 0)
+    if (ev->seq == 0 && numbered)
         return bad (err, l2, "seq 0 (a case's events count from 1)");
     int rc = check_code (ev->office, "office", l2, err);
     if (rc)
         return rc;
     if (ev->body_case == XF__CASE_EVENT__BODY__NOT_SET || !ev->registration)
         return bad (err, l2, "no event body");
+    if (ev->record) {
+        if ((rc = check_record (ev->record, ev->case_id, l2, err)))
+            return rc;
+        if (ev->record->last_event != ev->seq)
+            return bad (err, l2, "record of event %u, not of this one",
+                        (unsigned) ev->record->last_event);
+    }
+    for (size_t i = 0; i < ev->n_earlier; i++) {
+        const Xf__CaseEvent *e = ev->earlier[i];
+        if (strcmp (nz (e->case_id), ev->case_id) != 0 || e->seq == 0 || e->seq >= ev->seq)
+            return bad (err, l2, "earlier event %zu is not an earlier event of this case", i);
+        if (e->record || e->n_earlier)
+            return bad (err, l2, "earlier event %u carries a record or history", (unsigned) e->seq);
+        if ((rc = check_event (e, label, err)))
+            return rc;
+    }
     return check_event_body (ev, l2, err);
+}
+
+static int check_event (const Xf__CaseEvent *ev, const char *label, xf_err_t *err)
+{
+    return check_event_seq (ev, true, label, err);
 }
 
 /* ---------------------------------------------------------------- other bodies */
@@ -408,7 +438,7 @@ static int check_request (const Xf__CaseRequest *r, const char *label, xf_err_t 
     if (strcmp (nz (r->event->case_id), r->case_id) != 0)
         return bad (err, label, "case request %s: event is for case \"%s\"", r->case_id,
                     show (r->event->case_id).s);
-    return check_event (r->event, label, err);
+    return check_event_seq (r->event, false, label, err);
 }
 
 static int check_refusal (const Xf__Refusal *r, const char *label, xf_err_t *err)

@@ -42,6 +42,11 @@ const char *xf_office_code (const xf_office_t *o)
     return o->code;
 }
 
+void xf_office_set_net (xf_office_t *o, const xf_net_t *net)
+{
+    o->net = *net;
+}
+
 /* ---------------------------------------------------------------- records */
 
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err)
@@ -81,22 +86,24 @@ size_t xf_office_event_key (uint8_t *key, const char *id, uint32_t seq)
     return n + 5;
 }
 
-/* Appends ev (body set by the caller) to c's history as its next event. */
-int xf_office_append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *who,
-                         xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
+int xf_office_append_event (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who,
+                            xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err)
 {
     ev->case_id = c->id;
     ev->seq = ++c->last_event;
     ev->at = who->now;
-    ev->office = (char *) o->code;
+    ev->office = o->code;
     ev->operator_uid = who->uid;
-    return xf_office_put_event (txn, ev, err);
+    int rc = xf_office_put_event (txn, ev, err);
+    return rc == XF_OK ? xf_office_publish (txn, o, c, ev, err) : rc;
 }
 
 int xf_office_put_event (xf_txn_t *txn, const Xf__CaseEvent *ev, xf_err_t *err)
 {
     uint8_t key[XF_CASE_ID_MAX + 5];
     Xf__CaseEvent kept = *ev;
+    kept.record = NULL;
+    kept.n_earlier = 0;
     Xf__Escalation esc;
     Xf__Assignment asg;
     Xf__Transfer tr;

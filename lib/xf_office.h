@@ -82,17 +82,40 @@ typedef struct {
     uint64_t outbox_limit;     /* envelopes waiting for one peer; 0 = no limit */
 } xf_net_t;
 
-/* 上报: moves ownership of a case this office owns to an office above it (to NULL: the
- * parent) and queues the escalation for the next hop, in one transaction. This office keeps a
- * read replica whose owner names where it went. */
+/* The network this office sends through (routes stay borrowed). Until it is set, nothing is
+ * sent: events are recorded here only. xf_office_move and xf_office_apply set it too. */
+void xf_office_set_net (xf_office_t *o, const xf_net_t *net);
+
+/* A case leaving this office (xf_case.h: xf_move_t). */
+typedef struct {
+    xf_move_t kind;
+    const char *to;          /* escalate (NULL: the parent), assign, transfer */
+    const char *text;        /* the note; the result of a report; the reason of a send-back */
+    char *const *items;      /* report: the 七有 items enclosed */
+    size_t n_items;
+} xf_move_req_t;
+
+/* Moves each case (all or none, in one transaction) and sends the event to the office that
+ * takes it over — with the case's history when that office has not held it — and a copy to
+ * every office that holds it. The case stays here as a replica. *bad (may be NULL) is the
+ * index of the case refused. net NULL: the one already set. */
+int xf_office_move (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
+                    const char *const *ids, size_t n, const xf_move_req_t *m, size_t *bad,
+                    xf_err_t *err);
+
+/* 上报 to an office above (to NULL: the parent): xf_office_move with XF_MOVE_ESCALATE. */
 int xf_office_escalate (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
                         const char *id, const char *to, const char *note, xf_err_t *err);
-
-/* The same for several cases in one transaction: all or none; *bad (may be NULL) is the
- * index of the case refused. */
 int xf_office_escalate_many (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
                              const char *const *ids, size_t n, const char *to, const char *note,
                              size_t *bad, xf_err_t *err);
+
+/* 催办 by hand: asks the owner (an office below this one) to record an urge. */
+int xf_office_urge (xf_office_t *o, const xf_actor_t *who, const char *id, const char *note,
+                    xf_err_t *err);
+/* Sends the automatic urges due by now for the cases this office supervises (each once:
+ * urge_before_days before the owner's deadline, then every urge_every_days). */
+int xf_office_scan_urges (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *err);
 
 /* What applying one arriving envelope did, for the daemon's log and counters. */
 typedef struct {
@@ -101,7 +124,9 @@ typedef struct {
     bool refused;          /* not applied (the link position still advances) */
     bool bounced;          /* … and a DeliveryError went back to its origin */
     bool undelivered;      /* a DeliveryError for one of ours arrived (reason says what) */
-    bool returned;         /* … and the escalated case is this office's again */
+    bool returned;         /* … and the case that was sent is this office's again */
+    bool answered;         /* a request was refused with a Refusal to its sender */
+    bool refusal;          /* a Refusal of one of our requests arrived (reason says what) */
     char reason[600];
 } xf_applied_t;
 

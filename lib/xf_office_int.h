@@ -9,6 +9,7 @@ struct xf_office {
     xf_store_t *store;
     char code[16];
     xf_limits_t lim;
+    xf_net_t net;        /* routes.NULL until set: nothing is sent to other offices */
 };
 
 #define DUE_KEY_MAX (4 + XF_CASE_ID_MAX)
@@ -17,8 +18,9 @@ struct xf_office {
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err);
 int xf_office_save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err);
 /* Appends ev (body set by the caller) to c's history as its next event; numbers, stamps and
- * stores it. c->last_event is advanced: save the case afterwards. */
-int xf_office_append_event (xf_txn_t *txn, const xf_office_t *o, const xf_actor_t *who,
+ * stores it, and sends a copy carrying c to every other office that holds the case (see
+ * xf_office_publish). c->last_event is advanced: change c before, save it afterwards. */
+int xf_office_append_event (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who,
                             xf_case_t *c, Xf__CaseEvent *ev, xf_err_t *err);
 /* Stores ev (numbered and stamped) in its case's history; a record carried by an escalation,
  * assignment or transfer is left out (the case itself is stored). */
@@ -39,5 +41,47 @@ static inline xf_day_t xf_office_due_day (const void *key)
 {
     return (xf_day_t) (xf_be32_get (key) ^ 0x80000000u);
 }
+
+/* ---------------------------------------------------------------- between offices */
+
+/* Wraps body (the member of the envelope's body union that body_case names) in a new envelope
+ * from this office to `to` and queues it for the next hop; refused (XF_ESTATE) when limit
+ * envelopes already wait there (0: no limit); XF_ENOTFOUND when `to` cannot be reached. */
+int xf_office_send (xf_txn_t *txn, xf_office_t *o, const char *to, int64_t now,
+                    Xf__Envelope__BodyCase body_case, void *body, uint64_t limit, xf_err_t *err);
+/* Sends ev (c as it left it) to every office that holds c: its origin, owner and watchers.
+ * The copy to a new owner obeys the outbox limit; an office out of reach is skipped. */
+int xf_office_publish (xf_txn_t *txn, xf_office_t *o, const xf_case_t *c, const Xf__CaseEvent *ev,
+                       xf_err_t *err);
+/* Puts the history of c so far in ev->earlier, for an office that joins the case with ev;
+ * xf_office_free_history frees it. */
+int  xf_office_attach_history (xf_txn_t *txn, const xf_case_t *c, Xf__CaseEvent *ev,
+                               xf_err_t *err);
+void xf_office_free_history (Xf__CaseEvent *ev);
+/* Bookkeeping of a case record that replaces old (NULL: new here) at this office: status
+ * counts, the deadline index and 应结 when this office owns it, the urge schedule when it
+ * supervises it. Saves c. */
+int xf_office_adopt (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, xf_case_t *c,
+                     xf_day_t today, xf_err_t *err);
+/* Keeps this office's 催办 schedule of c in step with the record (old: the previous one). */
+int xf_office_urge_sync (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, const xf_case_t *c,
+                         xf_err_t *err);
+
+/* What arrived, applied here (xf_office_replica.c, xf_office_urge.c, xf_office_move.c). */
+int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+                             xf_applied_t *out, xf_err_t *err);
+int xf_office_receive_request (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+                               xf_applied_t *out, xf_err_t *err);
+int xf_office_receive_refusal (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                               xf_applied_t *out, xf_err_t *err);
+/* A move of ours came back undelivered: the case is ours again as it was before. */
+int xf_office_take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+                         xf_applied_t *out, xf_err_t *err);
+
+/* The record kept from before a move is dropped: the case arrived. */
+int xf_office_forget_move (xf_txn_t *txn, const char *id, xf_err_t *err);
+
+/* Marks out refused with a reason (printf with up to two strings). Returns XF_OK. */
+int xf_office_refuse (xf_applied_t *out, const char *fmt, const char *a, const char *b);
 
 #endif

@@ -161,3 +161,19 @@ const char *const *xf_routes_subtree (const xf_routes_t *r, size_t *n)
     *n = r->n;
     return m->subtree;
 }
+
+/* The significant prefix of a GB/T 2260 code: its digits up to the last non-zero pair
+ * ("410000" → "41", "411300" → "4113"). */
+static size_t significant (const char *code)
+{
+    size_t n = strlen (code);
+    while (n > 0 && code[n - 1] == '0')
+        n--;
+    return (n + 1) & ~(size_t) 1;
+}
+
+bool xf_code_above (const char *above, const char *below)
+{
+    size_t n = significant (above);
+    return n > 0 && strncmp (above, below, n) == 0 && significant (below) > n;
+}

@@ -7,6 +7,7 @@
 #ifndef XF_ROUTE_H
 #define XF_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "xf_err.h"
 
@@ -42,5 +43,10 @@ int xf_routes_in_subtree (const xf_routes_t *r, const char *child, const char *c
 /* This node's whole subtree (itself first), for announcing to the parent. Borrowed array of
  * borrowed strings, valid until the next change. */
 const char *const *xf_routes_subtree (const xf_routes_t *r, size_t *n);
+
+/* True when the division `above` contains the division `below` by their GB/T 2260 codes
+ * (410000 contains 411300 and 411324; 411300 contains 411324): the offices above an office
+ * are known from its code alone, wherever the routes lead. */
+bool xf_code_above (const char *above, const char *below);
 
 #endif

@@ -14,7 +14,7 @@
 
 static const char *const db_names[XF_DB_COUNT] = {
     "meta", "cases", "events", "due", "petitioner", "query", "status",
-    "outbox", "links", "stats", "snapshots", "audit",
+    "outbox", "links", "stats", "snapshots", "audit", "urge",
 };
 
 struct xf_store {

@@ -29,6 +29,7 @@ typedef enum {
     XF_DB_STATS,       /* level (D/M/Y) + be32 first day → XF_ST_COUNT be64 counters */
     XF_DB_SNAPSHOTS,   /* child + period → packed stats snapshot */
     XF_DB_AUDIT,       /* be64 seq → hash-chained record */
+    XF_DB_URGE,        /* be32 next urge day + case id → "" (a supervisor's 催办 schedule) */
     XF_DB_COUNT
 } xf_db_t;
 

@@ -31,7 +31,7 @@
 #define FILL_START_Y 2025, 7, 1   /* the fill's first received date */
 #define PER_YEAR_MAX 900000       /* case numbers run to 999999 a year: stay below */
 
-static const xf_limits_t limits = {15, 60, 30};
+static const xf_limits_t limits = {.accept_days = 15, .handle_days = 60, .max_extension_days = 30};
 
 typedef struct {
     const char *dir;

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Escalations that cannot be delivered come back to the office that sent them, never vanish.
+# Cases sent that cannot be delivered come back to the office that sent them, never vanish.
 # Province 410000, city 411300, county 411324.
-#   A. To an office that does not exist (419999): the province, the root, sends a delivery
-#      error back; the county owns both cases again (one registered, one in progress, as before),
-#      their histories end with `returned` (by 410000, naming 419999), status counts them as
-#      undelivered, the day's escalated count is back to 0, the province holds nothing.
+#   A. Transferred to an office that does not exist (419999): the province, the root, sends a
+#      delivery error back; the county owns both cases again (one registered, one in progress,
+#      as before), their histories end with `returned` (by 410000, naming 419999), status counts
+#      them as undelivered, the day's transferred count is back to 0, the province holds
+#      nothing. (Escalation to 419999 is refused at once: it is not above the county.)
 #   B. The city's outbox toward the stopped province is full ([links] outbox_limit = 3): the
 #      city relays 3 of 5 escalations and returns 2; its link shows the alarm. The province
 #      back, the 3 arrive; escalated again, the 2 arrive too.
@@ -36,9 +37,12 @@ pass "province, city and county linked"
 a1=$(register "上报到不存在的单位（一）")
 a2=$(register "上报到不存在的单位（二）")
 ctl zp case accept "$a2" >/dev/null
-ctl zp case escalate "$a1" --to 419999 --note "误填单位代码" >/dev/null
-ctl zp case escalate "$a2" --to 419999 --note "误填单位代码" >/dev/null
-wait_for "both escalations back at the county" 30 owned_by_county "$a1" "$a2"
+! ctl zp case escalate "$a1" --to 419999 --note "误填单位代码" 2>"$T/refused" \
+    && grep -q "not above" "$T/refused" \
+    || fail "an escalation to 419999 was not refused as not above the county: $(cat "$T/refused")"
+ctl zp case transfer "$a1" --to 419999 --note "误填单位代码" >/dev/null
+ctl zp case transfer "$a2" --to 419999 --note "误填单位代码" >/dev/null
+wait_for "both transfers back at the county" 30 owned_by_county "$a1" "$a2"
 ctlj zp case show "$a1" | jq -e '.status == "registered"' >/dev/null || fail "$a1 is not registered again"
 ctlj zp case show "$a2" | jq -e '.status == "in_progress"' >/dev/null || fail "$a2 is not in progress again"
 for id in "$a1" "$a2"; do
@@ -48,13 +52,13 @@ for id in "$a1" "$a2"; do
 done
 ctlj zp status | jq -e '.undelivered == 2' >/dev/null \
     || fail "county counts $(ctlj zp status | jq .undelivered) undelivered, not 2"
-ctlj zp stats --period "$today..$today" | jq -e '.totals.escalated == 0' >/dev/null \
-    || fail "the county still counts $(ctlj zp stats --period "$today..$today" | jq .totals.escalated) escalated today"
+ctlj zp stats --period "$today..$today" | jq -e '.totals.transferred == 0' >/dev/null \
+    || fail "the county still counts $(ctlj zp stats --period "$today..$today" | jq .totals.transferred) transferred today"
 total_is prov 0 || fail "the province holds cases"
 grep -q "419999" "$T/prov/xfsyncd.log" || fail "the province's log does not name 419999"
 grep -q "undelivered" "$T/zp/xfsyncd.log" || fail "the county's log says nothing of the undelivered escalations"
 ctl zp case list --overdue >/dev/null || fail "case list fails after the return"
-pass "escalations to 419999 came back: owned by the county again, registered / in progress, history says why"
+pass "transfers to 419999 came back: owned by the county again, registered / in progress, history says why"
 
 # --- B. the way to the province full
 stop_node city

@@ -15,7 +15,7 @@
 #define OFFICE "411324"
 #define CASE_ID "411324-2026-000001"
 
-static const xf_limits_t LIM = {15, 60, 30};
+static const xf_limits_t LIM = {.accept_days = 15, .handle_days = 60, .max_extension_days = 30};
 
 static xf_day_t day (int y, int m, int d)
 {

@@ -23,7 +23,7 @@
 
 #define OFFICE "411324"
 
-static const xf_limits_t LIM = {15, 60, 30};
+static const xf_limits_t LIM = {.accept_days = 15, .handle_days = 60, .max_extension_days = 30};
 
 typedef struct {
     char dir[PATH_MAX];
