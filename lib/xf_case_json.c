@@ -48,6 +48,8 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
     json_object_set_new (o, "origin", json_string (c->origin));
     json_object_set_new (o, "owner", json_string (c->owner));
     json_object_set_new (o, "supervisor", str_or_null (c->supervisor));
+    json_object_set_new (o, "handler", str_or_null (c->n_assigned_to ? c->assigned_to[c->n_assigned_to - 1]
+                                                                     : NULL));
     json_object_set_new (o, "status", json_string (xf_status_name (c->status)));
     json_object_set_new (o, "channel", json_string (xf_channel_name (c->channel)));
     json_object_set_new (o, "category", json_string (xf_category_name (c->category)));
@@ -59,6 +61,7 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
     json_object_set_new (o, "decided", day_or_null (c->decided));
     json_object_set_new (o, "handle_due", day_or_null (c->handle_due));
     json_object_set_new (o, "extension_days", json_integer (c->extension_days));
+    json_object_set_new (o, "reported", day_or_null (c->reported));
     json_object_set_new (o, "closed", day_or_null (c->closed));
     json_object_set_new (o, "anonymous", json_boolean (c->anonymous));
     json_object_set_new (o, "headcount", json_integer (c->headcount));
@@ -95,8 +98,8 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
 
 static const char *const assigned_keys[] = {
     "id", "origin", "owner", "supervisor", "status", "registered", "accept_due", "decided",
-    "handle_due", "extension_days", "closed", "urges", "filed", "round", "reject_reason",
-    "reply", "query_code", NULL,
+    "handle_due", "extension_days", "handler", "reported", "closed", "urges", "filed", "round",
+    "reject_reason", "reply", "query_code", NULL,
 };
 
 static bool is_assigned (const char *key)
@@ -363,6 +366,32 @@ static void body_json (json_t *o, const Xf__CaseEvent *ev)
         json_object_set_new (o, "note", json_string (ev->urge->note));
         json_object_set_new (o, "number", json_integer (ev->urge->number));
         json_object_set_new (o, "automatic", json_boolean (ev->urge->automatic));
+        json_object_set_new (o, "by", str_or_null (ev->urge->by));
+        json_object_set_new (o, "due", day_or_null (ev->urge->due));
+        break;
+    case XF__CASE_EVENT__BODY_ASSIGNMENT:
+        json_object_set_new (o, "to", json_string (ev->assignment->to));
+        json_object_set_new (o, "note", json_string (ev->assignment->note));
+        break;
+    case XF__CASE_EVENT__BODY_TRANSFER:
+        json_object_set_new (o, "to", json_string (ev->transfer->to));
+        json_object_set_new (o, "note", json_string (ev->transfer->note));
+        break;
+    case XF__CASE_EVENT__BODY_REPORT: {
+        json_t *items = json_array ();
+        for (size_t i = 0; i < ev->report->n_items; i++)
+            json_array_append_new (items, json_string (ev->report->items[i]));
+        json_object_set_new (o, "to", str_or_null (ev->report->to));
+        json_object_set_new (o, "result", json_string (ev->report->result));
+        json_object_set_new (o, "items", items);
+        json_object_set_new (o, "late", json_boolean (ev->report->late));
+        break;
+    }
+    case XF__CASE_EVENT__BODY_SEND_BACK:
+        json_object_set_new (o, "to", str_or_null (ev->send_back->to));
+        json_object_set_new (o, "reason", json_string (ev->send_back->reason));
+        json_object_set_new (o, "round", json_integer (ev->send_back->round));
+        json_object_set_new (o, "handle_due", day_or_null (ev->send_back->handle_due));
         break;
     default:
         break;

@@ -58,7 +58,9 @@ typedef struct {
     bool overdue;            /* only cases past their stage's deadline */
     size_t limit;            /* 0 = 100 */
 } xf_case_filter_t;
-/* {"cases":[…]} newest first; with f->overdue, the most overdue first. */
+/* {"cases":[…]} newest first; with f->overdue, this office's own cases past their deadline,
+ * most overdue first, then the cases it supervises elsewhere that are late or marked for
+ * on-site supervision (坐催). */
 json_t *xf_office_list (xf_office_t *o, const xf_case_filter_t *f, xf_day_t today, xf_err_t *err);
 
 /* The figures of [first, last], read from the counters. */

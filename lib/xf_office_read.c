@@ -94,9 +94,11 @@ typedef struct {
 
 static bool matches (const xf_case_t *c, const xf_case_filter_t *f, xf_day_t today)
 {
+    bool onsite = (c->flags & XF__CASE_FLAG__FLAG_ONSITE)
+                  && (c->status == XF__STATUS__REGISTERED || c->status == XF__STATUS__IN_PROGRESS);
     return (!f->status || (int) c->status == f->status)
            && (!f->owner || strcmp (c->owner, f->owner) == 0)
-           && (!f->overdue || xf_case_is_overdue (c, today));
+           && (!f->overdue || xf_case_is_overdue (c, today) || onsite);
 }
 
 static int list_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
@@ -132,6 +134,25 @@ static int list_overdue_entry (const void *key, size_t klen, const void *val, si
     return rc != XF_OK ? rc : list_entry (id, strlen (id), rec, len, arg);
 }
 
+/* … then the cases this office supervises elsewhere (its 催办 schedule): late at their
+ * handler, or marked for on-site supervision (坐催). */
+static int list_supervised_entry (const void *key, size_t klen, const void *val, size_t vlen,
+                                  void *arg)
+{
+    (void) val, (void) vlen;
+    list_t *l = arg;
+    const void *rec = NULL;
+    size_t len = 0;
+    if (klen < 5 || klen - 4 >= XF_CASE_ID_MAX)
+        return xf_err_set (l->err, XF_ESTORE, "urge index entry of %zu bytes is damaged", klen);
+    const char *id = (const char *) key + 4;
+    int rc = xf_txn_get (l->txn, XF_DB_CASES, id, klen - 4, &rec, &len, l->err);
+    if (rc == XF_ENOTFOUND)
+        return xf_err_set (l->err, XF_ESTORE, "urge index names case %.*s, which is not stored",
+                           (int) (klen - 4), id);
+    return rc != XF_OK ? rc : list_entry (id, klen - 4, rec, len, arg);
+}
+
 /* --status walks that status's index entries, newest case first. */
 static int list_status_entry (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
@@ -156,6 +177,8 @@ static int list_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     int rc = r->f->overdue  ? xf_txn_scan (txn, XF_DB_DUE, NULL, 0, list_overdue_entry, &l, err)
              : r->f->status ? xf_txn_scan_back (txn, XF_DB_STATUS, last, 2, list_status_entry, &l, err)
                             : xf_txn_scan_back (txn, XF_DB_CASES, NULL, 0, list_entry, &l, err);
+    if (rc == XF_OK && r->f->overdue && json_array_size (l.cases) < r->limit)
+        rc = xf_txn_scan (txn, XF_DB_URGE, NULL, 0, list_supervised_entry, &l, err);
     if (rc != XF_OK) {
         json_decref (l.cases);
         return rc;

@@ -16,12 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xf_msg.h"
-#include "xf_office.h"
 #include "xf_office_int.h"   /* the event key, to read a stored event */
-#include "xf_outbox.h"
-#include "xf_route.h"
-#include "xf_test.h"
+#include "xf_test_offices.h"
 
 #define PROV "410000"
 #define CITY "411300"
@@ -30,14 +26,7 @@
 
 static const xf_limits_t LIM = {.accept_days = 15, .handle_days = 60, .max_extension_days = 30};
 
-typedef struct {
-    const char *code;
-    char dir[PATH_MAX];
-    xf_store_t *store;
-    xf_office_t *office;
-    xf_routes_t *routes;
-    xf_net_t net;
-} office_t;
+typedef xf_test_office_t office_t;
 
 typedef struct {
     office_t prov, city, county;
@@ -55,28 +44,12 @@ static void assert_has (const char *text, const char *phrase)
 
 static int open_office (office_t *o, const char *code, const char *parent)
 {
-    xf_err_t err = {0, ""};
-    o->code = code;
-    if (xf_test_mkdtemp (o->dir, sizeof o->dir, "test_xf_office_travel") != 0)
-        return -1;
-    o->store = xf_store_open (o->dir, NULL, &err);
-    o->office = o->store ? xf_office_new (o->store, code, &LIM, &err) : NULL;
-    o->routes = xf_routes_new (code, parent);
-    if (!o->office || !o->routes) {
-        fprintf (stderr, "%s: %s\n", code, err.msg);
-        return -1;
-    }
-    o->net = (xf_net_t) {o->routes, 0};
-    return 0;
+    return xf_test_office_open (o, code, parent, &LIM, "test_xf_office_travel");
 }
 
 static void close_office (office_t *o)
 {
-    xf_office_destroy (&o->office);
-    xf_store_close (&o->store);
-    xf_routes_destroy (&o->routes);
-    if (*o->dir)
-        xf_test_rmtree (o->dir);
+    xf_test_office_close (o);
 }
 
 static int setup (void **state)
@@ -110,74 +83,19 @@ static int teardown (void **state)
 
 /* ---------------------------------------------------------------- carrying envelopes */
 
-typedef struct {
-    const char *peer;
-    xf_link_pos_t pos;
-    uint8_t *bytes[MAX_CARRIED];
-    size_t len[MAX_CARRIED], n;
-} take_t;
-
-/* Copies out every envelope waiting for peer and marks them acknowledged. */
-static int take_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    take_t *t = arg;
-    int rc = xf_outbox_positions (txn, t->peer, &t->pos, err);
-    for (uint64_t seq = t->pos.acked + 1; rc == XF_OK && seq < t->pos.next_seq; seq++) {
-        const void *v = NULL;
-        size_t len = 0;
-        if ((rc = xf_outbox_get (txn, t->peer, seq, &v, &len, err)) != XF_OK)
-            break;
-        assert_true (t->n < MAX_CARRIED);
-        t->bytes[t->n] = malloc (len);
-        memcpy (t->bytes[t->n], v, len);
-        t->len[t->n++] = len;
-    }
-    return rc == XF_OK ? xf_outbox_trim (txn, t->peer, t->pos.next_seq - 1, err) : rc;
-}
-
-typedef struct {
-    office_t *at;
-    const char *peer;
-    const Xf__SignedEnvelope *se;
-    const Xf__Envelope *env;
-    int64_t now;
-    xf_applied_t *out;
-} apply_t;
-
-static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    apply_t *a = arg;
-    return xf_office_apply (txn, a->at->office, &a->at->net, a->peer, a->se, a->env, a->now,
-                            a->out, err);
-}
-
-/* Applies SignedEnvelope bytes at `to` as if they came from peer (decoded as a receiver does:
- * through a link frame, so a newer format reaches xf_office_apply). */
+/* Applies SignedEnvelope bytes at `to` as if they came from peer. */
 static void apply_bytes (fx_t *fx, office_t *to, const char *peer, const uint8_t *bytes,
                          size_t len, xf_applied_t *out)
 {
-    xf_err_t err = {0, ""};
-    uint8_t *frame = NULL;
-    Xf__Envelope *env = NULL;
-    size_t flen = xf_msg_frame_pack_signed (1, 1, 0, bytes, len, &frame);
-    Xf__LinkFrame *f = xf_msg_frame_unpack_full (frame, flen, &env, &err);
-    free (frame);
-    if (!f)
-        fail_msg ("an envelope from %s does not decode: %s", peer, err.msg);
-    apply_t a = {to, peer, f->envelope, env, fx->who.now, out};
-    if (xf_store_write (to->store, apply_txn, &a, &err) != XF_OK)
-        fail_msg ("apply at %s: %s", to->code, err.msg);
-    xf_msg_envelope_free (&env);
-    xf_msg_frame_free (&f);
+    xf_test_apply (to, peer, bytes, len, fx->who.now, out);
 }
 
 /* Moves everything `from` queued for `to` into `to`; fx->out[i] says what each did. */
 static size_t carry (fx_t *fx, office_t *from, office_t *to)
 {
-    xf_err_t err = {0, ""};
-    take_t t = {.peer = to->code};
-    if (xf_store_write (from->store, take_txn, &t, &err) != XF_OK)
-        fail_msg ("outbox of %s: %s", from->code, err.msg);
+    xf_test_taken_t t;
+    xf_test_take (from, to->code, &t);
+    assert_true (t.n <= MAX_CARRIED);
     for (size_t i = 0; i < t.n; i++) {
         apply_bytes (fx, to, from->code, t.bytes[i], t.len[i], &fx->out[i]);
         free (t.bytes[i]);
