@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # deploy/demo.sh — the main job, on one machine: builds xfsync and starts a small tree of
-# offices under ./run/demo — 河南省 (410000) → 南阳市 (411300) → 镇平县 (411324) — each with its
-# own key, store and CURVE link on 127.0.0.1. A petition is registered at the county, accepted,
-# then escalated (上报) to the city; the demo shows the case at both offices, the county's links
-# and its statistics.
-#   deploy/demo.sh          run the demo, then stop the nodes
-#   deploy/demo.sh --keep   leave the nodes running for you to try xfctl
+# offices under ./run/demo — 河南省 (410000) → 南阳市 (411300) → 镇平县 (411324) and 淅川县
+# (411326) — each with its own key, store and CURVE link on 127.0.0.1, and tells the whole
+# story of one petition: registered at 镇平县, escalated (上报) to the province through the
+# city, assigned back (交办), urged automatically once the province's clock nears the
+# deadline (催办), reported (结案报告), sent back (退回重办), reported again and closed.
+#   deploy/demo.sh          run the story and leave the nodes running to explore
+#   deploy/demo.sh --stop   run the story, then stop the nodes
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-keep=0
-[ "${1:-}" = "--keep" ] && keep=1
+keep=1
+[ "${1:-}" = "--stop" ] && keep=0
 
 "$root/deploy/bootstrap.sh"
 build=$root/build
@@ -42,6 +43,9 @@ name = $3
 data_dir = $run/$1/data
 control_socket = $run/$1/control.sock
 key_file = $run/$1/node.key
+
+[debug]
+clock_control = true          ; the demo moves the province's clock to show automatic urging
 CONF
 }
 
@@ -57,13 +61,16 @@ link () {
 office province 410000 中共河南省委组织部
 office city 411300 中共南阳市委组织部
 office county 411324 中共镇平县委组织部
+office xichuan 411326 中共淅川县委组织部
 link city 411300 province 410000 "$(free_port)"
-link county 411324 city 411300 "$(free_port)"
+port=$(free_port)
+link county 411324 city 411300 "$port"
+link xichuan 411326 city 411300 "$port"
 
 pids=()
 stop () { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 [ $keep = 1 ] || trap stop EXIT
-for o in province city county; do
+for o in province city county xichuan; do
     "$xfsyncd" -c "$run/$o/xfsyncd.conf" --foreground 2>"$run/$o/xfsyncd.log" &
     pids+=($!)
     echo $! > "$run/$o/xfsyncd.pid"
@@ -79,36 +86,85 @@ up () {   # wait until office $1 reports its link to $2 up
     exit 1
 }
 up county 411300
+up xichuan 411300
 up city 410000
-echo "== three offices running under $run: 410000 ← 411300 ← 411324, linked with CURVE"
-echo
-echo "== 镇平县: xfctl case register …   (a letter reporting a village cadre)"
+# wait_until OFFICE ID JQ — until `case show` at OFFICE satisfies the jq test
+wait_until () {
+    for _ in $(seq 200); do
+        ctl "$1" --json case show "$2" 2>/dev/null | jq -e "$3" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "demo: $1 never saw $2 become $3; logs are in $run/*/xfsyncd.log" >&2
+    exit 1
+}
+step () { echo; echo "== $*"; }
+items=investigation,instruction,letter,original,evidence,petitioner_opinion,review_opinion
+echo "== four offices running under $run: 410000 ← 411300 ← 411324, 411326, linked with CURVE"
+
+step "镇平县: xfctl case register …   (a letter reporting a village cadre)"
 id=$(ctl county case register --channel letter --category accusation --subject 2 \
       --summary "反映某村党支部书记违规发展党员问题" \
       --name 李明 --phone 13903770000 --address "镇平县石佛寺镇" \
       --accused-name 王某 --accused-unit "某村党支部" --accused-rank village)
 echo "$id"
-echo
-echo "== 镇平县: xfctl case accept $id --file   (受理 and 立案)"
+
+step "镇平县: xfctl case escalate $id --to 410000 --note …   (上报 to the province, through 南阳市)"
+ctl county case escalate "$id" --to 410000 --note "涉及多个乡镇，报请省委组织部督办" >/dev/null
+wait_until province "$id" '.owner == "410000"'
+ctl province case show "$id" | head -4
+
+step "河南省: xfctl case accept $id, then case assign $id --to 411324   (交办: the result is owed back)"
+ctl province case accept "$id" >/dev/null
+ctl province case assign "$id" --to 411324 --note "请认真核查，按期报送结果" >/dev/null
+wait_until county "$id" '.owner == "411324" and .supervisor == "410000"'
+ctl county case show "$id" | grep -E "owner|supervisor|status"
+
+step "镇平县: xfctl case accept $id --file   (受理 and 立案; 60 days to handle it)"
 ctl county case accept "$id" --file >/dev/null
-echo
-echo "== 镇平县: xfctl case escalate $id --note …   (上报 to 南阳市)"
-ctl county case escalate "$id" --note "涉及多个乡镇，报请市委组织部协调" >/dev/null
-for _ in $(seq 200); do ctl city case show "$id" >/dev/null 2>&1 && break; sleep 0.05; done
-echo
-echo "== 南阳市: xfctl case show $id   (the city now owns it and must decide on acceptance)"
-ctl city case show "$id"
-echo
-echo "== 镇平县: xfctl case history $id"
+wait_until province "$id" '.status == "in_progress"'
+due=$(ctl county --json case show "$id" | jq -r .handle_due)
+echo "handling deadline: $due"
+
+step "河南省: xfctl clock set $(date -d "$due - 7 days" +%F)T09:00:00   (a week before the deadline)"
+ctl province clock set "$(date -d "$due - 7 days" +%F)T09:00:00" >/dev/null
+wait_until county "$id" '.urges == 1'
+ctl county --json case history "$id" | jq -c '.events[] | select(.type == "urge")'
+ctl province clock set "$(TZ=Asia/Shanghai date +%FT%T)" >/dev/null   # back to today
+
+step "镇平县: xfctl case report $id --result … --items investigation,letter   (missing items: refused)"
+ctl county case report "$id" --result "经核查，反映问题部分属实" --items investigation,letter || true
+
+step "镇平县: xfctl case report $id --result … --items <all seven>   (结案报告)"
+ctl county case report "$id" --result "经核查，反映问题部分属实，已责令整改" --items "$items" >/dev/null
+wait_until province "$id" '.status == "reported"'
+echo "the province now reviews the report"
+
+step "河南省: xfctl case send-back $id --reason …   (退回重办)"
+ctl province case send-back "$id" --reason "缺少对信访人的答复意见，请补充" >/dev/null
+wait_until county "$id" '.status == "in_progress" and .round == 2'
+echo "back at 镇平县, round 2"
+
+step "镇平县: xfctl case report $id …   (reported again)"
+ctl county case report "$id" --result "已补充信访人意见，整改完成" --items "$items" >/dev/null
+wait_until province "$id" '.status == "reported"'
+
+step "河南省: xfctl case close $id --reply …   (办结, 答复)"
+ctl province case close "$id" --reply "经查部分属实，已责令整改并书面答复信访人" >/dev/null
+wait_until county "$id" '.status == "closed"'
+
+step "镇平县: xfctl case history $id   (the same history at every office that held it)"
 ctl county case history "$id"
-echo
-echo "== 镇平县: xfctl status"
+
+step "河南省: xfctl stats --period $(date +%Y)"
+ctl province stats --period "$(date +%Y)"
+
+step "镇平县: xfctl status"
 ctl county status
-echo
-echo "== 镇平县: xfctl stats"
-ctl county stats
 if [ $keep = 1 ]; then
     echo
-    echo "The nodes keep running. Try:  $xfctl -s $run/city/control.sock case list"
-    echo "Stop them with:              kill ${pids[*]}"
+    echo "The nodes keep running. Try, for example:"
+    echo "  $xfctl -s $run/province/control.sock case list"
+    echo "  $xfctl -s $run/xichuan/control.sock status"
+    echo "  $xfctl -s $run/county/control.sock case transfer ID --to 411326 --note …"
+    echo "Stop them with:  kill ${pids[*]}"
 fi
