@@ -318,11 +318,15 @@ static int need_text (const char *s, const char *what, const char *label, xf_err
     return !*nz (s) ? bad (err, label, "no %s", what) : 0;
 }
 
-static int check_event_body (const Xf__CaseEvent *ev, const char *label, xf_err_t *err)
+/* earlier: an event of a stored history, which keeps no record (the case is stored beside) */
+static int check_event_body (const Xf__CaseEvent *ev, bool earlier, const char *label,
+                             xf_err_t *err)
 {
     int rc;
     switch (ev->body_case) {
     case XF__CASE_EVENT__BODY_REGISTRATION:
+        if (!ev->registration->record && earlier)
+            return 0;
         if (!ev->registration->record)
             return bad (err, label, "registration without a record");
         return check_record (ev->registration->record, ev->case_id, label, err);
@@ -372,10 +376,8 @@ static int check_event_body (const Xf__CaseEvent *ev, const char *label, xf_err_
 /* Every member of a body union is a pointer to a struct, and those share one
  * representation (C11 6.2.5p28): reading any member tells whether the active one is NULL.
  * A request's event may have seq 0: the owner numbers what it records. */
-static int check_event (const Xf__CaseEvent *ev, const char *label, xf_err_t *err);
-
-static int check_event_seq (const Xf__CaseEvent *ev, bool numbered, const char *label,
-                            xf_err_t *err)
+static int check_event_seq (const Xf__CaseEvent *ev, bool numbered, bool earlier,
+                            const char *label, xf_err_t *err)
 {
     char l2[LABEL_MAX];
     if (!ev)
@@ -405,15 +407,15 @@ static int check_event_seq (const Xf__CaseEvent *ev, bool numbered, const char *
             return bad (err, l2, "earlier event %zu is not an earlier event of this case", i);
         if (e->record || e->n_earlier)
             return bad (err, l2, "earlier event %u carries a record or history", (unsigned) e->seq);
-        if ((rc = check_event (e, label, err)))
+        if ((rc = check_event_seq (e, true, true, label, err)))
             return rc;
     }
-    return check_event_body (ev, l2, err);
+    return check_event_body (ev, earlier, l2, err);
 }
 
 static int check_event (const Xf__CaseEvent *ev, const char *label, xf_err_t *err)
 {
-    return check_event_seq (ev, true, label, err);
+    return check_event_seq (ev, true, false, label, err);
 }
 
 /* ---------------------------------------------------------------- other bodies */
@@ -438,7 +440,7 @@ static int check_request (const Xf__CaseRequest *r, const char *label, xf_err_t 
     if (strcmp (nz (r->event->case_id), r->case_id) != 0)
         return bad (err, label, "case request %s: event is for case \"%s\"", r->case_id,
                     show (r->event->case_id).s);
-    return check_event_seq (r->event, false, label, err);
+    return check_event_seq (r->event, false, false, label, err);
 }
 
 static int check_refusal (const Xf__Refusal *r, const char *label, xf_err_t *err)

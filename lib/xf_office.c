@@ -104,12 +104,19 @@ int xf_office_put_event (xf_txn_t *txn, const Xf__CaseEvent *ev, xf_err_t *err)
     Xf__CaseEvent kept = *ev;
     kept.record = NULL;
     kept.n_earlier = 0;
+    Xf__Registration reg;
     Xf__Escalation esc;
     Xf__Assignment asg;
     Xf__Transfer tr;
-    /* A case that travels carries its whole record in the event; the case itself is stored
-     * beside its history, so the history keeps the event without that copy. */
+    /* A registration, or a case that travels, carries the whole record in the event; the case
+     * itself is stored beside its history, so the history keeps the event without that copy
+     * (and an office that joins the case gets the history small). */
     switch (ev->body_case) {
+    case XF__CASE_EVENT__BODY_REGISTRATION:
+        reg = *ev->registration;
+        reg.record = NULL;
+        kept.registration = &reg;
+        break;
     case XF__CASE_EVENT__BODY_ESCALATION:
         esc = *ev->escalation;
         esc.record = NULL;

@@ -17,16 +17,53 @@ static size_t moved_key (char *key, const char *id)
     return (size_t) snprintf (key, MOVED_KEY_MAX, "moved/%s", id);
 }
 
-static int remember_move (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
+/* The fields a move never changes, and the bulk of a record: kept from the case as it is. */
+#define FOR_EACH_KEPT(X) X (summary) X (petitioner) X (accused) X (query_code) X (reject_reason) \
+    X (reply) X (leader)
+
+/* Remembers what a move changes (the record without its bulk: summary, parties, sealed
+ * identities), so that a move that does not arrive can be undone. */
+static int remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
 {
     char key[MOVED_KEY_MAX];
-    size_t len = 0;
+    size_t len = 0, n_sealed = c->n_sealed;
+    Xf__SealedIdentity **sealed = c->sealed;
+    ProtobufCBinaryData pkey = c->petitioner_key;
+#define SAVE(f) __typeof__ (c->f) saved_##f = c->f; c->f = NULL;
+    FOR_EACH_KEPT (SAVE)
+#undef SAVE
+    c->sealed = NULL;
+    c->n_sealed = 0;
+    c->petitioner_key = (ProtobufCBinaryData) {0, NULL};
     uint8_t *buf = xf_case_pack (c, &len);
+#define RESTORE(f) c->f = saved_##f;
+    FOR_EACH_KEPT (RESTORE)
+#undef RESTORE
+    c->sealed = sealed;
+    c->n_sealed = n_sealed;
+    c->petitioner_key = pkey;
     if (!buf)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     int rc = xf_txn_put (txn, XF_DB_META, key, moved_key (key, c->id), buf, len, err);
     free (buf);
     return rc;
+}
+
+/* The case as it was before the move: what the move changed from `slim`, the rest from c. */
+static void undo_move (xf_case_t *slim, xf_case_t *c)
+{
+#define TAKE(f) __typeof__ (c->f) t_##f = slim->f; slim->f = c->f; c->f = t_##f;
+    FOR_EACH_KEPT (TAKE)
+#undef TAKE
+    Xf__SealedIdentity **sealed = slim->sealed;
+    size_t n_sealed = slim->n_sealed;
+    ProtobufCBinaryData pkey = slim->petitioner_key;
+    slim->sealed = c->sealed;
+    slim->n_sealed = c->n_sealed;
+    slim->petitioner_key = c->petitioner_key;
+    c->sealed = sealed;
+    c->n_sealed = n_sealed;
+    c->petitioner_key = pkey;
 }
 
 int xf_office_forget_move (xf_txn_t *txn, const char *id, xf_err_t *err)
@@ -309,6 +346,7 @@ int xf_office_take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
             *err = (xf_err_t) {0, ""};
         return rc == XF_ENOTFOUND ? XF_OK : rc;
     }
+    undo_move (was, c);
     was->last_event = c->last_event;
     was->due_counted = 0;
     xf_actor_t node = {.now = now, .uid = 0};

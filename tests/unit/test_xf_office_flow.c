@@ -568,6 +568,8 @@ static void test_returned_case_keeps_its_overdue_mark (void **state)
     assert_case (fx, ZP, id, ZP, XF__STATUS__REGISTERED);
     c = get (fx, ZP, id);
     assert_true (c->flags & XF__CASE_FLAG__FLAG_OVERDUE);
+    assert_string_equal (c->summary, "反映征地补偿问题");   /* the bulk kept from the case */
+    assert_int_equal (strlen (c->query_code), 14);
     xf_case_destroy (&c);
     fx->who.now += 86400;
     assert_int_equal (xf_office_scan_deadlines (at (fx, ZP)->office, fx->who.now, &marked, &err), XF_OK);
