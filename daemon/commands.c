@@ -274,52 +274,35 @@ static json_t *cmd_close (xf_node_t *node, uid_t uid, const json_t *args, xf_err
     return decided (node, id, "closed", uid, xf_office_close (node->office, &who, id, reply, err), err);
 }
 
-/* The --items list of a report: a JSON array of strings (borrowed), or NULL with err set. */
-static const char **arg_items (const json_t *args, size_t *n, xf_err_t *err)
+/* A JSON array of strings under key (borrowed; the array is the caller's to free), or NULL
+ * with err set. max 0: any length, empty included; else 1 to max. */
+static const char **arg_strings (const json_t *args, const char *key, const char *noun,
+                                 size_t max, size_t *n, xf_err_t *err)
 {
-    json_t *list = json_object_get (args, "items");
+    json_t *list = json_object_get (args, key);
     *n = json_array_size (list);
-    if (!json_is_array (list)) {
-        xf_err_set (err, XF_EINVAL, "argument \"items\" must be an array of item names");
+    if (!json_is_array (list) || (max && (*n == 0 || *n > max))) {
+        if (max)
+            xf_err_set (err, XF_EINVAL, "argument \"%s\" must be an array of 1 to %zu %s", key,
+                        max, noun);
+        else
+            xf_err_set (err, XF_EINVAL, "argument \"%s\" must be an array of %s", key, noun);
         return NULL;
     }
-    const char **items = calloc (*n ? *n : 1, sizeof *items);
-    for (size_t i = 0; items && i < *n; i++)
-        if (!(items[i] = json_string_value (json_array_get (list, i)))) {
-            xf_err_set (err, XF_EINVAL, "\"items\"[%zu] is not a string", i);
-            free (items);
+    const char **v = calloc (*n ? *n : 1, sizeof *v);
+    for (size_t i = 0; v && i < *n; i++)
+        if (!(v[i] = json_string_value (json_array_get (list, i)))) {
+            xf_err_set (err, XF_EINVAL, "\"%s\"[%zu] is not a string", key, i);
+            free (v);
             return NULL;
         }
-    if (!items)
+    if (!v)
         xf_err_set (err, XF_ENOMEM, "out of memory");
-    return items;
-}
-
-/* "ids": several cases in one transaction (scripts, benchmarks): all or none. */
-static const char **arg_ids (const json_t *args, size_t *n, xf_err_t *err)
-{
-    json_t *list = json_object_get (args, "ids");
-    *n = json_array_size (list);
-    if (!json_is_array (list) || *n == 0 || *n > IMPORT_MAX_BATCH) {
-        xf_err_set (err, XF_EINVAL, "argument \"ids\" must be an array of 1 to %d case ids",
-                    IMPORT_MAX_BATCH);
-        return NULL;
-    }
-    const char **ids = calloc (*n, sizeof *ids);
-    for (size_t i = 0; ids && i < *n; i++)
-        if (!(ids[i] = json_string_value (json_array_get (list, i)))) {
-            xf_err_set (err, XF_EINVAL, "\"ids\"[%zu] is not a string", i);
-            free (ids);
-            return NULL;
-        }
-    if (!ids)
-        xf_err_set (err, XF_ENOMEM, "out of memory");
-    return ids;
+    return v;
 }
 
 static const char *const move_done[] = {"escalated", "assigned", "transferred", "reported",
                                         "sent back"};
-static const char *const move_text[] = {"note", "note", "note", "result", "reason"};
 
 /* escalate, assign, transfer, report, send-back: one case ("id") or several ("ids"). */
 static json_t *run_move (xf_node_t *node, uid_t uid, const json_t *args, xf_move_t kind,
@@ -330,13 +313,16 @@ static json_t *run_move (xf_node_t *node, uid_t uid, const json_t *args, xf_move
     const char *id = NULL, **ids = NULL, **items = NULL;
     json_t *result = NULL;
     bool many = json_object_get (args, "ids") != NULL;
-    if (many ? !(ids = arg_ids (args, &n, err)) : !(id = arg_string (args, "id", true, err)))
+    /* "ids": several cases in one transaction (scripts, benchmarks): all or none */
+    if (many ? !(ids = arg_strings (args, "ids", "case ids", IMPORT_MAX_BATCH, &n, err))
+             : !(id = arg_string (args, "id", true, err)))
         return NULL;
     if (kind <= XF_MOVE_TRANSFER)
         m.to = arg_string (args, "to", kind != XF_MOVE_ESCALATE, err);
     if (!err->code)
-        m.text = arg_string (args, move_text[kind], true, err);
-    if (!err->code && kind == XF_MOVE_REPORT && (items = arg_items (args, &m.n_items, err)))
+        m.text = arg_string (args, xf_move_text (kind), true, err);
+    if (!err->code && kind == XF_MOVE_REPORT
+        && (items = arg_strings (args, "items", "item names", 0, &m.n_items, err)))
         m.items = (char *const *) items;
     if (!err->code) {
         xf_actor_t who = actor (node, uid);

@@ -130,7 +130,7 @@ static bool has (const char *s)
     return s && *s;
 }
 
-static int check_text (const char *what, const char *s, size_t max, bool required, xf_err_t *err)
+int xf_case_check_text (const char *what, const char *s, size_t max, bool required, xf_err_t *err)
 {
     if (required && !has (s))
         return xf_err_set (err, XF_EINVAL, "%s is required", what);
@@ -149,8 +149,8 @@ static int check_identity (const xf_case_t *c, xf_err_t *err)
     if (!any)
         return XF_OK;
     int rc;
-    if ((rc = check_text ("petitioner name", p->name, 200, false, err))
-        || (rc = check_text ("petitioner address", p->address, 1000, false, err)))
+    if ((rc = xf_case_check_text ("petitioner name", p->name, 200, false, err))
+        || (rc = xf_case_check_text ("petitioner address", p->address, 1000, false, err)))
         return rc;
     if (has (p->id_number) && !xf_id_number_valid (p->id_number))
         return xf_err_set (err, XF_EINVAL, "id number \"%s\" is not a valid resident identity "
@@ -167,7 +167,7 @@ int xf_case_check_new (const xf_case_t *c, xf_day_t today, xf_err_t *err)
         return xf_err_set (err, XF_EINVAL, "channel is required: letter, visit, phone, email or online");
     if (c->category <= 0 || c->category >= COUNT (categories))
         return xf_err_set (err, XF_EINVAL, "category is required: accusation, appeal or inquiry");
-    if ((rc = check_text ("summary", c->summary, XF_SUMMARY_MAX, true, err)))
+    if ((rc = xf_case_check_text ("summary", c->summary, XF_SUMMARY_MAX, true, err)))
         return rc;
     if (c->received == 0)
         return xf_err_set (err, XF_EINVAL, "received date is required");
@@ -184,8 +184,8 @@ int xf_case_check_new (const xf_case_t *c, xf_day_t today, xf_err_t *err)
         if (c->accused->rank < 0 || c->accused->rank >= COUNT (ranks))
             return xf_err_set (err, XF_EINVAL, "accused rank is not one of province, prefecture, "
                                                "county, township, general, village");
-        if ((rc = check_text ("accused name", c->accused->name, 200, false, err))
-            || (rc = check_text ("accused unit", c->accused->unit, 500, false, err)))
+        if ((rc = xf_case_check_text ("accused name", c->accused->name, 200, false, err))
+            || (rc = xf_case_check_text ("accused unit", c->accused->unit, 500, false, err)))
             return rc;
     }
     return check_identity (c, err);
@@ -255,7 +255,7 @@ int xf_case_reject (xf_case_t *c, const char *office, xf_day_t today, const char
 {
     int rc = xf_case_check_owner (c, office, "reject", err);
     if (rc == XF_OK)
-        rc = check_text ("reason", reason, XF_TEXT_MAX, true, err);
+        rc = xf_case_check_text ("reason", reason, XF_TEXT_MAX, true, err);
     if (rc != XF_OK)
         return rc;
     const char *owed = owed_to (c, office);
@@ -280,7 +280,7 @@ int xf_case_extend (xf_case_t *c, const char *office, xf_day_t today, int days,
 {
     int rc = xf_case_check_owner (c, office, "extend", err);
     if (rc == XF_OK)
-        rc = check_text ("reason", reason, XF_TEXT_MAX, true, err);
+        rc = xf_case_check_text ("reason", reason, XF_TEXT_MAX, true, err);
     if (rc != XF_OK)
         return rc;
     if (c->status != XF__STATUS__IN_PROGRESS)
@@ -309,7 +309,7 @@ int xf_case_close (xf_case_t *c, const char *office, xf_day_t today, const char 
 {
     int rc = xf_case_check_owner (c, office, "close", err);
     if (rc == XF_OK)
-        rc = check_text ("reply", reply, XF_TEXT_MAX, true, err);
+        rc = xf_case_check_text ("reply", reply, XF_TEXT_MAX, true, err);
     if (rc != XF_OK)
         return rc;
     const char *owed = owed_to (c, office);
@@ -327,6 +327,11 @@ int xf_case_close (xf_case_t *c, const char *office, xf_day_t today, const char 
     c->status = XF__STATUS__CLOSED;
     c->closed = today;
     return XF_OK;
+}
+
+bool xf_case_is_open (const xf_case_t *c)
+{
+    return c->status == XF__STATUS__REGISTERED || c->status == XF__STATUS__IN_PROGRESS;
 }
 
 xf_day_t xf_case_due (const xf_case_t *c)

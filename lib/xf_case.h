@@ -56,6 +56,10 @@ int         xf_status_parse (const char *s);
  * old 15-digit form. */
 bool xf_id_number_valid (const char *s);
 
+/* XF_EINVAL unless s (named `what` in the message) fits in max bytes, and is given when
+ * required. */
+int xf_case_check_text (const char *what, const char *s, size_t max, bool required, xf_err_t *err);
+
 /* Checks the registration fields of a new case (channel, category, summary, dates,
  * identity, headcount, subject, accused) against today. Names the field at fault. */
 int xf_case_check_new (const xf_case_t *c, xf_day_t today, xf_err_t *err);
@@ -90,6 +94,8 @@ typedef enum {
 } xf_move_t;
 
 const char *xf_move_name (xf_move_t kind);
+/* What the text of a move is: "note", "result" (report) or "reason" (send back). */
+const char *xf_move_text (xf_move_t kind);
 /* The office an assigned case is with (owes the result), or NULL. */
 const char *xf_case_handler (const xf_case_t *c);
 /* Adds office to the offices holding a replica (once). 0 or XF_ENOMEM. */
@@ -111,6 +117,8 @@ int xf_case_record_urge (xf_case_t *c, const char *office, const char *by, xf_er
 /* The deadline of the case's current stage (accept_due while registered, handle_due while
  * in progress), or 0 when it has none. */
 xf_day_t xf_case_due (const xf_case_t *c);
+/* Registered or in progress: someone still has to act on it. */
+bool     xf_case_is_open (const xf_case_t *c);
 /* True once today is past the stage's deadline. */
 bool     xf_case_is_overdue (const xf_case_t *c, xf_day_t today);
 

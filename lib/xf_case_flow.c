@@ -12,11 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *move_names[] = {"escalate", "assign", "transfer", "report", "send back"};
+static const char *const move_names[] = {"escalate", "assign", "transfer", "report", "send back"};
+static const char *const move_texts[] = {"note", "note", "note", "result", "reason"};
 
 const char *xf_move_name (xf_move_t kind)
 {
     return kind <= XF_MOVE_SEND_BACK ? move_names[kind] : "move";
+}
+
+const char *xf_move_text (xf_move_t kind)
+{
+    return kind <= XF_MOVE_SEND_BACK ? move_texts[kind] : "note";
 }
 
 const char *xf_case_handler (const xf_case_t *c)
@@ -71,11 +77,6 @@ static int pop_assignment (xf_case_t *c)
     return xf_case_set (&c->supervisor, n ? c->assigned_by[n - 1] : "");
 }
 
-static bool is_open (const xf_case_t *c)
-{
-    return c->status == XF__STATUS__REGISTERED || c->status == XF__STATUS__IN_PROGRESS;
-}
-
 /* What each move asks of the case before it leaves `office`. */
 int xf_case_check_move (const xf_case_t *c, const char *office, xf_move_t kind, xf_err_t *err)
 {
@@ -86,14 +87,14 @@ int xf_case_check_move (const xf_case_t *c, const char *office, xf_move_t kind, 
         return rc;
     switch (kind) {
     case XF_MOVE_ESCALATE:
-        if (owed && is_open (c))
+        if (owed && xf_case_is_open (c))
             return xf_err_set (err, XF_ESTATE, "case %s was assigned to this office by office %s, "
                                "which is owed the result: report to it (case report) instead of "
                                "escalating", c->id, owed);
         /* fall through */
     case XF_MOVE_ASSIGN:
     case XF_MOVE_TRANSFER:
-        if (!is_open (c))
+        if (!xf_case_is_open (c))
             return xf_err_set (err, XF_ESTATE, "case %s is %s; only a registered or in_progress "
                                "case can be %s", c->id, xf_status_name (c->status),
                                kind == XF_MOVE_ESCALATE ? "escalated"
@@ -221,7 +222,7 @@ int xf_case_record_urge (xf_case_t *c, const char *office, const char *by, xf_er
     int rc = xf_case_check_owner (c, office, "record an urge on", err);
     if (rc != XF_OK)
         return rc;
-    if (!is_open (c))
+    if (!xf_case_is_open (c))
         return xf_err_set (err, XF_ESTATE, "case %s is %s at office %s: there is nothing to urge",
                            c->id, xf_status_name (c->status), office);
     if (strcmp (by, office) == 0)

@@ -58,17 +58,17 @@ int xf_office_publish (xf_txn_t *txn, xf_office_t *o, const xf_case_t *c, const 
 int  xf_office_attach_history (xf_txn_t *txn, const xf_case_t *c, Xf__CaseEvent *ev,
                                xf_err_t *err);
 void xf_office_free_history (Xf__CaseEvent *ev);
-/* Bookkeeping of a case record that replaces old (NULL: new here) at this office: status
- * counts, the deadline index and 应结 when this office owns it, the urge schedule when it
- * supervises it. Saves c. */
+/* Bookkeeping of a case record that replaces old (NULL: new here) at this office, whichever
+ * way ownership went: status counts; the deadline index and 应结 follow ownership (leave with
+ * a case that goes, come with one that arrives or comes back); the urge schedule follows
+ * supervision. Saves c. */
 int xf_office_adopt (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, xf_case_t *c,
-                     xf_day_t today, xf_err_t *err);
-/* Keeps this office's 催办 schedule of c in step with the record (old: the previous one). */
-int xf_office_urge_sync (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, const xf_case_t *c,
-                         xf_err_t *err);
+                     xf_err_t *err);
+/* Keeps this office's 催办 schedule of c in step with the record. */
+int xf_office_urge_sync (xf_txn_t *txn, xf_office_t *o, const xf_case_t *c, xf_err_t *err);
 
 /* What arrived, applied here (xf_office_replica.c, xf_office_urge.c, xf_office_move.c). */
-int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                              xf_applied_t *out, xf_err_t *err);
 int xf_office_receive_request (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
                                xf_applied_t *out, xf_err_t *err);

@@ -19,8 +19,8 @@ int xf_office_refuse (xf_applied_t *out, const char *fmt, const char *a, const c
     return XF_OK;
 }
 
-/* A delivery error for an envelope this office sent: counted and reported; an escalation that
- * did not arrive is taken back. */
+/* A delivery error for an envelope this office sent: counted and reported; a case that was
+ * sent and did not arrive is taken back. */
 static int receive_delivery_error (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                                    int64_t now, xf_applied_t *out, xf_err_t *err)
 {
@@ -53,7 +53,7 @@ static int apply_here (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, i
     case XF__ENVELOPE__BODY_DELIVERY_ERROR:
         return receive_delivery_error (txn, o, env, now, out, err);
     case XF__ENVELOPE__BODY_CASE_EVENT:
-        return xf_office_receive_event (txn, o, env, now, out, err);
+        return xf_office_receive_event (txn, o, env, out, err);
     case XF__ENVELOPE__BODY_CASE_REQUEST:
         return xf_office_receive_request (txn, o, env, now, out, err);
     case XF__ENVELOPE__BODY_REFUSAL:
@@ -67,7 +67,7 @@ static int apply_here (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, i
 /* Sends the origin of an envelope that cannot be delivered a DeliveryError saying why
  * (out->reason). A delivery error that cannot be delivered itself is only refused: nothing
  * answers an answer. */
-static int bounce (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const Xf__Envelope *env,
+static int bounce (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                    int64_t now, xf_applied_t *out, xf_err_t *err)
 {
     if (env->format <= XF_ENVELOPE_FORMAT && env->body_case == XF__ENVELOPE__BODY_DELIVERY_ERROR)
@@ -88,7 +88,6 @@ static int bounce (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const Xf_
         } else
             de.event = (char *) xf_msg_body_name (env);
     }
-    (void) net;
     int rc = xf_office_send (txn, o, env->from, now, XF__ENVELOPE__BODY_DELIVERY_ERROR, &de, 0, err);
     if (rc == XF_OK)
         out->bounced = true;
@@ -154,5 +153,5 @@ int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const c
         xf_office_refuse (out, "there is no office %s in this tree (from %s)", env->to, env->from);
         break;
     }
-    return bounce (txn, o, net, env, now, out, err);
+    return bounce (txn, o, env, now, out, err);
 }

@@ -84,23 +84,13 @@ typedef struct {
     size_t n, bad;
 } move_t;
 
-static int check_text (const char *what, const char *s, xf_err_t *err)
-{
-    if (!s || !*s)
-        return xf_err_set (err, XF_EINVAL, "a %s is required", what);
-    if (strlen (s) > XF_TEXT_MAX)
-        return xf_err_set (err, XF_EINVAL, "the %s is %zu bytes; the limit is %d", what,
-                           strlen (s), XF_TEXT_MAX);
-    return XF_OK;
-}
-
-/* Where `to` lies for this kind of move, and what the move asks of its text and items. */
-static int check_request (const move_t *mv, const xf_case_t *c, xf_err_t *err)
+/* What the move asks of its text and items, and where `to` lies for this kind of move: the
+ * same for every case of a batch, so checked once, before the transaction. */
+static int check_request (const move_t *mv, xf_err_t *err)
 {
     const xf_move_req_t *m = mv->m;
     const char *self = mv->o->code, *hop;
-    static const char *const texts[] = {"note", "note", "note", "result", "reason"};
-    int rc = check_text (texts[m->kind], m->text, err);
+    int rc = xf_case_check_text (xf_move_text (m->kind), m->text, XF_TEXT_MAX, true, err);
     if (rc != XF_OK)
         return rc;
     if (m->kind == XF_MOVE_REPORT)
@@ -112,7 +102,7 @@ static int check_request (const move_t *mv, const xf_case_t *c, xf_err_t *err)
         return xf_err_set (err, XF_EINVAL, "\"%s\" is not an office code", mv->to);
     xf_route_t route = xf_routes_lookup (mv->o->net.routes, mv->to, &hop);
     if (route == XF_ROUTE_SELF)
-        return xf_err_set (err, XF_EINVAL, "case %s is already at office %s", c->id, mv->to);
+        return xf_err_set (err, XF_EINVAL, "the case is already at office %s", mv->to);
     if (route == XF_ROUTE_UNKNOWN)
         return xf_err_set (err, XF_ENOTFOUND, "there is no office %s in this tree", mv->to);
     bool up = route == XF_ROUTE_PARENT
@@ -222,31 +212,21 @@ static int move_one (xf_txn_t *txn, move_t *mv, const char *id, xf_err_t *err)
     int rc = xf_office_load_case (txn, id, &c, err);
     if (rc != XF_OK)
         return rc;
-    if (!(rc = xf_case_check_move (c, mv->o->code, mv->m->kind, err)))
-        rc = check_request (mv, c, err);
+    rc = xf_case_check_move (c, mv->o->code, mv->m->kind, err);
     if (rc == XF_OK && !(before = xf_case_copy (c)))
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
     const char *dest = rc == XF_OK ? destination (mv, c) : NULL;
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     if (rc == XF_OK && dest && !xf_case_watched_by (c, dest))
         rc = xf_office_attach_history (txn, c, &ev, err);
-    /* 应结 and the deadline belong to the owner: they leave with the case */
-    if (rc == XF_OK)
-        rc = xf_office_due_del (txn, xf_case_due (c), c->id, err);
-    if (rc == XF_OK && c->due_counted)
-        rc = xf_stats_bump (txn, c->due_counted, XF_ST_DUE, -1, err);
-    if (rc == XF_OK)
-        c->due_counted = 0;
     if (rc == XF_OK)
         rc = xf_case_move (c, mv->o->code, mv->m->kind, mv->to, today, &mv->o->lim, err);
     union { Xf__Escalation e; Xf__Assignment a; Xf__Transfer t; Xf__Report r; Xf__SendBack s; } body;
     int counter = rc == XF_OK ? fill_event (mv, c, &ev, &body) : -1;
     if (rc == XF_OK && !(rc = remember_move (txn, before, err))
         && !(rc = xf_office_append_event (txn, mv->o, mv->who, c, &ev, err))
-        && !(counter >= 0 && (rc = xf_stats_bump (txn, today, counter, 1, err)))
-        && !(rc = xf_office_track_status (txn, c->id, (int) before->status, (int) c->status, err))
-        && !(rc = xf_office_urge_sync (txn, mv->o, before, c, err)))
-        rc = xf_office_save_case (txn, c, err);
+        && !(counter >= 0 && (rc = xf_stats_bump (txn, today, counter, 1, err))))
+        rc = xf_office_adopt (txn, mv->o, before, c, err);   /* the deadline and 应结 leave */
     xf_office_free_history (&ev);
     xf_case_destroy (&before);
     xf_case_destroy (&c);
@@ -281,7 +261,10 @@ int xf_office_move (xf_office_t *o, const xf_actor_t *who, const xf_net_t *net,
         return xf_err_set (err, XF_EINVAL, "this office has no parent to escalate to");
     if ((m->kind == XF_MOVE_ASSIGN || m->kind == XF_MOVE_TRANSFER) && (!mv.to || !*mv.to))
         return xf_err_set (err, XF_EINVAL, "say which office takes the case (--to CODE)");
-    int rc = xf_store_write (o->store, move_txn, &mv, err);
+    int rc = check_request (&mv, err);
+    if (rc != XF_OK)
+        return rc;
+    rc = xf_store_write (o->store, move_txn, &mv, err);
     if (bad)
         *bad = mv.bad;
     return rc;
@@ -348,7 +331,6 @@ int xf_office_take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
     }
     undo_move (was, c);
     was->last_event = c->last_event;
-    was->due_counted = 0;
     xf_actor_t node = {.now = now, .uid = 0};
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     Xf__Returned body = XF__RETURNED__INIT;
@@ -357,18 +339,11 @@ int xf_office_take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
     body.by = env->from;
     ev.body_case = XF__CASE_EVENT__BODY_RETURNED;
     ev.returned = &body;
-    xf_day_t due = xf_case_due (was);
     if (!(rc = xf_office_forget_move (txn, was->id, err))
-        && !(due && (rc = xf_office_due_add (txn, due, was->id,
-                                             was->status == XF__STATUS__REGISTERED ? 'a' : 'h', err)))
-        && !(was->filed && was->status == XF__STATUS__IN_PROGRESS && was->handle_due
-             && (rc = xf_office_count_due (txn, was, was->handle_due, err)))
         && !(counter >= 0
              && (rc = xf_stats_bump (txn, xf_day_of_time (de->created), counter, -1, err)))
-        && !(rc = xf_office_track_status (txn, was->id, (int) c->status, (int) was->status, err))
-        && !(rc = xf_office_urge_sync (txn, o, c, was, err))
         && !(rc = xf_office_append_event (txn, o, &node, was, &ev, err)))
-        rc = xf_office_save_case (txn, was, err);
+        rc = xf_office_adopt (txn, o, c, was, err);   /* the deadline and 应结 come back */
     if (rc == XF_OK)
         out->returned = true;
     xf_case_destroy (&was);

@@ -94,8 +94,7 @@ typedef struct {
 
 static bool matches (const xf_case_t *c, const xf_case_filter_t *f, xf_day_t today)
 {
-    bool onsite = (c->flags & XF__CASE_FLAG__FLAG_ONSITE)
-                  && (c->status == XF__STATUS__REGISTERED || c->status == XF__STATUS__IN_PROGRESS);
+    bool onsite = (c->flags & XF__CASE_FLAG__FLAG_ONSITE) && xf_case_is_open (c);
     return (!f->status || (int) c->status == f->status)
            && (!f->owner || strcmp (c->owner, f->owner) == 0)
            && (!f->overdue || xf_case_is_overdue (c, today) || onsite);

@@ -143,9 +143,8 @@ void xf_office_free_history (Xf__CaseEvent *ev)
 /* ---------------------------------------------------------------- receiving copies */
 
 int xf_office_adopt (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, xf_case_t *c,
-                     xf_day_t today, xf_err_t *err)
+                     xf_err_t *err)
 {
-    (void) today;
     bool owner = strcmp (c->owner, o->code) == 0;
     xf_day_t due = owner ? xf_case_due (c) : 0;
     int rc = XF_OK;
@@ -155,12 +154,17 @@ int xf_office_adopt (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, xf_cas
     if (rc == XF_OK && due)
         rc = xf_office_due_add (txn, due, c->id, c->status == XF__STATUS__REGISTERED ? 'a' : 'h',
                                 err);
+    /* 应结 counts only while this office owns the case */
     if (rc == XF_OK && owner && c->filed && c->status == XF__STATUS__IN_PROGRESS && c->handle_due)
         rc = xf_office_count_due (txn, c, c->handle_due, err);
+    else if (rc == XF_OK && !owner && c->due_counted) {
+        rc = xf_stats_bump (txn, c->due_counted, XF_ST_DUE, -1, err);
+        c->due_counted = 0;
+    }
     if (rc == XF_OK)
         rc = xf_office_track_status (txn, c->id, old ? (int) old->status : 0, (int) c->status, err);
     if (rc == XF_OK)
-        rc = xf_office_urge_sync (txn, o, old, c, err);
+        rc = xf_office_urge_sync (txn, o, c, err);
     if (rc == XF_OK)
         rc = xf_office_save_case (txn, c, err);
     return rc;
@@ -179,7 +183,7 @@ static const xf_case_t *record_of (const Xf__CaseEvent *ev)
     }
 }
 
-int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                              xf_applied_t *out, xf_err_t *err)
 {
     const Xf__CaseEvent *ev = env->case_event;
@@ -211,11 +215,12 @@ int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *
             rc = xf_err_set (err, XF_ENOMEM, "out of memory");
         else {
             c->last_event = ev->seq;
-            rc = xf_office_adopt (txn, o, old, c, xf_day_of_time (now), err);
+            rc = xf_office_adopt (txn, o, old, c, err);
         }
         xf_case_destroy (&c);
-        /* the case has arrived where it was sent: nothing of it is left to take back */
-        if (rc == XF_OK && old && strcmp (old->owner, o->code) != 0)
+        /* the office it was sent to recorded an event: the case arrived, nothing is left to
+         * take back */
+        if (rc == XF_OK && old && strcmp (ev->office, old->owner) == 0)
             rc = xf_office_forget_move (txn, ev->case_id, err);
     }
     xf_case_destroy (&old);

@@ -8,6 +8,7 @@
  * the deadline it was planned for, so an urge is sent once, in the transaction that moves
  * the schedule on, and a restart changes nothing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "xf_msg.h"
 #include "xf_office.h"
@@ -20,17 +21,12 @@ typedef struct {
     xf_day_t next, last, due;
 } plan_t;
 
-static bool is_open (const xf_case_t *c)
-{
-    return c->status == XF__STATUS__REGISTERED || c->status == XF__STATUS__IN_PROGRESS;
-}
-
 /* Urged automatically by this office: it supervises the case (assigned it) and someone else
  * holds it, open, with a deadline. */
 static bool scheduled_here (const xf_office_t *o, const xf_case_t *c)
 {
     return c->supervisor && strcmp (c->supervisor, o->code) == 0 && strcmp (c->owner, o->code) != 0
-           && is_open (c) && xf_case_due (c) != 0;
+           && xf_case_is_open (c) && xf_case_due (c) != 0;
 }
 
 static size_t plan_key (char *key, const char *id)
@@ -93,10 +89,8 @@ static xf_day_t next_urge (const xf_limits_t *lim, xf_day_t due, xf_day_t after)
     return first + ((after - first) / every + 1) * every;
 }
 
-int xf_office_urge_sync (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, const xf_case_t *c,
-                         xf_err_t *err)
+int xf_office_urge_sync (xf_txn_t *txn, xf_office_t *o, const xf_case_t *c, xf_err_t *err)
 {
-    (void) old;
     plan_t p = {0, 0, 0};
     bool found = false;
     int rc = load_plan (txn, c->id, &p, &found, err);
@@ -157,7 +151,7 @@ static int urge_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     if (strcmp (c->owner, m->o->code) == 0)
         rc = xf_err_set (err, XF_EPERM, "this office owns case %s: an urge comes from a "
                          "supervising office above the owner", c->id);
-    else if (!is_open (c))
+    else if (!xf_case_is_open (c))
         rc = xf_err_set (err, XF_ESTATE, "case %s is %s at office %s: there is nothing to urge",
                          c->id, xf_status_name (c->status), c->owner);
     else if (xf_routes_lookup (m->o->net.routes, c->owner, &hop) != XF_ROUTE_CHILD)
@@ -173,11 +167,9 @@ int xf_office_urge (xf_office_t *o, const xf_actor_t *who, const char *id, const
                     xf_err_t *err)
 {
     manual_t m = {o, who, id, note};
-    if (!note || !*note)
-        return xf_err_set (err, XF_EINVAL, "a note is required: say what the owner is pressed for");
-    if (strlen (note) > XF_TEXT_MAX)
-        return xf_err_set (err, XF_EINVAL, "note is %zu bytes; the limit is %d", strlen (note),
-                           XF_TEXT_MAX);
+    int rc = xf_case_check_text ("note", note, XF_TEXT_MAX, true, err);
+    if (rc != XF_OK)
+        return rc;
     if (!o->net.routes)
         return xf_err_set (err, XF_ESTATE, "this office has no links: it cannot urge anyone");
     return xf_store_write (o->store, urge_txn, &m, err);
@@ -249,15 +241,15 @@ static int urge_due (xf_txn_t *txn, scan_t *s, const char *id, xf_day_t day, xf_
 static int scan_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     scan_t *s = arg;
-    static urge_batch_t b;   /* the daemon runs one scan at a time; too big for the stack */
-    uint8_t start[DUE_KEY_MAX];
-    b.today = xf_day_of_time (s->now);
-    b.n = 0;
-    int rc = xf_txn_scan (txn, XF_DB_URGE, start, xf_office_due_key (start, b.today - 36500, ""),
-                          collect_urge, &b, err);
-    for (size_t i = 0; rc == XF_OK && i < b.n; i++)
-        rc = urge_due (txn, s, b.ids[i], b.days[i], b.today, err);
-    s->more = rc == XF_OK && b.n == URGE_BATCH;
+    urge_batch_t *b = calloc (1, sizeof *b);   /* too big for the stack */
+    if (!b)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    b->today = xf_day_of_time (s->now);
+    int rc = xf_txn_scan (txn, XF_DB_URGE, NULL, 0, collect_urge, b, err);
+    for (size_t i = 0; rc == XF_OK && i < b->n; i++)
+        rc = urge_due (txn, s, b->ids[i], b->days[i], b->today, err);
+    s->more = rc == XF_OK && b->n == URGE_BATCH;
+    free (b);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "xf_case_json.h"
+#include "xf_office_int.h"   /* xf_office_send, to forge what a faulty office might send */
 #include "xf_test_offices.h"
 
 #define PROV "410000"
@@ -578,6 +579,127 @@ static void test_returned_case_keeps_its_overdue_mark (void **state)
     assert_int_equal (counted (fx, ZP, XF_ST_TRANSFERRED), 0);
 }
 
+/* Manual urges that cannot be sent: no note, a closed case, an office without links. */
+static void test_urge_refusals (void **state)
+{
+    fx_t *fx = *state;
+    char id[XF_CASE_ID_MAX];
+    xf_err_t err = {0, ""};
+    register_at (fx, ZP, id, XF__CATEGORY__INQUIRY, NULL);
+    must_move (fx, ZP, XF_MOVE_ESCALATE, id, CITY);
+    assert_int_equal (xf_office_urge (at (fx, PROV)->office, &fx->who, id, "n", &err), XF_ENOTFOUND);
+    assert_int_equal (xf_office_urge (at (fx, ZP)->office, &fx->who, id, "", &err), XF_EINVAL);
+    assert_has (err.msg, "note");
+    must_accept (fx, CITY, id);
+    assert_int_equal (xf_office_close (at (fx, CITY)->office, &fx->who, id, "已答复", &err), XF_OK);
+    settle (fx);
+    assert_int_equal (xf_office_urge (at (fx, ZP)->office, &fx->who, id, "n", &err), XF_ESTATE);
+    assert_has (err.msg, "nothing to urge");
+    xf_office_t *alone = xf_office_new (at (fx, PROV)->store, PROV, &LIM, &err);
+    assert_non_null (alone);
+    assert_int_equal (xf_office_urge (alone, &fx->who, id, "n", &err), XF_ESTATE);
+    assert_has (err.msg, "no links");
+    xf_move_req_t m = {.kind = XF_MOVE_ESCALATE, .text = "n"};
+    const char *ids[] = {id};
+    assert_int_equal (xf_office_move (alone, &fx->who, NULL, ids, 1, &m, NULL, &err), XF_ESTATE);
+    assert_has (err.msg, "no links");
+    xf_office_destroy (&alone);
+    assert_int_equal (counted (fx, ZP, XF_ST_URGES), 0);
+}
+
+/* An urge from an office above that reaches the owner after it closed the case: refused
+ * with a Refusal, nothing recorded. */
+static void test_urge_of_a_case_closed_meanwhile (void **state)
+{
+    fx_t *fx = *state;
+    char id[XF_CASE_ID_MAX];
+    xf_err_t err = {0, ""};
+    register_at (fx, ZP, id, XF__CATEGORY__APPEAL, NULL);
+    must_move (fx, ZP, XF_MOVE_ESCALATE, id, PROV);
+    must_move (fx, PROV, XF_MOVE_TRANSFER, id, ZP);   /* 转办 down: no result owed */
+    must_accept (fx, ZP, id);
+    assert_int_equal (xf_office_close (at (fx, ZP)->office, &fx->who, id, "已答复", &err), XF_OK);
+    assert_int_equal (xf_office_urge (at (fx, PROV)->office, &fx->who, id, "请加快", &err), XF_OK);
+    carry (fx, at (fx, PROV), at (fx, CITY));
+    carry (fx, at (fx, CITY), at (fx, ZP));           /* the urge arrives after the close */
+    assert_int_equal (fx->answered, 1);
+    settle (fx);
+    assert_int_equal (fx->refusals, 1);
+    xf_case_t *c = get (fx, PROV, id);
+    assert_int_equal (c->status, XF__STATUS__CLOSED);
+    assert_int_equal (c->urges, 0);
+    xf_case_destroy (&c);
+}
+
+typedef struct {
+    office_t *from;
+    const char *to;
+    Xf__CaseEvent *ev;
+    int64_t now;
+} forge_t;
+
+static int forge_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    forge_t *f = arg;
+    return xf_office_send (txn, f->from->office, f->to, f->now, XF__ENVELOPE__BODY_CASE_EVENT,
+                           f->ev, 0, err);
+}
+
+/* Case events a faulty office might send: refused, with a reason, and the case unchanged —
+ * one without its record, one recorded by another office, one changing a case the receiver
+ * owns. */
+static void test_foreign_events_refused (void **state)
+{
+    fx_t *fx = *state;
+    char id[XF_CASE_ID_MAX];
+    xf_err_t err = {0, ""};
+    register_at (fx, ZP, id, XF__CATEGORY__APPEAL, NULL);
+    must_move (fx, ZP, XF_MOVE_ESCALATE, id, PROV);
+    json_t *before = history (fx, PROV, id);
+    xf_case_t *rec = get (fx, PROV, id);
+    Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
+    Xf__Rejection rej = XF__REJECTION__INIT;
+    rej.reason = "不予受理";
+    ev.case_id = id;
+    ev.seq = rec->last_event + 1;
+    ev.at = fx->who.now;
+    ev.office = CITY;
+    ev.body_case = XF__CASE_EVENT__BODY_REJECTION;
+    ev.rejection = &rej;
+    rec->last_event = ev.seq;
+    rec->status = XF__STATUS__REJECTED;
+    struct {
+        const char *office;
+        xf_case_t *record;
+        const char *phrase;
+    } bad[] = {
+        {CITY, NULL, "carries no case record"},
+        {ZP, rec, "recorded by office " ZP " was sent by office " CITY},
+        {CITY, rec, "owned by this office"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ev.office = (char *) bad[i].office;
+        ev.record = bad[i].record;
+        forge_t f = {at (fx, CITY), PROV, &ev, fx->who.now};
+        if (xf_store_write (at (fx, CITY)->store, forge_txn, &f, &err) != XF_OK)
+            fail_msg ("forge: %s", err.msg);
+        xf_test_taken_t t;
+        xf_applied_t out;
+        xf_test_take (at (fx, CITY), PROV, &t);
+        assert_int_equal (t.n, 1);
+        xf_test_apply (at (fx, PROV), CITY, t.bytes[0], t.len[0], fx->who.now, &out);
+        free (t.bytes[0]);
+        assert_true (out.refused);
+        assert_has (out.reason, bad[i].phrase);
+    }
+    xf_case_destroy (&rec);
+    assert_case (fx, PROV, id, PROV, XF__STATUS__REGISTERED);
+    json_t *after = history (fx, PROV, id);
+    assert_true (json_equal (before, after));
+    json_decref (before);
+    json_decref (after);
+}
+
 /* Many cases in one move: all or none. */
 static void test_move_many_all_or_none (void **state)
 {
@@ -611,6 +733,9 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_extension_after_escalation, setup, teardown),
         cmocka_unit_test_setup_teardown (test_returned_case_keeps_its_overdue_mark, setup, teardown),
         cmocka_unit_test_setup_teardown (test_move_many_all_or_none, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_urge_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_urge_of_a_case_closed_meanwhile, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_foreign_events_refused, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
