@@ -56,6 +56,7 @@ static int load_routes (xf_txn_t *txn, void *arg, xf_err_t *err)
         if (ra) {
             xf_err_t ignored = {0};
             xf_routes_announce (l->routes, l->peers[i].st.peer, (const char *const *) ra->codes,
+                                ra->n_names == ra->n_codes ? (const char *const *) ra->names : NULL,
                                 ra->n_codes, &ignored);
             xf__route_announcement__free_unpacked (ra, NULL);
         }
@@ -166,6 +167,7 @@ static int make_peers (xf_links_t *l)
         snprintf (p->key, sizeof p->key, "%s", c->children[i].public_key);
         if (xf_routes_add_child (l->routes, p->st.peer, NULL) != XF_OK)
             return -1;
+        xf_routes_set_name (l->routes, p->st.peer, c->children[i].name);
     }
     return 0;
 }
@@ -181,6 +183,8 @@ xf_links_t *links_new (xf_node_t *node, char *errbuf, size_t errlen)
     l->node = node;
     l->ctx = zmq_ctx_new ();
     l->routes = xf_routes_new (node->conf->code, node->conf->has_parent ? node->conf->parent_code : NULL);
+    if (l->routes)
+        xf_routes_set_name (l->routes, node->conf->code, node->conf->name);
     if (!l->ctx || !l->routes || make_peers (l) != 0) {
         snprintf (errbuf, errlen, "links: out of memory");
         goto fail;

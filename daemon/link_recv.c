@@ -26,8 +26,9 @@ typedef struct {
 static int announce (xf_links_t *l, peer_t *p, const Xf__RouteAnnouncement *ra)
 {
     xf_err_t err = {0};
-    if (xf_routes_announce (l->routes, p->st.peer, (const char *const *) ra->codes, ra->n_codes,
-                            &err) != XF_OK) {
+    const char *const *names = ra->n_names == ra->n_codes ? (const char *const *) ra->names : NULL;
+    if (xf_routes_announce (l->routes, p->st.peer, (const char *const *) ra->codes, names,
+                            ra->n_codes, &err) != XF_OK) {
         log_warn ("link %s: %s", p->st.peer, err.msg);
         return -1;
     }

@@ -46,7 +46,8 @@ static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
     Xf__Hello h = XF__HELLO__INIT;
     Xf__RouteAnnouncement ra = XF__ROUTE_ANNOUNCEMENT__INIT;
     size_t n = 0;
-    const char *const *codes = xf_routes_subtree (l->routes, &n);
+    const char *const *names = NULL;
+    const char *const *codes = xf_routes_subtree (l->routes, &n, &names);
     h.min_version = XF_LINK_VERSION_MIN_SPOKEN;
     h.max_version = XF_LINK_VERSION_MAX_SPOKEN;
     h.code = l->node->conf->code;
@@ -57,6 +58,8 @@ static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
     if (p->is_parent && codes) {
         ra.codes = (char **) codes;
         ra.n_codes = n;
+        ra.names = (char **) names;
+        ra.n_names = n;
         h.routes = &ra;
     }
     f.version = XF_LINK_VERSION_MAX_SPOKEN;

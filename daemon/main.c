@@ -52,6 +52,61 @@ static int load_key (xf_node_t *node, char *errbuf, size_t errlen)
     return 0;
 }
 
+static int hex_digit (char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The tree's identity key: 64 hex digits, the same file at every office, readable by the
+ * daemon's user only. Without it petitioners are recognized at this office only. */
+static int load_identity_key (xf_node_t *node, char *errbuf, size_t errlen)
+{
+    const char *path = node->conf->identity_key_file;
+    uint8_t key[32];
+    char text[128] = "";
+    struct stat st;
+    xf_err_t err = {0};
+    if (!path) {
+        if (node->conf->has_parent || node->conf->n_children)
+            log_warn ("no identity_key_file in [node]: repeat and skip-level petitions are "
+                      "recognized at this office only, and no identity is told to the office above");
+        return 0;
+    }
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : fstat (fd, &st) == 0 ? read (fd, text, sizeof text - 1) : -1;
+    if (fd >= 0)
+        close (fd);
+    if (n < 0) {
+        snprintf (errbuf, errlen, "identity key %s: %s (create it once for the whole tree with: "
+                  "openssl rand -hex 32 > FILE; chmod 600 FILE)", path, strerror (errno));
+        return -1;
+    }
+    if (st.st_mode & 0077) {
+        snprintf (errbuf, errlen, "identity key %s: readable by group or others (mode %03o); run: "
+                  "chmod 600 %s", path, (unsigned) (st.st_mode & 0777), path);
+        return -1;
+    }
+    text[strcspn (text, " \t\r\n")] = 0;
+    size_t len = strlen (text);
+    for (size_t i = 0; len == 64 && i < 32; i++) {
+        int hi = hex_digit (text[2 * i]), lo = hex_digit (text[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            len = 0;
+        key[i] = (uint8_t) (hi << 4 | lo);
+    }
+    if (len != 64) {
+        snprintf (errbuf, errlen, "identity key %s: not 64 hex digits (create it with: openssl "
+                  "rand -hex 32)", path);
+        return -1;
+    }
+    if (xf_office_set_identity_key (node->office, key, sizeof key, &err) != XF_OK) {
+        snprintf (errbuf, errlen, "identity key %s: %s", path, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* Forks into the background. The original process waits on a pipe until the daemon says
  * it is ready (or why it is not), so `xfsyncd -c FILE` still fails visibly and with exit
  * status 1 on a bad store or socket. LMDB must be opened after the fork, in the process
@@ -119,6 +174,8 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "%s", err.msg);
         return -1;
     }
+    if (load_identity_key (node, errbuf, errlen) != 0)
+        return -1;
     if (!node->conf->clock_control && node->clock_offset != 0) {
         log_warn ("the store holds a test clock offset of %lld s but clock_control is off: "
                   "using the system clock", (long long) node->clock_offset);

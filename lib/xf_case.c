@@ -180,6 +180,14 @@ int xf_case_check_new (const xf_case_t *c, xf_day_t today, xf_err_t *err)
         return xf_err_set (err, XF_EINVAL, "subject %u is not one of the 8 areas (1..8)", c->subject);
     if (c->headcount < 1 || c->headcount > 100000)
         return xf_err_set (err, XF_EINVAL, "headcount must be from 1 to 100000, not %u", c->headcount);
+    if (c->representatives > XF_GROUP_REPRESENTATIVES)
+        return xf_err_set (err, XF_EINVAL, "a group petition chooses at most %d representatives "
+                           "(信访条例第十八条: 代表人数不超过5人), not %u",
+                           XF_GROUP_REPRESENTATIVES, c->representatives);
+    if (c->representatives > c->headcount)
+        return xf_err_set (err, XF_EINVAL, "%u representatives for a petition of %u people: "
+                           "representatives come from the petitioners", c->representatives,
+                           c->headcount);
     if (c->accused) {
         if (c->accused->rank < 0 || c->accused->rank >= COUNT (ranks))
             return xf_err_set (err, XF_EINVAL, "accused rank is not one of province, prefecture, "

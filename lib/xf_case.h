@@ -21,6 +21,7 @@ typedef Xf__Case xf_case_t;
 #define XF_SUMMARY_MAX      8192   /* bytes of UTF-8 */
 #define XF_TEXT_MAX         4096   /* reasons, notes, replies */
 #define XF_GROUP_HEADCOUNT  5      /* 集体访: five or more people */
+#define XF_GROUP_REPRESENTATIVES 5 /* … who choose at most five representatives */
 #define XF_SUBJECTS         8      /* 受理范围, seed 001 四 */
 
 #define XF_URGES_ONSITE     3      /* the third urge asks for on-site supervision (坐催) */
@@ -41,6 +42,8 @@ xf_case_t *xf_case_copy (const xf_case_t *c);
 
 /* Replaces a string field (frees the old one). value NULL means empty. 0 or XF_ENOMEM. */
 int xf_case_set (char **field, const char *value);
+/* Appends a copy of s to a repeated string field. 0 or XF_ENOMEM. */
+int xf_case_push (char ***list, size_t *n, const char *s);
 
 /* Vocabulary: names as in INTERFACE.md; parse returns 0 for an unknown name. */
 const char *xf_channel_name (int v);
@@ -111,6 +114,11 @@ int xf_case_move (xf_case_t *c, const char *office, xf_move_t kind, const char *
 /* XF_EINVAL naming every required item missing from items. */
 int xf_case_check_items (char *const *items, size_t n, const char *const *required, size_t n_req,
                          xf_err_t *err);
+/* Whether two names denote the same unit (spaces and the 中共 prefix aside). */
+bool xf_unit_same (const char *a, const char *b);
+/* XF_EPERM when c is an accusation against to_unit, the unit of office `to`, or against
+ * anyone when to_unit is unknown (NULL): accusation materials never go to the accused. */
+int xf_case_check_conflict (const xf_case_t *c, const char *to, const char *to_unit, xf_err_t *err);
 /* The owner records an urge from office `by`: counted, and 坐催 from the third. */
 int xf_case_record_urge (xf_case_t *c, const char *office, const char *by, xf_err_t *err);
 

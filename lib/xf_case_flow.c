@@ -39,8 +39,7 @@ static const char *assigner_of (const xf_case_t *c, const char *office)
     return NULL;
 }
 
-/* Appends s to a repeated string field. */
-static int push (char ***list, size_t *n, const char *s)
+int xf_case_push (char ***list, size_t *n, const char *s)
 {
     char **grown = realloc (*list, (*n + 1) * sizeof **list);
     if (!grown)
@@ -57,7 +56,7 @@ int xf_case_watch (xf_case_t *c, const char *office)
     for (size_t i = 0; i < c->n_watchers; i++)
         if (strcmp (c->watchers[i], office) == 0)
             return XF_OK;
-    return push (&c->watchers, &c->n_watchers, office);
+    return xf_case_push (&c->watchers, &c->n_watchers, office);
 }
 
 bool xf_case_watched_by (const xf_case_t *c, const char *office)
@@ -167,8 +166,8 @@ int xf_case_move (xf_case_t *c, const char *office, xf_move_t kind, const char *
     size_t n = c->n_assigned_to;
     switch (kind) {
     case XF_MOVE_ASSIGN:
-        if (push (&c->assigned_by, &c->n_assigned_by, office)
-            || push (&c->assigned_to, &c->n_assigned_to, to) || xf_case_set (&c->supervisor, office)) {
+        if (xf_case_push (&c->assigned_by, &c->n_assigned_by, office)
+            || xf_case_push (&c->assigned_to, &c->n_assigned_to, to) || xf_case_set (&c->supervisor, office)) {
             rc = XF_ENOMEM;
             break;
         }
@@ -232,4 +231,56 @@ int xf_case_record_urge (xf_case_t *c, const char *office, const char *by, xf_er
     if (c->urges >= XF_URGES_ONSITE)
         c->flags |= XF__CASE_FLAG__FLAG_ONSITE;
     return XF_OK;
+}
+
+/* ---------------------------------------------------------------- conflict of interest */
+
+/* A unit's name as compared: without spaces (ASCII or the ideographic U+3000) and without the
+ * Party prefix that one writer puts and another leaves out (中共…, 中国共产党…). */
+static void unit_key (const char *s, char *out, size_t size)
+{
+    static const char *const prefixes[] = {"中国共产党", "中共"};
+    size_t n = 0;
+    while (*s && n + 1 < size) {
+        if (*s == ' ' || *s == '\t')
+            s++;
+        else if (strncmp (s, "\u3000", 3) == 0)
+            s += 3;
+        else
+            out[n++] = *s++;
+    }
+    out[n] = 0;
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+        size_t k = strlen (prefixes[i]);
+        if (strncmp (out, prefixes[i], k) == 0) {
+            memmove (out, out + k, n - k + 1);
+            break;
+        }
+    }
+}
+
+bool xf_unit_same (const char *a, const char *b)
+{
+    char ka[512], kb[512];
+    if (!a || !b)
+        return false;
+    unit_key (a, ka, sizeof ka);
+    unit_key (b, kb, sizeof kb);
+    return *ka && strcmp (ka, kb) == 0;
+}
+
+int xf_case_check_conflict (const xf_case_t *c, const char *to, const char *to_unit, xf_err_t *err)
+{
+    if (c->category != XF__CATEGORY__ACCUSATION || !c->accused || !*c->accused->unit)
+        return XF_OK;
+    if (!to_unit || !*to_unit)
+        return xf_err_set (err, XF_EPERM, "case %s is an accusation against %s, and the unit of "
+                           "office %s is not known here, so it cannot be checked: send the case "
+                           "through an office that office %s lies below", c->id, c->accused->unit,
+                           to, to);
+    if (!xf_unit_same (c->accused->unit, to_unit))
+        return XF_OK;
+    return xf_err_set (err, XF_EPERM, "case %s accuses %s, the unit of office %s: an accusation "
+                       "may not be assigned or transferred to the accused's own unit "
+                       "(不得将检举控告材料转送被检举控告的单位)", c->id, c->accused->unit, to);
 }

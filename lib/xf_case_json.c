@@ -65,6 +65,8 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
     json_object_set_new (o, "closed", day_or_null (c->closed));
     json_object_set_new (o, "anonymous", json_boolean (c->anonymous));
     json_object_set_new (o, "headcount", json_integer (c->headcount));
+    if (c->representatives)
+        json_object_set_new (o, "representatives", json_integer (c->representatives));
     json_object_set_new (o, "flags", flags_json (c, today));
     const Xf__Petitioner *p = c->petitioner;
     if (p && (*p->name || *p->id_number || *p->phone || *p->address)) {
@@ -91,6 +93,12 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
     set_str (o, "reject_reason", c->reject_reason);
     set_str (o, "reply", c->reply);
     json_object_set_new (o, "query_code", json_string (c->query_code));
+    if (c->n_repeat_of) {
+        json_t *r = json_array ();
+        for (size_t i = 0; i < c->n_repeat_of; i++)
+            json_array_append_new (r, json_string (c->repeat_of[i]));
+        json_object_set_new (o, "repeat_of", r);
+    }
     return o;
 }
 
@@ -99,7 +107,7 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
 static const char *const assigned_keys[] = {
     "id", "origin", "owner", "supervisor", "status", "registered", "accept_due", "decided",
     "handle_due", "extension_days", "handler", "reported", "closed", "urges", "filed", "round",
-    "reject_reason", "reply", "query_code", NULL,
+    "reject_reason", "reply", "query_code", "repeat_of", NULL,
 };
 
 static bool is_assigned (const char *key)
@@ -267,6 +275,8 @@ static int read_field (const char *key, const json_t *v, xf_case_t *c, xf_err_t 
         rc = read_uint (key, v, 1, XF_SUBJECTS, &c->subject, err);
     else if (strcmp (key, "headcount") == 0)
         rc = read_uint (key, v, 1, 100000, &c->headcount, err);
+    else if (strcmp (key, "representatives") == 0)
+        rc = read_uint (key, v, 1, 100000, &c->representatives, err);
     else if (strcmp (key, "anonymous") == 0) {
         bool anonymous = false;
         rc = read_bool (key, v, &anonymous, err);

@@ -51,6 +51,7 @@ static const keydef_t KEYS[] = {
     { SEC_NODE, "control_socket", K_STR, IN_CONF (control_socket), false, 0, 0 },
     { SEC_NODE, "listen", K_STR, IN_CONF (listen), false, 0, 0 },
     { SEC_NODE, "key_file", K_STR, IN_CONF (key_file), false, 0, 0 },
+    { SEC_NODE, "identity_key_file", K_STR, IN_CONF (identity_key_file), false, 0, 0 },
     { SEC_PARENT, "code", K_CODE, IN_CONF (parent_code), true, 0, 0 },
     { SEC_PARENT, "endpoint", K_STR, IN_CONF (parent_endpoint), true, 0, 0 },
     { SEC_PARENT, "public_key", K_KEY, IN_CONF (parent_public_key), true, 0, 0 },
@@ -625,6 +626,7 @@ void xf_conf_destroy (xf_conf_t **conf_p)
     free (f->control_socket);
     free (f->listen);
     free (f->key_file);
+    free (f->identity_key_file);
     free (f->parent_endpoint);
     for (size_t i = 0; i < f->n_children; i++)
         free (f->children[i].name);

@@ -28,6 +28,7 @@ typedef struct {
     char *control_socket;           /* default: <data_dir>/control.sock */
     char *listen;                   /* NULL on a leaf */
     char *key_file;                 /* default: <data_dir>/node.key */
+    char *identity_key_file;        /* the tree's identity key (64 hex digits); NULL: none */
     /* [parent] — has_parent false on the root */
     bool has_parent;
     char parent_code[XF_CODE_MAX];

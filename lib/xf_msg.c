@@ -241,13 +241,13 @@ static int walk_all (const ProtobufCMessage *m, const char *label, xf_err_t *err
 /* Oneof cases are field numbers; envelope and event bodies both start at 10. */
 static const char *const body_names[] = {
     "case_event", "case_request", "refusal", "stats_request", "stats_reply", "stats_snapshot",
-    "routes", "delivery_error",
+    "routes", "delivery_error", "sightings",
 };
 static const char *const event_names[] = {
     "register", "accept", "reject", "escalate", "assign", "transfer", "urge", "extend",
     "report", "send_back", "instruct", "close", "review", "overdue", "returned",
 };
-_Static_assert (XF__ENVELOPE__BODY_CASE_EVENT == 10 && XF__ENVELOPE__BODY_DELIVERY_ERROR == 17
+_Static_assert (XF__ENVELOPE__BODY_CASE_EVENT == 10 && XF__ENVELOPE__BODY_SIGHTINGS == 18
                 && XF__CASE_EVENT__BODY_REGISTRATION == 10 && XF__CASE_EVENT__BODY_RETURNED == 24,
                 "xf_msg name tables out of step with xfsync.proto");
 
@@ -512,6 +512,22 @@ static int check_routes (const Xf__RouteAnnouncement *r, const char *label, xf_e
     return check_codes (r->codes, NULL, r->n_codes, "routes: codes", label, err);
 }
 
+static int check_sightings (const Xf__Sightings *s, const char *label, xf_err_t *err)
+{
+    if (s->n_entries == 0)
+        return bad (err, label, "sightings without entries");
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const Xf__Sighting *e = s->entries[i];
+        if (e->key.len != XF_MSG_SIGHTING_KEY_LEN)
+            return bad (err, label, "sighting %zu: key of %zu bytes, not %d", i, e->key.len,
+                        XF_MSG_SIGHTING_KEY_LEN);
+        if (!xf_msg_case_id_valid (e->case_id))
+            return bad (err, label, "sighting %zu: case id \"%s\" is not <office>-<yyyy>-<6 digits>",
+                        i, show (e->case_id).s);
+    }
+    return 0;
+}
+
 static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
 {
     int rc;
@@ -532,6 +548,8 @@ static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
         return check_snapshot (e->stats_snapshot, label, err);
     case XF__ENVELOPE__BODY_ROUTES:
         return check_routes (e->routes, label, err);
+    case XF__ENVELOPE__BODY_SIGHTINGS:
+        return check_sightings (e->sightings, label, err);
     case XF__ENVELOPE__BODY_DELIVERY_ERROR:
         if (*nz (e->delivery_error->to)
             && (rc = check_code (e->delivery_error->to, "delivery error to", label, err)))

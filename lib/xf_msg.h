@@ -37,6 +37,7 @@
 #define XF_MSG_MAX_FRAME    (4 * 1024 * 1024) /* larger input is refused before decoding */
 #define XF_MSG_MAX_TEXT     (64 * 1024)     /* longest string field, in bytes */
 #define XF_ENVELOPE_FORMAT  1               /* the newest envelope format this build reads */
+#define XF_MSG_SIGHTING_KEY_LEN 32          /* HMAC-SHA256 of a petitioner identity */
 
 /* Decodes and checks one link frame. Returns NULL with err set on any failure (nothing
  * is left allocated). The caller frees the result with xf_msg_frame_free. */

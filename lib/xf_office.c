@@ -4,14 +4,12 @@
 #include "xf_office.h"
 #include "xf_office_int.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "xf_case_json.h"
 
-#define HASH_LEN 32
 enum { STAGE_ACCEPT = 'a', STAGE_HANDLE = 'h' };
 #define DRY_RUN_DONE 1
 
@@ -225,59 +223,6 @@ int xf_office_track_status (xf_txn_t *txn, const char *id, int from, int to, xf_
 
 /* ---------------------------------------------------------------- registration */
 
-/* SHA-256 of the normalized identity: the id number when given, else name and phone digits.
- * Anonymous and identity-less petitions have no key (and are never "repeat"). */
-static bool petitioner_key (const xf_case_t *c, uint8_t hash[HASH_LEN])
-{
-    const Xf__Petitioner *p = c->petitioner;
-    char norm[512];
-    if (c->anonymous || !p)
-        return false;
-    if (*p->id_number) {
-        int n = snprintf (norm, sizeof norm, "id:%s", p->id_number);
-        for (int i = 3; i < n; i++)
-            norm[i] = (char) (norm[i] == 'x' ? 'X' : norm[i]);
-    } else if (*p->name && *p->phone) {
-        int n = snprintf (norm, sizeof norm, "np:%s|", p->name);
-        for (const char *s = p->phone; *s && n < (int) sizeof norm - 1; s++)
-            if (*s >= '0' && *s <= '9')
-                norm[n++] = *s;
-        norm[n] = 0;
-    } else
-        return false;
-    unsigned len = HASH_LEN;
-    return EVP_Digest (norm, strlen (norm), hash, &len, EVP_sha256 (), NULL) == 1;
-}
-
-typedef struct {
-    const uint8_t *hash;
-    bool found;
-} repeat_probe_t;
-
-static int repeat_hit (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    (void) val, (void) vlen;
-    repeat_probe_t *p = arg;
-    p->found = klen > HASH_LEN && memcmp (key, p->hash, HASH_LEN) == 0;
-    return 1;
-}
-
-static int index_petitioner (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
-{
-    uint8_t key[HASH_LEN + XF_CASE_ID_MAX];
-    if (!petitioner_key (c, key))
-        return XF_OK;
-    repeat_probe_t probe = {key, false};
-    int rc = xf_txn_scan (txn, XF_DB_PETITIONER, key, HASH_LEN, repeat_hit, &probe, err);
-    if (rc != XF_OK)
-        return rc;
-    if (probe.found)
-        c->flags |= XF__CASE_FLAG__FLAG_REPEAT;
-    size_t n = strlen (c->id);
-    memcpy (key + HASH_LEN, c->id, n);
-    return xf_txn_put (txn, XF_DB_PETITIONER, key, HASH_LEN + n, "", 0, err);
-}
-
 /* 查询码: 12 characters from an alphabet without 0/O, 1/I/L, in groups of four. */
 static int assign_query_code (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
 {
@@ -321,7 +266,7 @@ static int count_registration (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
 
 /* Registers one case inside txn: number, record, indexes, counters, first event. */
 static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf_case_t *c,
-                        xf_err_t *err)
+                        xf_sightings_t *up, xf_err_t *err)
 {
     xf_day_t today = xf_day_of_time (who->now);
     int y, m, d, rc;
@@ -334,7 +279,7 @@ static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf
         || (rc = xf_case_format_id (id, o->code, y, seq + 1, err))
         || (rc = xf_txn_meta_set_u64 (txn, name, seq + 1, err))
         || (rc = xf_case_register (c, id, o->code, today, &o->lim, err))
-        || (rc = index_petitioner (txn, c, err))
+        || (rc = xf_office_mark_petitioner (txn, o, c, up, err))
         || (rc = assign_query_code (txn, c, err))
         || (rc = xf_office_due_add (txn, c->accept_due, c->id, STAGE_ACCEPT, err))
         || (rc = count_registration (txn, c, err))
@@ -355,6 +300,7 @@ typedef struct {
     const xf_actor_t *who;
     xf_case_t **cases;
     xf_case_t **work;   /* per attempt copies, so a retried transaction starts clean */
+    xf_sightings_t up;  /* registrations to tell the office above */
     size_t n, bad;
     bool dry_run;
 } batch_t;
@@ -362,23 +308,26 @@ typedef struct {
 static int register_batch_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     batch_t *b = arg;
+    b->up.n = 0;
     for (size_t i = 0; i < b->n; i++) {
         xf_case_destroy (&b->work[i]);
         if (!(b->work[i] = xf_case_copy (b->cases[i])))
             return xf_err_set (err, XF_ENOMEM, "out of memory");
-        int rc = register_in (txn, b->o, b->who, b->work[i], err);
+        int rc = register_in (txn, b->o, b->who, b->work[i], &b->up, err);
         if (rc != XF_OK) {
             b->bad = i;
             return rc;
         }
     }
-    return b->dry_run ? DRY_RUN_DONE : XF_OK;   /* a positive return aborts: nothing written */
+    if (b->dry_run)
+        return DRY_RUN_DONE;
+    return xf_office_send_sightings (txn, b->o, &b->up, b->who->now, err);   /* a positive return aborts: nothing written */
 }
 
 int xf_office_register_batch (xf_office_t *o, const xf_actor_t *who, xf_case_t **cases, size_t n,
                               bool dry_run, size_t *bad, xf_err_t *err)
 {
-    batch_t b = {o, who, cases, calloc (n ? n : 1, sizeof *b.work), n, 0, dry_run};
+    batch_t b = {o, who, cases, calloc (n ? n : 1, sizeof *b.work), {0}, n, 0, dry_run};
     if (!b.work)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     int rc = xf_store_write (o->store, register_batch_txn, &b, err);
@@ -394,6 +343,7 @@ int xf_office_register_batch (xf_office_t *o, const xf_actor_t *who, xf_case_t *
     if (bad)
         *bad = b.bad;
     free (b.work);
+    xf_sightings_clear (&b.up);
     return rc;
 }
 

@@ -28,6 +28,11 @@ xf_office_t *xf_office_new (xf_store_t *store, const char *code, const xf_limits
 void         xf_office_destroy (xf_office_t **office_p);
 const char  *xf_office_code (const xf_office_t *o);
 
+/* The tree's identity key (32 bytes, the same at every office): petitioner identities are
+ * compared, and told to the offices above, as HMAC-SHA256 under it. Without it they are
+ * compared at this office only and never leave it. */
+int xf_office_set_identity_key (xf_office_t *o, const uint8_t *key, size_t len, xf_err_t *err);
+
 /* Registers c (registration fields filled, e.g. by xf_case_from_json). On success c holds
  * the registered case, including its new id. */
 int xf_office_register (xf_office_t *o, const xf_actor_t *who, xf_case_t *c, xf_err_t *err);

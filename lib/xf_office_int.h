@@ -10,6 +10,8 @@ struct xf_office {
     char code[16];
     xf_limits_t lim;
     xf_net_t net;        /* routes.NULL until set: nothing is sent to other offices */
+    uint8_t identity_key[32];
+    bool has_identity_key;
 };
 
 #define DUE_KEY_MAX (4 + XF_CASE_ID_MAX)
@@ -80,6 +82,30 @@ int xf_office_take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
 
 /* The record kept from before a move is dropped: the case arrived. */
 int xf_office_forget_move (xf_txn_t *txn, const char *id, xf_err_t *err);
+
+/* ---------------------------------------------------------------- petitioners (xf_office_identity.c) */
+
+/* Registrations to tell the office above, gathered over one transaction. */
+typedef struct {
+    uint8_t key[32];
+    char id[XF_CASE_ID_MAX];
+} xf_sighting_t;
+typedef struct {
+    xf_sighting_t *v;
+    size_t n, cap;
+} xf_sightings_t;
+void xf_sightings_clear (xf_sightings_t *s);
+
+/* At registration (c has its id): marks c repeat (linked to the earlier cases) or skip_level
+ * from the petitioner index, indexes it, and adds it to up (NULL: none) for the office above
+ * when the tree's identity key is set. */
+int xf_office_mark_petitioner (xf_txn_t *txn, xf_office_t *o, xf_case_t *c, xf_sightings_t *up,
+                               xf_err_t *err);
+/* Tells the parent (if any) of the registrations in s, in one envelope. */
+int xf_office_send_sightings (xf_txn_t *txn, xf_office_t *o, const xf_sightings_t *s, int64_t now,
+                              xf_err_t *err);
+int xf_office_receive_sightings (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                                 int64_t now, xf_applied_t *out, xf_err_t *err);
 
 /* Marks out refused with a reason (printf with up to two strings). Returns XF_OK. */
 int xf_office_refuse (xf_applied_t *out, const char *fmt, const char *a, const char *b);

@@ -213,6 +213,8 @@ static int move_one (xf_txn_t *txn, move_t *mv, const char *id, xf_err_t *err)
     if (rc != XF_OK)
         return rc;
     rc = xf_case_check_move (c, mv->o->code, mv->m->kind, err);
+    if (rc == XF_OK && (mv->m->kind == XF_MOVE_ASSIGN || mv->m->kind == XF_MOVE_TRANSFER))
+        rc = xf_case_check_conflict (c, mv->to, xf_routes_name (mv->o->net.routes, mv->to), err);
     if (rc == XF_OK && !(before = xf_case_copy (c)))
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
     const char *dest = rc == XF_OK ? destination (mv, c) : NULL;

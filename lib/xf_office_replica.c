@@ -183,6 +183,20 @@ static const xf_case_t *record_of (const Xf__CaseEvent *ev)
     }
 }
 
+/* An accusation assigned or transferred to this office when its unit is the accused: the
+ * sender could not know the name, or did not check; the case goes back to it. */
+static bool refused_as_accused (const xf_office_t *o, const Xf__CaseEvent *ev, const xf_case_t *rec,
+                                xf_err_t *err)
+{
+    if (ev->body_case != XF__CASE_EVENT__BODY_ASSIGNMENT
+        && ev->body_case != XF__CASE_EVENT__BODY_TRANSFER)
+        return false;
+    const char *own = o->net.routes ? xf_routes_name (o->net.routes, o->code) : NULL;
+    if (strcmp (rec->owner, o->code) != 0 || !own)
+        return false;
+    return xf_case_check_conflict (rec, o->code, own, err) != XF_OK;
+}
+
 int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                              xf_applied_t *out, xf_err_t *err)
 {
@@ -194,6 +208,11 @@ int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *
     if (strcmp (ev->office, env->from) != 0)
         return xf_office_refuse (out, "an event recorded by office %s was sent by office %s: only "
                                  "the office that records an event sends it", ev->office, env->from);
+    if (refused_as_accused (o, ev, rec, err)) {
+        xf_office_refuse (out, "%s%s", err->msg, "");
+        *err = (xf_err_t) {0, ""};
+        return XF_OK;
+    }
     xf_case_t *old = NULL;
     int rc = xf_office_load_case (txn, ev->case_id, &old, err);
     if (rc != XF_OK && rc != XF_ENOTFOUND)

@@ -2,19 +2,21 @@
  * when a child announces, searched with bsearch on every message. */
 #include "xf_route.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
     char code[13];
     char via[13];   /* the child whose subtree holds it; "" for this node itself */
+    char name[XF_ROUTE_NAME_MAX];   /* the office's unit, as announced or configured; may be "" */
 } entry_t;
 
 struct xf_routes {
     char self[13], parent[13];
     entry_t *entries;
     size_t n, cap;
-    const char **subtree;   /* cache for xf_routes_subtree */
+    const char **subtree;   /* cache for xf_routes_subtree: codes, then names */
 };
 
 static int by_code (const void *a, const void *b)
@@ -31,7 +33,12 @@ static const entry_t *find (const xf_routes_t *r, const char *code)
     return bsearch (&key, r->entries, r->n, sizeof *r->entries, by_code);
 }
 
-static int add (xf_routes_t *r, const char *code, const char *via)
+static void set_name (entry_t *e, const char *name)
+{
+    snprintf (e->name, sizeof e->name, "%s", name ? name : "");
+}
+
+static int add (xf_routes_t *r, const char *code, const char *via, const char *name)
 {
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 32;
@@ -45,6 +52,7 @@ static int add (xf_routes_t *r, const char *code, const char *via)
     memset (e, 0, sizeof *e);
     strncpy (e->code, code, sizeof e->code - 1);
     strncpy (e->via, via, sizeof e->via - 1);
+    set_name (e, name);
     qsort (r->entries, r->n, sizeof *r->entries, by_code);
     free (r->subtree);
     r->subtree = NULL;
@@ -59,7 +67,7 @@ xf_routes_t *xf_routes_new (const char *self, const char *parent)
     strncpy (r->self, self, sizeof r->self - 1);
     if (parent)
         strncpy (r->parent, parent, sizeof r->parent - 1);
-    if (add (r, self, "") != XF_OK)
+    if (add (r, self, "", NULL) != XF_OK)
         xf_routes_destroy (&r);
     return r;
 }
@@ -81,7 +89,23 @@ int xf_routes_add_child (xf_routes_t *r, const char *child, xf_err_t *err)
         return XF_OK;
     if (e || strcmp (child, r->parent) == 0)
         return xf_err_set (err, XF_EINVAL, "child %s is already in the tree elsewhere", child);
-    return add (r, child, child) == XF_OK ? XF_OK : xf_err_set (err, XF_ENOMEM, "out of memory");
+    return add (r, child, child, NULL) == XF_OK ? XF_OK : xf_err_set (err, XF_ENOMEM, "out of memory");
+}
+
+void xf_routes_set_name (xf_routes_t *r, const char *code, const char *name)
+{
+    entry_t *e = (entry_t *) find (r, code);
+    if (e) {
+        set_name (e, name);
+        free (r->subtree);
+        r->subtree = NULL;
+    }
+}
+
+const char *xf_routes_name (const xf_routes_t *r, const char *code)
+{
+    const entry_t *e = find (r, code);
+    return e && *e->name ? e->name : NULL;
 }
 
 static void drop_subtree (xf_routes_t *r, const char *child)
@@ -95,8 +119,8 @@ static void drop_subtree (xf_routes_t *r, const char *child)
     r->subtree = NULL;
 }
 
-int xf_routes_announce (xf_routes_t *r, const char *child, const char *const *codes, size_t n,
-                        xf_err_t *err)
+int xf_routes_announce (xf_routes_t *r, const char *child, const char *const *codes,
+                        const char *const *names, size_t n, xf_err_t *err)
 {
     const entry_t *c = find (r, child);
     if (!c || strcmp (c->via, child) != 0)
@@ -109,9 +133,13 @@ int xf_routes_announce (xf_routes_t *r, const char *child, const char *const *co
                                e && !*e->via ? "this office" : e ? e->via : "the parent");
     }
     drop_subtree (r, child);
-    for (size_t i = 0; i < n; i++)
-        if (!find (r, codes[i]) && add (r, codes[i], child) != XF_OK)
+    for (size_t i = 0; i < n; i++) {
+        entry_t *e = (entry_t *) find (r, codes[i]);
+        if (!e && add (r, codes[i], child, names ? names[i] : NULL) != XF_OK)
             return xf_err_set (err, XF_ENOMEM, "out of memory");
+        if (e && names && *names[i])   /* the child itself: its own name over the configured one */
+            set_name (e, names[i]);
+    }
     return XF_OK;
 }
 
@@ -143,22 +171,28 @@ int xf_routes_in_subtree (const xf_routes_t *r, const char *child, const char *c
     return e && (!child || strcmp (e->via, child) == 0);
 }
 
-const char *const *xf_routes_subtree (const xf_routes_t *r, size_t *n)
+const char *const *xf_routes_subtree (const xf_routes_t *r, size_t *n, const char *const **names)
 {
     xf_routes_t *m = (xf_routes_t *) r;   /* the cache is not part of the value */
     if (!m->subtree) {
-        m->subtree = calloc (r->n ? r->n : 1, sizeof *m->subtree);
+        m->subtree = calloc (r->n ? 2 * r->n : 1, sizeof *m->subtree);
         if (!m->subtree) {
             *n = 0;
             return NULL;
         }
+        const entry_t *self = find (r, r->self);
         size_t k = 0;
-        m->subtree[k++] = r->self;
+        m->subtree[k] = r->self;
+        m->subtree[r->n + k++] = self ? self->name : "";
         for (size_t i = 0; i < r->n; i++)
-            if (*r->entries[i].via)
-                m->subtree[k++] = r->entries[i].code;
+            if (*r->entries[i].via) {
+                m->subtree[k] = r->entries[i].code;
+                m->subtree[r->n + k++] = r->entries[i].name;
+            }
     }
     *n = r->n;
+    if (names)
+        *names = m->subtree + r->n;
     return m->subtree;
 }
 

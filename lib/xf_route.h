@@ -13,6 +13,8 @@
 
 typedef struct xf_routes xf_routes_t;
 
+#define XF_ROUTE_NAME_MAX 128   /* bytes of an office's name (its unit), longer ones are cut */
+
 typedef enum {
     XF_ROUTE_SELF,      /* the destination is this office */
     XF_ROUTE_CHILD,     /* down, to *hop */
@@ -26,10 +28,16 @@ void         xf_routes_destroy (xf_routes_t **routes_p);
 
 /* Declares a configured child (its subtree is at least itself). */
 int xf_routes_add_child (xf_routes_t *r, const char *child, xf_err_t *err);
-/* Replaces the subtree a child announced. Codes that belong to another child's subtree or
- * to this node's own position (itself, its parent) are refused: a child cannot claim them. */
-int xf_routes_announce (xf_routes_t *r, const char *child, const char *const *codes, size_t n,
-                        xf_err_t *err);
+/* Replaces the subtree a child announced, with the offices' names (names NULL: none). Codes
+ * that belong to another child's subtree or to this node's own position (itself, its parent)
+ * are refused: a child cannot claim them. */
+int xf_routes_announce (xf_routes_t *r, const char *child, const char *const *codes,
+                        const char *const *names, size_t n, xf_err_t *err);
+
+/* The name (the unit) of an office this node knows: itself, a child, or one announced below.
+ * set_name ignores an unknown code; xf_routes_name returns NULL when no name is known. */
+void        xf_routes_set_name (xf_routes_t *r, const char *code, const char *name);
+const char *xf_routes_name (const xf_routes_t *r, const char *code);
 
 xf_route_t xf_routes_lookup (const xf_routes_t *r, const char *dest, const char **hop);
 
@@ -40,9 +48,9 @@ const char *xf_routes_parent (const xf_routes_t *r);
  * any child's subtree. */
 int xf_routes_in_subtree (const xf_routes_t *r, const char *child, const char *code);
 
-/* This node's whole subtree (itself first), for announcing to the parent. Borrowed array of
- * borrowed strings, valid until the next change. */
-const char *const *xf_routes_subtree (const xf_routes_t *r, size_t *n);
+/* This node's whole subtree (itself first), for announcing to the parent, and (names not
+ * NULL) the parallel names. Borrowed arrays of borrowed strings, valid until the next change. */
+const char *const *xf_routes_subtree (const xf_routes_t *r, size_t *n, const char *const **names);
 
 /* True when the division `above` contains the division `below` by their GB/T 2260 codes
  * (410000 contains 411300 and 411324; 411300 contains 411324): the offices above an office

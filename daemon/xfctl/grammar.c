@@ -46,6 +46,8 @@ static const xf_arg_t a_register[] = {
     {"--anonymous", "anonymous", A_FLAG, 0, NULL, 0, 0, "an anonymous petition (匿名)"},
     {"--headcount", "headcount", A_INT, 0, "N", 1, 100000,
      "how many people petitioned together; 5 or more is a group petition (集体访)"},
+    {"--representatives", "representatives", A_INT, 0, "N", 1, 100000,
+     "how many representatives a group petition chose (at most 5)"},
     {"--subject", "subject", A_INT, 0, "1..8", 1, 8,
      "the area of the 受理范围 it falls under, 1 to 8"},
     {"--accused-name", "accused.name", A_TEXT, 0, "N", 0, 0, "the name of the person accused"},

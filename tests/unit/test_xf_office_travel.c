@@ -60,7 +60,7 @@ static int setup (void **state)
     if (!fx || open_office (&fx->prov, PROV, NULL) || open_office (&fx->city, CITY, PROV)
         || open_office (&fx->county, COUNTY, CITY)
         || xf_routes_add_child (fx->prov.routes, CITY, &err)
-        || xf_routes_announce (fx->prov.routes, CITY, city_tree, 2, &err)
+        || xf_routes_announce (fx->prov.routes, CITY, city_tree, NULL, 2, &err)
         || xf_routes_add_child (fx->city.routes, COUNTY, &err)) {
         fprintf (stderr, "setup: %s\n", err.msg);
         return -1;

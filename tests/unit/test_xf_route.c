@@ -41,7 +41,7 @@ static void add_child (xf_routes_t *r, const char *child)
 static void announce (xf_routes_t *r, const char *child, const char *const *codes, size_t n)
 {
     xf_err_t err = {0};
-    if (xf_routes_announce (r, child, codes, n, &err) != XF_OK)
+    if (xf_routes_announce (r, child, codes, NULL, n, &err) != XF_OK)
         fail_msg ("announce from %s: %s", child, err.msg);
 }
 
@@ -97,7 +97,7 @@ static void assert_subtree (const xf_routes_t *r, const char *self, const char *
                             size_t n_want)
 {
     size_t n = 12345;
-    const char *const *list = xf_routes_subtree (r, &n);
+    const char *const *list = xf_routes_subtree (r, &n, NULL);
     assert_non_null (list);
     if (n != n_want + 1)
         fail_msg ("subtree has %zu codes, expected %zu", n, n_want + 1);
@@ -354,7 +354,7 @@ static void refuse_claim (xf_routes_t *r, const char *child, const char *code)
         const char *c[3] = {"411326777", "411326778", "411326779"};
         c[pos] = code;
         xf_err_t err = {0};
-        int rc = xf_routes_announce (r, child, c, 3, &err);
+        int rc = xf_routes_announce (r, child, c, NULL, 3, &err);
         if (rc != XF_EPERM)
             fail_msg ("%s claiming %s (position %zu): rc %d (%s)", child, code, pos, rc, err.msg);
         assert_int_equal (err.code, XF_EPERM);
@@ -363,7 +363,7 @@ static void refuse_claim (xf_routes_t *r, const char *child, const char *code)
         assert_nanyang_announced (r);
     }
     xf_err_t err = {0};
-    assert_int_equal (xf_routes_announce (r, child, codes, N_OF (codes), &err), XF_EPERM);
+    assert_int_equal (xf_routes_announce (r, child, codes, NULL, N_OF (codes), &err), XF_EPERM);
     assert_msg_has (&err, code);
     assert_nanyang_announced (r);
 }
@@ -400,7 +400,7 @@ static void test_announce_unconfigured_refused (void **state)
     for (size_t i = 0; i < N_OF (strangers); i++) {
         const char *codes[] = {strangers[i], "411325001"};
         xf_err_t err = {0};
-        int rc = xf_routes_announce (r, strangers[i], codes, N_OF (codes), &err);
+        int rc = xf_routes_announce (r, strangers[i], codes, NULL, N_OF (codes), &err);
         if (rc != XF_EPERM)
             fail_msg ("announcement from %s: rc %d (%s)", strangers[i], rc, err.msg);
         assert_int_equal (err.code, XF_EPERM);
@@ -481,7 +481,7 @@ static void test_subtree_refreshed (void **state)
     /* a refused announcement leaves the listing as it was */
     static const char *const bad[] = {"411303001", SELF};
     xf_err_t err = {0};
-    assert_int_equal (xf_routes_announce (r, WOLONG, bad, N_OF (bad), &err), XF_EPERM);
+    assert_int_equal (xf_routes_announce (r, WOLONG, bad, NULL, N_OF (bad), &err), XF_EPERM);
     assert_subtree (r, SELF, after, N_OF (after));
 
     /* many codes: the table grows past its first allocation and the listing follows */
@@ -585,7 +585,7 @@ static void test_province (void **state)
             }
         assert_down (r, "411323", "411300");
         size_t n = 0;
-        assert_non_null (xf_routes_subtree (r, &n));
+        assert_non_null (xf_routes_subtree (r, &n, NULL));
         assert_int_equal (n, 1 + N_CITIES * (N_COUNTIES + 1) - (N_COUNTIES - 1) + 1);
         xf_routes_destroy (&r);
         assert_null (r);
@@ -603,7 +603,7 @@ static void test_destroy_null_safe (void **state)
     assert_null (r);
     r = nanyang_announced ();
     size_t n;
-    assert_non_null (xf_routes_subtree (r, &n));   /* with the listing cached */
+    assert_non_null (xf_routes_subtree (r, &n, NULL));   /* with the listing cached */
     xf_routes_destroy (&r);
     assert_null (r);
     xf_routes_destroy (&r);   /* twice */

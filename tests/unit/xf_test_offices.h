@@ -127,4 +127,57 @@ static inline void xf_test_apply (xf_test_office_t *to, const char *peer, const 
     xf_msg_frame_free (&f);
 }
 
+/* What arrived and was not simply applied, over xf_test_carry / xf_test_settle calls. */
+typedef struct {
+    size_t refused, refusals, answered;
+} xf_test_tally_t;
+
+static inline xf_test_office_t *xf_test_at (xf_test_office_t *o, int n, const char *code)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp (o[i].code, code) == 0)
+            return &o[i];
+    fail_msg ("no office %s", code);
+    return NULL;
+}
+
+/* Carries what `from` has waiting for `to` into `to`; returns how many envelopes. */
+static inline size_t xf_test_carry (xf_test_office_t *from, xf_test_office_t *to, int64_t now,
+                                    xf_test_tally_t *tally)
+{
+    xf_test_taken_t t;
+    xf_test_take (from, to->code, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        xf_applied_t out;
+        xf_test_apply (to, from->code, t.bytes[i], t.len[i], now, &out);
+        free (t.bytes[i]);
+        tally->refused += out.refused;
+        tally->refusals += out.refusal;
+        tally->answered += out.answered;
+        if (out.refused)
+            fprintf (stderr, "note: %s refused an envelope from %s: %s\n", to->code, from->code,
+                     out.reason);
+    }
+    return t.n;
+}
+
+/* Carries everything on every link of the tree o[0..n) (each office's parent among them)
+ * until nothing moves. */
+static inline void xf_test_settle (xf_test_office_t *o, int n, int64_t now, xf_test_tally_t *tally)
+{
+    for (int round = 0; round < 50; round++) {
+        size_t moved = 0;
+        for (int i = 0; i < n; i++) {
+            if (!o[i].parent)
+                continue;
+            xf_test_office_t *parent = xf_test_at (o, n, o[i].parent);
+            moved += xf_test_carry (&o[i], parent, now, tally)
+                   + xf_test_carry (parent, &o[i], now, tally);
+        }
+        if (!moved)
+            return;
+    }
+    fail_msg ("the network does not settle");
+}
+
 #endif
