@@ -375,6 +375,24 @@ static json_t *cmd_urge (xf_node_t *node, uid_t uid, const json_t *args, xf_err_
     return decided (node, id, "urged", uid, xf_office_urge (node->office, &who, id, note, err), err);
 }
 
+/* The case comes here once its owner records the request: the answer says whom we asked. */
+static json_t *cmd_review (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    char asked_of[XF_OFFICE_CODE_LEN] = "";
+    const char *id = arg_string (args, "id", true, err);
+    const char *reason = id ? arg_string (args, "reason", true, err) : NULL;
+    if (!reason)
+        return NULL;
+    xf_actor_t who = actor (node, uid);
+    if (xf_office_review (node->office, &who, id, reason, asked_of, err) != XF_OK)
+        return NULL;
+    log_info ("case %s: review asked of office %s by uid %u", id, asked_of, (unsigned) uid);
+    links_queued (node->links);
+    return json_pack ("{s:s,s:s,s:s}", "id", id, "asked_of", asked_of, "review",
+                      "asked: the case comes to this office once that office records the request "
+                      "(xfctl case show ID tells what became of it)");
+}
+
 static json_t *cmd_stats (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
 {
     (void) uid;
@@ -447,6 +465,7 @@ static const char *const k_escalate[] = {"id", "ids", "to", "note", NULL};
 static const char *const k_report[] = {"id", "ids", "result", "items", NULL};
 static const char *const k_send_back[] = {"id", "ids", "reason", NULL};
 static const char *const k_urge[] = {"id", "note", NULL};
+static const char *const k_review[] = {"id", "reason", NULL};
 static const char *const k_stats[] = {"period", NULL};
 static const char *const k_clock[] = {"time", NULL};
 
@@ -467,6 +486,7 @@ static const command_t commands[] = {
     {"case.report", cmd_report, k_report},
     {"case.send_back", cmd_send_back, k_send_back},
     {"case.urge", cmd_urge, k_urge},
+    {"case.review", cmd_review, k_review},
     {"stats", cmd_stats, k_stats},
     {"clock.show", cmd_clock_show, k_none},
     {"clock.set", cmd_clock_set, k_clock},

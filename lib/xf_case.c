@@ -334,6 +334,8 @@ int xf_case_close (xf_case_t *c, const char *office, xf_day_t today, const char 
     c->flags &= ~(uint32_t) XF__CASE_FLAG__FLAG_OVERDUE;   /* leaving the stage ends "overdue" */
     c->status = XF__STATUS__CLOSED;
     c->closed = today;
+    if (c->review_level >= XF_REVIEW_LEVELS)
+        c->flags |= XF__CASE_FLAG__FLAG_FINAL;   /* the 复核 decision ends the matter */
     return XF_OK;
 }
 

@@ -122,6 +122,24 @@ int xf_case_check_conflict (const xf_case_t *c, const char *to, const char *to_u
 /* The owner records an urge from office `by`: counted, and 坐催 from the third. */
 int xf_case_record_urge (xf_case_t *c, const char *office, const char *by, xf_err_t *err);
 
+/* ---------------------------------------------------------------- review (xf_case_review.c) */
+
+#define XF_REVIEW_LEVELS      2    /* 复查, then 复核; after that the matter is final */
+#define XF_REVIEW_ASK_DAYS    30   /* a review is asked within 30 days of the reply */
+#define XF_REVIEW_DECIDE_DAYS 30   /* … and decided within 30 days */
+
+/* "复查 (review)" for level 1, "复核 (re-examination)" for 2. */
+const char *xf_review_name (unsigned level);
+/* Whether office `by` (by_is_parent: it is directly above the owner, who gave the reply) may
+ * take c for its next review today; names the date or office that applies. */
+int xf_case_check_review (const xf_case_t *c, const char *by, bool by_is_parent, xf_day_t today,
+                          xf_err_t *err);
+/* The review starts: `by` owns the case, in progress, to decide within XF_REVIEW_DECIDE_DAYS. */
+int xf_case_review (xf_case_t *c, const char *by, bool by_is_parent, xf_day_t today, xf_err_t *err);
+/* Whether a new petition c is on the matter of the earlier case: same category and, where
+ * both say, the same subject. The operator says otherwise with new_matter. */
+bool xf_case_same_matter (const xf_case_t *earlier, const xf_case_t *c);
+
 /* The deadline of the case's current stage (accept_due while registered, handle_due while
  * in progress), or 0 when it has none. */
 xf_day_t xf_case_due (const xf_case_t *c);

@@ -23,7 +23,7 @@ static json_t *flags_json (const xf_case_t *c, xf_day_t today)
         {XF__CASE_FLAG__FLAG_REPEAT, "repeat"},     {XF__CASE_FLAG__FLAG_SKIP_LEVEL, "skip_level"},
         {XF__CASE_FLAG__FLAG_GROUP, "group"},       {XF__CASE_FLAG__FLAG_EXTENDED, "extended"},
         {XF__CASE_FLAG__FLAG_OVERDUE, "overdue"},   {XF__CASE_FLAG__FLAG_LATE, "late"},
-        {XF__CASE_FLAG__FLAG_ONSITE, "onsite"},
+        {XF__CASE_FLAG__FLAG_ONSITE, "onsite"},     {XF__CASE_FLAG__FLAG_FINAL, "final"},
     };
     unsigned flags = c->flags;
     if (xf_case_is_overdue (c, today))
@@ -65,6 +65,10 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
     json_object_set_new (o, "closed", day_or_null (c->closed));
     json_object_set_new (o, "anonymous", json_boolean (c->anonymous));
     json_object_set_new (o, "headcount", json_integer (c->headcount));
+    if (c->review_level)
+        json_object_set_new (o, "review_level", json_integer (c->review_level));
+    if (c->new_matter)
+        json_object_set_new (o, "new_matter", json_true ());
     if (c->representatives)
         json_object_set_new (o, "representatives", json_integer (c->representatives));
     json_object_set_new (o, "flags", flags_json (c, today));
@@ -107,7 +111,7 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
 static const char *const assigned_keys[] = {
     "id", "origin", "owner", "supervisor", "status", "registered", "accept_due", "decided",
     "handle_due", "extension_days", "handler", "reported", "closed", "urges", "filed", "round",
-    "reject_reason", "reply", "query_code", "repeat_of", NULL,
+    "reject_reason", "reply", "query_code", "repeat_of", "review_level", NULL,
 };
 
 static bool is_assigned (const char *key)
@@ -275,7 +279,11 @@ static int read_field (const char *key, const json_t *v, xf_case_t *c, xf_err_t 
         rc = read_uint (key, v, 1, XF_SUBJECTS, &c->subject, err);
     else if (strcmp (key, "headcount") == 0)
         rc = read_uint (key, v, 1, 100000, &c->headcount, err);
-    else if (strcmp (key, "representatives") == 0)
+    else if (strcmp (key, "new_matter") == 0) {
+        bool new_matter = false;
+        rc = read_bool (key, v, &new_matter, err);
+        c->new_matter = new_matter;
+    } else if (strcmp (key, "representatives") == 0)
         rc = read_uint (key, v, 1, 100000, &c->representatives, err);
     else if (strcmp (key, "anonymous") == 0) {
         bool anonymous = false;
@@ -378,6 +386,12 @@ static void body_json (json_t *o, const Xf__CaseEvent *ev)
         json_object_set_new (o, "automatic", json_boolean (ev->urge->automatic));
         json_object_set_new (o, "by", str_or_null (ev->urge->by));
         json_object_set_new (o, "due", day_or_null (ev->urge->due));
+        break;
+    case XF__CASE_EVENT__BODY_REVIEW:
+        json_object_set_new (o, "reason", json_string (ev->review->reason));
+        json_object_set_new (o, "by", str_or_null (ev->review->by));
+        json_object_set_new (o, "level", json_integer (ev->review->level));
+        json_object_set_new (o, "due", day_or_null (ev->review->due));
         break;
     case XF__CASE_EVENT__BODY_ASSIGNMENT:
         json_object_set_new (o, "to", json_string (ev->assignment->to));

@@ -331,8 +331,14 @@ static int check_event_body (const Xf__CaseEvent *ev, bool earlier, const char *
             return bad (err, label, "registration without a record");
         return check_record (ev->registration->record, ev->case_id, label, err);
     case XF__CASE_EVENT__BODY_ACCEPTANCE:
-    case XF__CASE_EVENT__BODY_REVIEW:
         return 0;
+    case XF__CASE_EVENT__BODY_REVIEW:
+        if (*nz (ev->review->by) && (rc = check_code (ev->review->by, "review: by", label, err)))
+            return rc;
+        if (ev->review->level > 2)
+            return bad (err, label, "review level %u is not 1 (复查) or 2 (复核)",
+                        (unsigned) ev->review->level);
+        return need_text (ev->review->reason, "reason", label, err);
     case XF__CASE_EVENT__BODY_REJECTION:
         return need_text (ev->rejection->reason, "reason", label, err);
     case XF__CASE_EVENT__BODY_ESCALATION:

@@ -17,6 +17,8 @@
 
 typedef struct xf_office xf_office_t;
 
+#define XF_OFFICE_CODE_LEN 16   /* room for an office code and its NUL */
+
 typedef struct {
     int64_t now;       /* node clock, unix seconds */
     uint32_t uid;      /* operator (SO_PEERCRED), 0 for the node itself */
@@ -123,6 +125,13 @@ int xf_office_urge (xf_office_t *o, const xf_actor_t *who, const char *id, const
 /* Sends the automatic urges due by now for the cases this office supervises (each once:
  * urge_before_days before the owner's deadline, then every urge_every_days). */
 int xf_office_scan_urges (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *err);
+
+/* 复查 / 复核: registers the petitioner's request for review of case id at this office (the
+ * office directly above the one that gave the reply) and asks that office for the case; the
+ * case arrives here once it records the request, or `case show` here tells its refusal.
+ * asked_of gets the office asked. With a replica here the rules are checked at once. */
+int xf_office_review (xf_office_t *o, const xf_actor_t *who, const char *id, const char *reason,
+                      char asked_of[XF_OFFICE_CODE_LEN], xf_err_t *err);
 
 /* What applying one arriving envelope did, for the daemon's log and counters. */
 typedef struct {

@@ -118,6 +118,34 @@ static int note_sighting (xf_sightings_t *up, const uint8_t *hash, const char *i
     return XF_OK;
 }
 
+/* 信访人对复核意见不服，仍以同一事实和理由提出投诉请求的，不再受理: a petition on a matter of
+ * the same petitioner that a 复核 made final (as far as this office holds the earlier cases). */
+static int refuse_final_matter (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
+{
+    for (size_t i = 0; !c->new_matter && i < c->n_repeat_of; i++) {
+        xf_case_t *earlier = NULL;
+        int rc = xf_office_load_case (txn, c->repeat_of[i], &earlier, err);
+        if (rc == XF_ENOTFOUND) {
+            *err = (xf_err_t) {0, ""};
+            continue;
+        }
+        if (rc != XF_OK)
+            return rc;
+        if ((earlier->flags & XF__CASE_FLAG__FLAG_FINAL) && xf_case_same_matter (earlier, c)) {
+            char day[11];
+            xf_day_format (earlier->closed, day);
+            rc = xf_err_set (err, XF_ESTATE, "the petitioner's matter was made final (终结) in case "
+                             "%s: office %s decided its 复核 on %s, and the same matter is not taken "
+                             "again; if this petition is about another matter, register it with "
+                             "--new-matter", earlier->id, earlier->owner, day);
+        }
+        xf_case_destroy (&earlier);
+        if (rc != XF_OK)
+            return rc;
+    }
+    return XF_OK;
+}
+
 int xf_office_mark_petitioner (xf_txn_t *txn, xf_office_t *o, xf_case_t *c, xf_sightings_t *up,
                                xf_err_t *err)
 {
@@ -132,6 +160,8 @@ int xf_office_mark_petitioner (xf_txn_t *txn, xf_office_t *o, xf_case_t *c, xf_s
         return xf_err_set (err, probe.rc, "out of memory");
     if (probe.earlier)
         c->flags |= XF__CASE_FLAG__FLAG_REPEAT;
+    if ((rc = refuse_final_matter (txn, c, err)))
+        return rc;
     if (!probe.below && has_offices_below (o))
         c->flags |= XF__CASE_FLAG__FLAG_SKIP_LEVEL;
     size_t n = strlen (c->id);

@@ -80,8 +80,27 @@ int xf_office_receive_refusal (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope
 int xf_office_take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
                          xf_applied_t *out, xf_err_t *err);
 
+/* Keeps the record of c from before a move, to restore if the move comes back undelivered. */
+int xf_office_remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err);
 /* The record kept from before a move is dropped: the case arrived. */
 int xf_office_forget_move (xf_txn_t *txn, const char *id, xf_err_t *err);
+
+/* Answers a request of env's sender with a Refusal (owner: who owns the case, or NULL). */
+int xf_office_answer_refusal (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                              const char *case_id, int code, const char *reason, const char *owner,
+                              int64_t now, xf_applied_t *out, xf_err_t *err);
+
+/* ---------------------------------------------------------------- review (xf_office_review.c) */
+
+/* At the owner: a request for 复查 / 复核 of one of its cases. */
+int xf_office_receive_review (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+                              xf_applied_t *out, xf_err_t *err);
+/* At the asker: a refusal that may be of a review request of ours. */
+int xf_office_review_refused (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, xf_err_t *err);
+/* At the asker: the case arrived with the review event (ev); the request is done. */
+int xf_office_review_arrived (xf_txn_t *txn, const Xf__CaseEvent *ev, const char *self, xf_err_t *err);
+/* What became of a review asked here of a case not (yet) here, or XF_ENOTFOUND. */
+int xf_office_review_status (xf_txn_t *txn, const char *id, char *out, size_t size);
 
 /* ---------------------------------------------------------------- petitioners (xf_office_identity.c) */
 

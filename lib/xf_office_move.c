@@ -23,7 +23,7 @@ static size_t moved_key (char *key, const char *id)
 
 /* Remembers what a move changes (the record without its bulk: summary, parties, sealed
  * identities), so that a move that does not arrive can be undone. */
-static int remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
+int xf_office_remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
 {
     char key[MOVED_KEY_MAX];
     size_t len = 0, n_sealed = c->n_sealed;
@@ -225,7 +225,7 @@ static int move_one (xf_txn_t *txn, move_t *mv, const char *id, xf_err_t *err)
         rc = xf_case_move (c, mv->o->code, mv->m->kind, mv->to, today, &mv->o->lim, err);
     union { Xf__Escalation e; Xf__Assignment a; Xf__Transfer t; Xf__Report r; Xf__SendBack s; } body;
     int counter = rc == XF_OK ? fill_event (mv, c, &ev, &body) : -1;
-    if (rc == XF_OK && !(rc = remember_move (txn, before, err))
+    if (rc == XF_OK && !(rc = xf_office_remember_move (txn, before, err))
         && !(rc = xf_office_append_event (txn, mv->o, mv->who, c, &ev, err))
         && !(counter >= 0 && (rc = xf_stats_bump (txn, today, counter, 1, err))))
         rc = xf_office_adopt (txn, mv->o, before, c, err);   /* the deadline and 应结 leave */
@@ -293,6 +293,7 @@ static int counter_of (const char *event)
     static const struct { const char *name; int counter; } moves[] = {
         {"escalate", XF_ST_ESCALATED}, {"assign", XF_ST_ASSIGNED},
         {"transfer", XF_ST_TRANSFERRED}, {"send_back", XF_ST_SENT_BACK}, {"report", -1},
+        {"review", -1},
     };
     for (size_t i = 0; i < sizeof moves / sizeof *moves; i++)
         if (strcmp (moves[i].name, event) == 0)

@@ -23,7 +23,11 @@ typedef struct {
 static int get_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     read_t *r = arg;
-    return xf_office_load_case (txn, r->id, &r->c, err);
+    char review[700];
+    int rc = xf_office_load_case (txn, r->id, &r->c, err);
+    if (rc == XF_ENOTFOUND && xf_office_review_status (txn, r->id, review, sizeof review) == XF_OK)
+        xf_err_set (err, XF_ENOTFOUND, "no case %s at this office yet: %s", r->id, review);
+    return rc;
 }
 
 xf_case_t *xf_office_get (xf_office_t *o, const char *id, xf_err_t *err)

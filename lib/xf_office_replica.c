@@ -241,6 +241,8 @@ int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *
          * take back */
         if (rc == XF_OK && old && strcmp (ev->office, old->owner) == 0)
             rc = xf_office_forget_move (txn, ev->case_id, err);
+        if (rc == XF_OK)
+            rc = xf_office_review_arrived (txn, ev, o->code, err);
     }
     xf_case_destroy (&old);
     return rc;

@@ -272,9 +272,9 @@ int xf_office_scan_urges (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *e
 
 /* ---------------------------------------------------------------- at the owner */
 
-static int answer_refusal (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
-                           const char *case_id, int code, const char *reason, const char *owner,
-                           int64_t now, xf_applied_t *out, xf_err_t *err)
+int xf_office_answer_refusal (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                              const char *case_id, int code, const char *reason, const char *owner,
+                              int64_t now, xf_applied_t *out, xf_err_t *err)
 {
     Xf__Refusal r = XF__REFUSAL__INIT;
     Xf__GlobalId gid = *env->id;
@@ -302,19 +302,21 @@ int xf_office_receive_request (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope
     const Xf__CaseEvent *asked = req->event;
     xf_err_t why = {0, ""};
     xf_case_t *c = NULL;
+    if (asked->body_case == XF__CASE_EVENT__BODY_REVIEW)
+        return xf_office_receive_review (txn, o, env, now, out, err);
     if (asked->body_case != XF__CASE_EVENT__BODY_URGE)
-        return answer_refusal (txn, o, env, req->case_id, XF_EINVAL, "only urges are handled as "
-                               "requests", NULL, now, out, err);
+        return xf_office_answer_refusal (txn, o, env, req->case_id, XF_EINVAL, "only urges and "
+                                         "reviews are handled as requests", NULL, now, out, err);
     int rc = xf_office_load_case (txn, req->case_id, &c, &why);
     if (rc == XF_ENOTFOUND)
-        return answer_refusal (txn, o, env, req->case_id, rc, why.msg, NULL, now, out, err);
+        return xf_office_answer_refusal (txn, o, env, req->case_id, rc, why.msg, NULL, now, out, err);
     if (rc != XF_OK) {
         *err = why;
         return rc;
     }
     rc = xf_case_record_urge (c, o->code, env->from, &why);
     if (rc == XF_EPERM || rc == XF_ESTATE) {
-        rc = answer_refusal (txn, o, env, c->id, rc, why.msg, c->owner, now, out, err);
+        rc = xf_office_answer_refusal (txn, o, env, c->id, rc, why.msg, c->owner, now, out, err);
         xf_case_destroy (&c);
         return rc;
     }
@@ -338,10 +340,11 @@ int xf_office_receive_request (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope
 int xf_office_receive_refusal (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                                xf_applied_t *out, xf_err_t *err)
 {
-    (void) o;
     const Xf__Refusal *r = env->refusal;
     uint64_t n;
-    int rc = xf_txn_meta_u64 (txn, "requests/refused", &n, err);
+    int rc = xf_office_review_refused (txn, o, env, err);
+    if (rc == XF_OK)
+        rc = xf_txn_meta_u64 (txn, "requests/refused", &n, err);
     if (rc == XF_OK)
         rc = xf_txn_meta_set_u64 (txn, "requests/refused", n + 1, err);
     out->refusal = true;

@@ -56,6 +56,8 @@ static const xf_arg_t a_register[] = {
      "the accused's rank: 省部级, 厅局级, 县处级, 乡科级, 一般干部, 村干部"},
     {"--skip-level", "skip_level", A_FLAG, 0, NULL, 0, 0,
      "the petition skipped a level (越级访)"},
+    {"--new-matter", "new_matter", A_FLAG, 0, NULL, 0, 0,
+     "a new matter of a petitioner whose earlier matter was made final (终结)"},
     ARG_END};
 
 static const xf_arg_t a_import[] = {
@@ -167,7 +169,7 @@ const xf_cmd_t xf_commands[] = {
           "结案报告 to the assigning office", NULL),
     CASE ("send-back", "case.send_back", SHOW_CASE_LINE, a_send_back, "退回重办: send a report back", NULL),
     CASE ("close", "case.close", SHOW_CASE_LINE, a_close, "办结: close with the reply", NULL),
-    CASE ("review", "case.review", SHOW_CASE_LINE, a_review,
+    CASE ("review", "case.review", SHOW_PLAIN, a_review,
           "复查/复核 request, at the office above the last decision", NULL),
     CASE ("lookup", "case.lookup", SHOW_PLAIN, a_lookup,
           "the public status for a petitioner's 查询码, at any office", NULL),

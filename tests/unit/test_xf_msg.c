@@ -155,6 +155,9 @@ static void fx_init_events (fx_t *x)
     x->clo.reply = "已书面答复";
     x->clo.on_time = 1;
     x->rev = (Xf__ReviewRequest) XF__REVIEW_REQUEST__INIT;
+    x->rev.reason = "对复查意见不服";
+    x->rev.by = "410000";
+    x->rev.level = 2;
     x->ovd = (Xf__Overdue) XF__OVERDUE__INIT;
     x->ovd.due = 20415;
     x->ovd.stage = "accept";
