@@ -55,25 +55,11 @@ static void assert_has (const char *text, const char *phrase)
 
 /* ---------------------------------------------------------------- fixture */
 
-static int open_office (office_t *o, const char *code, const char *parent)
-{
-    return xf_test_office_open (o, code, parent, &LIM, "test_xf_office_flow");
-}
-
 static int setup (void **state)
 {
     fx_t *fx = calloc (1, sizeof *fx);
-    xf_err_t err = {0, ""};
-    static const char *const city_tree[] = {CITY, ZP, XC};
-    if (!fx || open_office (&fx->o[0], PROV, NULL) || open_office (&fx->o[1], CITY, PROV)
-        || open_office (&fx->o[2], ZP, CITY) || open_office (&fx->o[3], XC, CITY)
-        || xf_routes_add_child (fx->o[0].routes, CITY, &err)
-        || xf_routes_announce (fx->o[0].routes, CITY, city_tree, NULL, 3, &err)
-        || xf_routes_add_child (fx->o[1].routes, ZP, &err)
-        || xf_routes_add_child (fx->o[1].routes, XC, &err)) {
-        fprintf (stderr, "setup: %s\n", err.msg);
+    if (!fx || xf_test_tree_open (fx->o, &LIM, "test_xf_office_flow"))
         return -1;
-    }
     fx->who.uid = 1000;
     fx->who.now = xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600;
     *state = fx;

@@ -42,19 +42,11 @@ static int open_tree (void **state, bool keyed)
 {
     fx_t *fx = calloc (1, sizeof *fx);
     xf_err_t err = {0, ""};
-    static const char *const city_tree[] = {CITY, ZP, XC};
-    const char *codes[] = {PROV, CITY, ZP, XC}, *parents[] = {NULL, PROV, CITY, CITY};
-    for (int i = 0; fx && i < N_OFFICES; i++)
-        if (xf_test_office_open (&fx->o[i], codes[i], parents[i], &LIM, "test_xf_office_petitioners")
-            || (keyed && xf_office_set_identity_key (fx->o[i].office, KEY, sizeof KEY, &err)))
-            return -1;
-    if (!fx || xf_routes_add_child (fx->o[0].routes, CITY, &err)
-        || xf_routes_announce (fx->o[0].routes, CITY, city_tree, NULL, 3, &err)
-        || xf_routes_add_child (fx->o[1].routes, ZP, &err)
-        || xf_routes_add_child (fx->o[1].routes, XC, &err)) {
-        fprintf (stderr, "setup: %s\n", err.msg);
+    if (!fx || xf_test_tree_open (fx->o, &LIM, "test_xf_office_petitioners"))
         return -1;
-    }
+    for (int i = 0; keyed && i < N_OFFICES; i++)
+        if (xf_office_set_identity_key (fx->o[i].office, KEY, sizeof KEY, &err))
+            return -1;
     fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000};
     *state = fx;
     return 0;

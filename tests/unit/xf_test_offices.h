@@ -56,6 +56,31 @@ static inline void xf_test_office_close (xf_test_office_t *o)
         xf_test_rmtree (o->dir);
 }
 
+/* The tree most tests use: 河南省 410000 → 南阳市 411300 → 镇平县 411324 and 淅川县 411326,
+ * in o[0..3] in that order, with the routes the links would have announced. */
+#define XF_TEST_PROV "410000"
+#define XF_TEST_CITY "411300"
+#define XF_TEST_ZP   "411324"
+#define XF_TEST_XC   "411326"
+static inline int xf_test_tree_open (xf_test_office_t o[4], const xf_limits_t *lim, const char *tag)
+{
+    static const char *const city_tree[] = {XF_TEST_CITY, XF_TEST_ZP, XF_TEST_XC};
+    const char *codes[] = {XF_TEST_PROV, XF_TEST_CITY, XF_TEST_ZP, XF_TEST_XC};
+    const char *parents[] = {NULL, XF_TEST_PROV, XF_TEST_CITY, XF_TEST_CITY};
+    xf_err_t err = {0, ""};
+    for (int i = 0; i < 4; i++)
+        if (xf_test_office_open (&o[i], codes[i], parents[i], lim, tag))
+            return -1;
+    if (xf_routes_add_child (o[0].routes, XF_TEST_CITY, &err)
+        || xf_routes_announce (o[0].routes, XF_TEST_CITY, city_tree, NULL, 3, &err)
+        || xf_routes_add_child (o[1].routes, XF_TEST_ZP, &err)
+        || xf_routes_add_child (o[1].routes, XF_TEST_XC, &err)) {
+        fprintf (stderr, "routes: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* What xf_test_take copied out of an outbox. */
 typedef struct {
     const char *peer;
