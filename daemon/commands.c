@@ -393,6 +393,19 @@ static json_t *cmd_review (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                       "(xfctl case show ID tells what became of it)");
 }
 
+static json_t *cmd_lookup (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    json_t *answer = NULL;
+    const char *code = arg_string (args, "query_code", true, err);
+    if (!code)
+        return NULL;
+    xf_actor_t who = actor (node, uid);
+    if (xf_office_lookup (node->office, &who, code, &answer, err) != XF_OK)
+        return NULL;
+    links_queued (node->links);   /* the question, when it went to another office */
+    return answer;
+}
+
 static json_t *cmd_stats (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
 {
     (void) uid;
@@ -466,6 +479,7 @@ static const char *const k_report[] = {"id", "ids", "result", "items", NULL};
 static const char *const k_send_back[] = {"id", "ids", "reason", NULL};
 static const char *const k_urge[] = {"id", "note", NULL};
 static const char *const k_review[] = {"id", "reason", NULL};
+static const char *const k_lookup[] = {"query_code", NULL};
 static const char *const k_stats[] = {"period", NULL};
 static const char *const k_clock[] = {"time", NULL};
 
@@ -487,6 +501,7 @@ static const command_t commands[] = {
     {"case.send_back", cmd_send_back, k_send_back},
     {"case.urge", cmd_urge, k_urge},
     {"case.review", cmd_review, k_review},
+    {"case.lookup", cmd_lookup, k_lookup},
     {"stats", cmd_stats, k_stats},
     {"clock.show", cmd_clock_show, k_none},
     {"clock.set", cmd_clock_set, k_clock},

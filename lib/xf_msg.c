@@ -241,13 +241,13 @@ static int walk_all (const ProtobufCMessage *m, const char *label, xf_err_t *err
 /* Oneof cases are field numbers; envelope and event bodies both start at 10. */
 static const char *const body_names[] = {
     "case_event", "case_request", "refusal", "stats_request", "stats_reply", "stats_snapshot",
-    "routes", "delivery_error", "sightings",
+    "routes", "delivery_error", "sightings", "lookup_request", "lookup_reply",
 };
 static const char *const event_names[] = {
     "register", "accept", "reject", "escalate", "assign", "transfer", "urge", "extend",
     "report", "send_back", "instruct", "close", "review", "overdue", "returned",
 };
-_Static_assert (XF__ENVELOPE__BODY_CASE_EVENT == 10 && XF__ENVELOPE__BODY_SIGHTINGS == 18
+_Static_assert (XF__ENVELOPE__BODY_CASE_EVENT == 10 && XF__ENVELOPE__BODY_LOOKUP_REPLY == 20
                 && XF__CASE_EVENT__BODY_REGISTRATION == 10 && XF__CASE_EVENT__BODY_RETURNED == 24,
                 "xf_msg name tables out of step with xfsync.proto");
 
@@ -534,6 +534,17 @@ static int check_sightings (const Xf__Sightings *s, const char *label, xf_err_t 
     return 0;
 }
 
+static int check_lookup_reply (const Xf__LookupReply *r, const char *label, xf_err_t *err)
+{
+    int rc = need_text (r->query_code, "lookup reply: query code", label, err);
+    if (rc || !r->found)
+        return rc;
+    if (!xf_msg_case_id_valid (r->case_id))
+        return bad (err, label, "lookup reply: case id \"%s\" is not <office>-<yyyy>-<6 digits>",
+                    show (r->case_id).s);
+    return check_code (r->owner, "lookup reply: owner", label, err);
+}
+
 static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
 {
     int rc;
@@ -556,6 +567,10 @@ static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
         return check_routes (e->routes, label, err);
     case XF__ENVELOPE__BODY_SIGHTINGS:
         return check_sightings (e->sightings, label, err);
+    case XF__ENVELOPE__BODY_LOOKUP_REQUEST:
+        return need_text (e->lookup_request->query_code, "lookup: query code", label, err);
+    case XF__ENVELOPE__BODY_LOOKUP_REPLY:
+        return check_lookup_reply (e->lookup_reply, label, err);
     case XF__ENVELOPE__BODY_DELIVERY_ERROR:
         if (*nz (e->delivery_error->to)
             && (rc = check_code (e->delivery_error->to, "delivery error to", label, err)))

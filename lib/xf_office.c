@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "xf_case_json.h"
+#include "xf_query.h"
 
 enum { STAGE_ACCEPT = 'a', STAGE_HANDLE = 'h' };
 #define DRY_RUN_DONE 1
@@ -223,22 +224,17 @@ int xf_office_track_status (xf_txn_t *txn, const char *id, int from, int to, xf_
 
 /* ---------------------------------------------------------------- registration */
 
-/* 查询码: 12 characters from an alphabet without 0/O, 1/I/L, in groups of four. */
-static int assign_query_code (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
+/* 查询码 (xf_query.h): unguessable, and it names this office so that any office can ask it. */
+static int assign_query_code (xf_txn_t *txn, xf_office_t *o, xf_case_t *c, xf_err_t *err)
 {
-    static const char alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
     for (int attempt = 0; attempt < 8; attempt++) {
-        unsigned char r[12];
-        char code[15];
-        if (RAND_bytes (r, sizeof r) != 1)
+        uint64_t r;
+        char code[XF_QUERY_SHOWN];
+        if (RAND_bytes ((unsigned char *) &r, sizeof r) != 1)
             return xf_err_set (err, XF_EIO, "cannot draw random bytes for a query code");
-        for (int i = 0, j = 0; i < 12; i++) {
-            if (i && i % 4 == 0)
-                code[j++] = '-';
-            code[j++] = alphabet[r[i] % (sizeof alphabet - 1)];
-            code[j] = 0;
-        }
-        int rc = xf_txn_insert (txn, XF_DB_QUERY, code, strlen (code), c->id, strlen (c->id), err);
+        int rc = xf_query_make (o->code, r, code, err);
+        if (rc == XF_OK)
+            rc = xf_txn_insert (txn, XF_DB_QUERY, code, strlen (code), c->id, strlen (c->id), err);
         if (rc == XF_EEXIST)
             continue;
         if (rc != XF_OK)
@@ -280,7 +276,7 @@ static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf
         || (rc = xf_txn_meta_set_u64 (txn, name, seq + 1, err))
         || (rc = xf_case_register (c, id, o->code, today, &o->lim, err))
         || (rc = xf_office_mark_petitioner (txn, o, c, up, err))
-        || (rc = assign_query_code (txn, c, err))
+        || (rc = assign_query_code (txn, o, c, err))
         || (rc = xf_office_due_add (txn, c->accept_due, c->id, STAGE_ACCEPT, err))
         || (rc = count_registration (txn, c, err))
         || (rc = xf_office_track_status (txn, c->id, 0, XF__STATUS__REGISTERED, err)))

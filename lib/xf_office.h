@@ -133,6 +133,13 @@ int xf_office_scan_urges (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *e
 int xf_office_review (xf_office_t *o, const xf_actor_t *who, const char *id, const char *reason,
                       char asked_of[XF_OFFICE_CODE_LEN], xf_err_t *err);
 
+/* 查询码: the public status of the case a petitioner's code names (any case and dashes),
+ * {"query_code","found",…}. Answered here when this office registered it; otherwise the
+ * office the code names is asked and the answer is {"pending":true,"asked_of":CODE} until
+ * its reply arrives (ask again: the reply is kept for a minute). */
+int xf_office_lookup (xf_office_t *o, const xf_actor_t *who, const char *code, json_t **answer,
+                      xf_err_t *err);
+
 /* What applying one arriving envelope did, for the daemon's log and counters. */
 typedef struct {
     bool relayed;          /* stored for the next hop */

@@ -102,6 +102,12 @@ int xf_office_review_arrived (xf_txn_t *txn, const Xf__CaseEvent *ev, const char
 /* What became of a review asked here of a case not (yet) here, or XF_ENOTFOUND. */
 int xf_office_review_status (xf_txn_t *txn, const char *id, char *out, size_t size);
 
+/* 查询码 (xf_office_lookup.c): a question from another office, and the answer to ours. */
+int xf_office_receive_lookup (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+                              xf_applied_t *out, xf_err_t *err);
+int xf_office_receive_lookup_reply (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                                    int64_t now, xf_applied_t *out, xf_err_t *err);
+
 /* ---------------------------------------------------------------- petitioners (xf_office_identity.c) */
 
 /* Registrations to tell the office above, gathered over one transaction. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "client.h"
 #include "grammar.h"
@@ -115,11 +116,40 @@ static int resolve_socket (const globals_t *g, char **path)
     return XFCTL_OK;
 }
 
+#define LOOKUP_WAIT_MS  10000   /* how long `case lookup` waits for the office a code names */
+#define LOOKUP_POLL_MS  100
+
+/* A lookup answered by another office comes back {"pending":true}: ask again until the
+ * answer is there (the daemon sends the question once and keeps the answer). */
+static int await_answer (const char *socket, const char *request, const json_t *args, json_t **result)
+{
+    for (int waited = 0; json_is_true (json_object_get (*result, "pending")); waited += LOOKUP_POLL_MS) {
+        if (waited >= LOOKUP_WAIT_MS) {
+            int rc = xfctl_refuse ("unavailable", "office %s, which the query code names, has not "
+                                   "answered within %d s: it may be out of reach, or the code "
+                                   "mistyped; try again later",
+                                   json_string_value (json_object_get (*result, "asked_of")),
+                                   LOOKUP_WAIT_MS / 1000);
+            json_decref (*result);
+            *result = NULL;
+            return rc;
+        }
+        nanosleep (&(struct timespec) {0, LOOKUP_POLL_MS * 1000000L}, NULL);
+        json_decref (*result);
+        int rc = xf_client_request (socket, request, args, result);
+        if (rc != XFCTL_OK)
+            return rc;
+    }
+    return XFCTL_OK;
+}
+
 static int run_request (const char *socket, const xf_parsed_t *p)
 {
     json_t *args = xf_grammar_request (p), *result;
-    int rc = xf_client_request (socket, p->cmd->request, json_object_size (args) ? args : NULL,
-                                &result);
+    const json_t *sent = json_object_size (args) ? args : NULL;
+    int rc = xf_client_request (socket, p->cmd->request, sent, &result);
+    if (rc == XFCTL_OK && strcmp (p->cmd->request, "case.lookup") == 0)
+        rc = await_answer (socket, p->cmd->request, sent, &result);
     json_decref (args);
     if (rc != XFCTL_OK)
         return rc;

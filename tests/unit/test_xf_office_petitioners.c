@@ -65,8 +65,7 @@ static int setup_without_key (void **state)
 static int teardown (void **state)
 {
     fx_t *fx = *state;
-    for (int i = 0; i < N_OFFICES; i++)
-        xf_test_office_close (&fx->o[i]);
+    xf_test_tree_close (fx->o);
     free (fx);
     return 0;
 }

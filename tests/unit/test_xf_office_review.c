@@ -49,8 +49,7 @@ static int setup (void **state)
 static int teardown (void **state)
 {
     fx_t *fx = *state;
-    for (int i = 0; i < N_OFFICES; i++)
-        xf_test_office_close (&fx->o[i]);
+    xf_test_tree_close (fx->o);
     free (fx);
     return 0;
 }

@@ -81,6 +81,12 @@ static inline int xf_test_tree_open (xf_test_office_t o[4], const xf_limits_t *l
     return 0;
 }
 
+static inline void xf_test_tree_close (xf_test_office_t o[4])
+{
+    for (int i = 0; i < 4; i++)
+        xf_test_office_close (&o[i]);
+}
+
 /* What xf_test_take copied out of an outbox. */
 typedef struct {
     const char *peer;
