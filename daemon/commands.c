@@ -120,6 +120,7 @@ static json_t *cmd_register (xf_node_t *node, uid_t uid, const json_t *args, xf_
     if (c && xf_case_from_json (args, c, today (node), err) == XF_OK
         && xf_office_register (node->office, &who, c, err) == XF_OK) {
         log_info ("case %s registered by uid %u", c->id, (unsigned) uid);
+        links_queued (node->links);   /* the sighting for the office above */
         out = xf_case_to_json (c, today (node));
     } else if (!c)
         xf_err_set (err, XF_ENOMEM, "out of memory");
@@ -175,8 +176,10 @@ static json_t *cmd_import (xf_node_t *node, uid_t uid, const json_t *args, xf_er
         out = import_result (cases, n, dry_run);
     else
         xf_err_prefix (err, "line %ld", first_line + (long) bad);
-    if (rc == XF_OK && !dry_run)
+    if (rc == XF_OK && !dry_run) {
         log_info ("imported %zu cases (uid %u)", n, (unsigned) uid);
+        links_queued (node->links);
+    }
     if (cases)
         free_cases (cases, n);
     return out;

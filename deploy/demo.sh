@@ -35,6 +35,9 @@ free_port () {
 office () {
     mkdir -p "$run/$1"
     "$xfctl" keygen "$run/$1" >/dev/null
+    if [ ! -f "$run/identity.key" ]; then   # one per tree: petitioners are compared by it
+        (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$run/identity.key")
+    fi
     cat > "$run/$1/xfsyncd.conf" <<CONF
 ; $3 ($2)
 [node]
@@ -43,6 +46,7 @@ name = $3
 data_dir = $run/$1/data
 control_socket = $run/$1/control.sock
 key_file = $run/$1/node.key
+identity_key_file = $run/identity.key
 
 [debug]
 clock_control = true          ; the demo moves the province's clock to show automatic urging

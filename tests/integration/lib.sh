@@ -35,6 +35,9 @@ node_config () {
     local dir=$T/$name
     mkdir -p "$dir"
     "$XFCTL" keygen "$dir" >/dev/null
+    if [ ! -f "$T/identity.key" ]; then   # the tree's identity key, the same at every office
+        (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$T/identity.key")
+    fi
     cat > "$dir/xfsyncd.conf" <<CONF
 [node]
 code = $code
@@ -42,6 +45,7 @@ name = 测试办公室 $code
 data_dir = $dir/data
 control_socket = $dir/control.sock
 key_file = $dir/node.key
+identity_key_file = $T/identity.key
 
 [debug]
 clock_control = $clock
