@@ -24,8 +24,11 @@ static void grouped (const char digits[XF_QUERY_LEN], char out[XF_QUERY_SHOWN])
 int xf_query_make (const char *office, uint64_t random, char out[XF_QUERY_SHOWN], xf_err_t *err)
 {
     unsigned code = 0;
-    if (strlen (office) != 6 || sscanf (office, "%6u", &code) != 1)
-        return xf_err_set (err, XF_EINVAL, "office code %s is not 6 digits: no query code for it", office);
+    /* a township office (9 or 12 digits) is named by its county's 6 */
+    if (strlen (office) < 6 || strspn (office, "0123456789") != strlen (office)
+        || sscanf (office, "%6u", &code) != 1)
+        return xf_err_set (err, XF_EINVAL, "office code %s is not a GB/T 2260 code: no query code "
+                           "for it", office);
     uint64_t n = (random % RANDOMS) * OFFICES + code;
     char digits[XF_QUERY_LEN];
     for (int i = XF_QUERY_LEN - 1; i >= 0; i--, n /= BASE)

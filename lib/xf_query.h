@@ -13,7 +13,8 @@
 #define XF_QUERY_LEN   12   /* characters, without dashes */
 #define XF_QUERY_SHOWN 15   /* with the dashes and the NUL */
 
-/* A new code for a case of office (6 digits) from 64 random bits: "XXXX-XXXX-XXXX". */
+/* A new code for a case of office from 64 random bits: "XXXX-XXXX-XXXX". A township office
+ * (9 or 12 digits) is named by its county's first 6. */
 int xf_query_make (const char *office, uint64_t random, char out[XF_QUERY_SHOWN], xf_err_t *err);
 
 /* The code as typed (any case, dashes and spaces anywhere) in its stored form

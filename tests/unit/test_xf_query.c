@@ -74,7 +74,11 @@ static void test_bad_codes_refused (void **state)
     assert_non_null (strstr (err.msg, "without 0, 1, I, L or O"));
     assert_int_equal (xf_query_normalize ("", out, &err), XF_EINVAL);
     assert_int_equal (xf_query_make ("41132", 1, out, &err), XF_EINVAL);
-    assert_int_equal (xf_query_make ("411324001", 1, out, &err), XF_EINVAL);
+    assert_int_equal (xf_query_make ("41132x", 1, out, &err), XF_EINVAL);
+    assert_int_equal (xf_query_make ("411324001", 1, out, &err), XF_OK);   /* a township */
+    char office[7];
+    xf_query_office (out, office);
+    assert_string_equal (office, "411324");
 }
 
 int main (void)
