@@ -91,6 +91,9 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
     if (xf_office_counts (node->office, today (node), &k, err) != XF_OK
         || xf_office_undelivered (node->office, &undelivered, err) != XF_OK)
         return NULL;
+    json_t *shared = xf_office_reconcile_status (node->office, err);
+    if (!shared)
+        return NULL;
     char now[26], started[26];
     xf_time_format (node_now (node), now);
     xf_time_format (node->started, started);
@@ -101,7 +104,7 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                                "reported", (json_int_t) k.by_status[XF__STATUS__REPORTED],
                                "closed", (json_int_t) k.by_status[XF__STATUS__CLOSED],
                                "overdue", (json_int_t) k.overdue);
-    return json_pack ("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:s,s:I},s:o,s:o,s:I,s:o}",
+    return json_pack ("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:s,s:I},s:o,s:o,s:I,s:o,s:{s:I,s:o}}",
                       "office", "code", node->conf->code, "name", node->conf->name,
                       "version", XF_VERSION, "public_key", node->public_key,
                       "clock", now, "started", started,
@@ -109,7 +112,8 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                       (json_int_t) xf_store_map_size (node->store),
                       "links", links_status (node->links), "refused",
                       links_refusals (node->links), "undelivered", (json_int_t) undelivered,
-                      "cases", cases);
+                      "cases", cases, "reconcile", "every_s",
+                      (json_int_t) node->conf->reconcile_seconds, "offices", shared);
 }
 
 static json_t *cmd_register (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)

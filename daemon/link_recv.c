@@ -207,6 +207,8 @@ static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
                       out.returned ? "; the case is this office's again" : "");
         if (out.answered || out.refusal)
             log_warn ("link %s: %s", it->peer->st.peer, out.reason);
+        else if (out.noted && !out.refused)
+            log_info ("link %s: %s", it->peer->st.peer, out.reason);
     }
     for (size_t i = 0; i < l->n_peers; i++) {
         peer_t *p = &l->peers[i];

@@ -71,6 +71,20 @@ static void scan_deadlines (xf_node_t *node)
     node->deadlines_dirty = false;
 }
 
+/* 对账: digests to the offices this one shares cases with. */
+static void reconcile (xf_node_t *node)
+{
+    xf_err_t err = {0};
+    size_t sent = 0;
+    xf_net_t net = links_net (node->links);
+    xf_office_set_net (node->office, &net);
+    if (xf_office_reconcile (node->office, node_now (node), node->conf->reconcile_seconds, &sent,
+                             &err) != XF_OK)
+        log_error ("%s", err.msg);
+    else if (sent)
+        links_queued (node->links);
+}
+
 int loop_run (xf_node_t *node)
 {
     int sfd = open_signalfd ();
@@ -79,6 +93,7 @@ int loop_run (xf_node_t *node)
         return 1;
     }
     int64_t next_scan = 0, next_tick = 0;
+    int64_t next_reconcile = monotonic_ms () + (int64_t) node->conf->reconcile_seconds * 1000;
     while (!node->stopping) {
         zmq_pollitem_t items[MAX_ITEMS];
         xf_control_poll_t ctl[MAX_ITEMS - 4];
@@ -96,7 +111,12 @@ int loop_run (xf_node_t *node)
             links_tick (node->links);
             next_tick = now + LINK_TICK_MS;
         }
-        long timeout = (long) ((next_scan < next_tick ? next_scan : next_tick) - now);
+        if (now >= next_reconcile) {
+            reconcile (node);
+            next_reconcile = now + (int64_t) node->conf->reconcile_seconds * 1000;
+        }
+        int64_t next = next_scan < next_tick ? next_scan : next_tick;
+        long timeout = (long) ((next < next_reconcile ? next : next_reconcile) - now);
         if (zmq_poll (items, (int) (n + nl + 1), timeout < 0 ? 0 : timeout) < 0) {
             if (zmq_errno () == EINTR)
                 continue;

@@ -176,6 +176,14 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
     }
     if (load_identity_key (node, errbuf, errlen) != 0)
         return -1;
+    size_t indexed = 0;
+    if (xf_office_share_rebuild (node->office, false, &indexed, &err) != XF_OK) {
+        snprintf (errbuf, errlen, "%s", err.msg);
+        return -1;
+    }
+    if (indexed)
+        log_info ("indexed the cases shared with other offices (%zu case(s) read) for 对账",
+                  indexed);
     if (!node->conf->clock_control && node->clock_offset != 0) {
         log_warn ("the store holds a test clock offset of %lld s but clock_control is off: "
                   "using the system clock", (long long) node->clock_offset);

@@ -66,6 +66,7 @@ static const keydef_t KEYS[] = {
     { SEC_DEBUG, "clock_control", K_BOOL, IN_CONF (clock_control), false, 0, 0 },
     { SEC_LINKS, "outbox_limit", K_DAYS, IN_CONF (outbox_limit), false, 1, 100000000 },
     { SEC_LINKS, "window", K_DAYS, IN_CONF (window), false, 1, 100000 },
+    { SEC_LINKS, "reconcile_seconds", K_DAYS, IN_CONF (reconcile_seconds), false, 1, 86400 },
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -607,6 +608,7 @@ xf_conf_t *xf_conf_new_defaults (void)
     f->urge_before_days = 7;
     f->urge_every_days = 7;
     f->outbox_limit = 1000000;
+    f->reconcile_seconds = 600;
     f->window = 4000;   /* ~5 MB of 1 KB envelopes in flight per link; 1000 halves a backlog drain */
     for (size_t i = 0; i < sizeof DEFAULT_ITEMS / sizeof DEFAULT_ITEMS[0]; i++)
         if (!add_item (&f->required_items, &f->n_required_items, DEFAULT_ITEMS[i])) {

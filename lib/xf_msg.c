@@ -242,12 +242,13 @@ static int walk_all (const ProtobufCMessage *m, const char *label, xf_err_t *err
 static const char *const body_names[] = {
     "case_event", "case_request", "refusal", "stats_request", "stats_reply", "stats_snapshot",
     "routes", "delivery_error", "sightings", "lookup_request", "lookup_reply",
+    "reconcile_digest", "reconcile_list", "reconcile_want", "case_copy",
 };
 static const char *const event_names[] = {
     "register", "accept", "reject", "escalate", "assign", "transfer", "urge", "extend",
     "report", "send_back", "instruct", "close", "review", "overdue", "returned",
 };
-_Static_assert (XF__ENVELOPE__BODY_CASE_EVENT == 10 && XF__ENVELOPE__BODY_LOOKUP_REPLY == 20
+_Static_assert (XF__ENVELOPE__BODY_CASE_EVENT == 10 && XF__ENVELOPE__BODY_CASE_COPY == 24
                 && XF__CASE_EVENT__BODY_REGISTRATION == 10 && XF__CASE_EVENT__BODY_RETURNED == 24,
                 "xf_msg name tables out of step with xfsync.proto");
 
@@ -545,6 +546,56 @@ static int check_lookup_reply (const Xf__LookupReply *r, const char *label, xf_e
     return check_code (r->owner, "lookup reply: owner", label, err);
 }
 
+static int check_digest (const Xf__ReconcileDigest *d, const char *label, xf_err_t *err)
+{
+    for (size_t i = 0; i < d->n_months; i++) {
+        const Xf__ShareDigest *m = d->months[i];
+        if (m->month / 100 < 1949 || m->month / 100 > 2999 || m->month % 100 < 1
+            || m->month % 100 > 12)
+            return bad (err, label, "reconcile digest: month %d is not yyyymm", (int) m->month);
+        if (m->hash.len != XF_MSG_SHARE_HASH_LEN)
+            return bad (err, label, "reconcile digest %d: hash of %zu bytes, not %d",
+                        (int) m->month, m->hash.len, XF_MSG_SHARE_HASH_LEN);
+    }
+    return 0;
+}
+
+static int check_versions (Xf__CaseVersion *const *v, size_t n, const char *what,
+                           const char *label, xf_err_t *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!xf_msg_case_id_valid (v[i]->id))
+            return bad (err, label, "%s %zu: case id \"%s\" is not <office>-<yyyy>-<6 digits>",
+                        what, i, show (v[i]->id).s);
+    return 0;
+}
+
+/* A re-sent case: its record and events, each checked as those of a case event are. */
+static int check_copy (const Xf__CaseCopy *c, const char *label, xf_err_t *err)
+{
+    int rc;
+    if (!c->record)
+        return bad (err, label, "case copy without a record");
+    if (!xf_msg_case_id_valid (c->record->id))
+        return bad (err, label, "case copy: case id \"%s\" is not <office>-<yyyy>-<6 digits>",
+                    show (c->record->id).s);
+    if ((rc = check_record (c->record, c->record->id, label, err)))
+        return rc;
+    for (size_t i = 0; i < c->n_events; i++) {
+        const Xf__CaseEvent *e = c->events[i];
+        if (strcmp (nz (e->case_id), c->record->id) != 0 || e->seq == 0
+            || e->seq > c->record->last_event || (i && e->seq <= c->events[i - 1]->seq))
+            return bad (err, label, "case copy %s: event %zu is not one of its events in order",
+                        c->record->id, i);
+        if (e->record || e->n_earlier)
+            return bad (err, label, "case copy %s: event %u carries a record or history",
+                        c->record->id, (unsigned) e->seq);
+        if ((rc = check_event_seq (e, true, true, label, err)))
+            return rc;
+    }
+    return 0;
+}
+
 static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
 {
     int rc;
@@ -571,6 +622,16 @@ static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
         return need_text (e->lookup_request->query_code, "lookup: query code", label, err);
     case XF__ENVELOPE__BODY_LOOKUP_REPLY:
         return check_lookup_reply (e->lookup_reply, label, err);
+    case XF__ENVELOPE__BODY_RECONCILE_DIGEST:
+        return check_digest (e->reconcile_digest, label, err);
+    case XF__ENVELOPE__BODY_RECONCILE_LIST:
+        return check_versions (e->reconcile_list->cases, e->reconcile_list->n_cases,
+                               "reconcile list entry", label, err);
+    case XF__ENVELOPE__BODY_RECONCILE_WANT:
+        return check_versions (e->reconcile_want->cases, e->reconcile_want->n_cases,
+                               "reconcile want entry", label, err);
+    case XF__ENVELOPE__BODY_CASE_COPY:
+        return check_copy (e->case_copy, label, err);
     case XF__ENVELOPE__BODY_DELIVERY_ERROR:
         if (*nz (e->delivery_error->to)
             && (rc = check_code (e->delivery_error->to, "delivery error to", label, err)))

@@ -38,6 +38,7 @@
 #define XF_MSG_MAX_TEXT     (64 * 1024)     /* longest string field, in bytes */
 #define XF_ENVELOPE_FORMAT  1               /* the newest envelope format this build reads */
 #define XF_MSG_SIGHTING_KEY_LEN 32          /* HMAC-SHA256 of a petitioner identity */
+#define XF_MSG_SHARE_HASH_LEN 16            /* reconciliation: a month's hash of shared cases */
 
 /* Decodes and checks one link frame. Returns NULL with err set on any failure (nothing
  * is left allocated). The caller frees the result with xf_msg_frame_free. */

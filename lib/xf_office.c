@@ -65,13 +65,16 @@ int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_
     return XF_OK;
 }
 
-int xf_office_save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err)
+int xf_office_save_case (xf_txn_t *txn, const xf_office_t *o, const xf_case_t *c, xf_err_t *err)
 {
+    int rc = xf_office_share_track (txn, o, c, err);
+    if (rc != XF_OK)
+        return rc;
     size_t len = 0;
     uint8_t *buf = xf_case_pack (c, &len);
     if (!buf)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
-    int rc = xf_txn_put (txn, XF_DB_CASES, c->id, strlen (c->id), buf, len, err);
+    rc = xf_txn_put (txn, XF_DB_CASES, c->id, strlen (c->id), buf, len, err);
     free (buf);
     return rc;
 }
@@ -288,7 +291,7 @@ static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf
     reg.record = c;   /* the record as registered; xf_office_append_event numbers it 1 first */
     if ((rc = xf_office_append_event (txn, o, who, c, &ev, err)))
         return rc;
-    return xf_office_save_case (txn, c, err);
+    return xf_office_save_case (txn, o, c, err);
 }
 
 typedef struct {
@@ -392,7 +395,7 @@ static int change_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     if (rc == XF_OK && (rc = ch->fn (ch, txn, c, &ev, err)) == XF_OK
         && (rc = xf_office_append_event (txn, ch->o, ch->who, c, &ev, err)) == XF_OK
         && (rc = xf_office_track_status (txn, c->id, before, (int) c->status, err)) == XF_OK)
-        rc = xf_office_save_case (txn, c, err);
+        rc = xf_office_save_case (txn, ch->o, c, err);
     xf_case_destroy (&c);
     return rc;
 }

@@ -140,6 +140,21 @@ int xf_office_review (xf_office_t *o, const xf_actor_t *who, const char *id, con
 int xf_office_lookup (xf_office_t *o, const xf_actor_t *who, const char *code, json_t **answer,
                       xf_err_t *err);
 
+/* ---------------------------------------------------------------- 对账 reconciliation */
+
+/* Builds the index of the cases this office shares with others from the cases, once per
+ * store (an upgrade from a build without it), or again with force. *cases (may be NULL)
+ * gets how many cases were read (0 when the index was already there). */
+int xf_office_share_rebuild (xf_office_t *o, bool force, size_t *cases, xf_err_t *err);
+/* Sends every office this office shares cases with, when nothing waits on the link toward
+ * it, a digest of those cases per month of registration; the other office compares and the
+ * two re-send each other what is missing or older. Called every `every` seconds. *sent (may
+ * be NULL) gets how many digests went. */
+int xf_office_reconcile (xf_office_t *o, int64_t now, int64_t every, size_t *sent, xf_err_t *err);
+/* [{"office","shared","digest_sent","checked","agreed","differing_months","mismatches",
+ *   "resent","received","last_repair"}] for every office cases are shared with. */
+json_t *xf_office_reconcile_status (xf_office_t *o, xf_err_t *err);
+
 /* What applying one arriving envelope did, for the daemon's log and counters. */
 typedef struct {
     bool relayed;          /* stored for the next hop */
@@ -150,6 +165,7 @@ typedef struct {
     bool returned;         /* … and the case that was sent is this office's again */
     bool answered;         /* a request was refused with a Refusal to its sender */
     bool refusal;          /* a Refusal of one of our requests arrived (reason says what) */
+    bool noted;            /* applied, and worth a line in the log (reason says what) */
     char reason[600];
 } xf_applied_t;
 

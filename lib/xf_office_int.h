@@ -12,13 +12,15 @@ struct xf_office {
     xf_net_t net;        /* routes.NULL until set: nothing is sent to other offices */
     uint8_t identity_key[32];
     bool has_identity_key;
+    int64_t reconcile_every;   /* seconds between this office's digests (0: not sending) */
 };
 
 #define DUE_KEY_MAX (4 + XF_CASE_ID_MAX)
 
 /* The case with this id (caller destroys), or XF_ENOTFOUND "no case … at this office". */
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err);
-int xf_office_save_case (xf_txn_t *txn, const xf_case_t *c, xf_err_t *err);
+/* Stores c and keeps the index of what it shares with other offices in step. */
+int xf_office_save_case (xf_txn_t *txn, const xf_office_t *o, const xf_case_t *c, xf_err_t *err);
 /* Appends ev (body set by the caller) to c's history as its next event; numbers, stamps and
  * stores it, and sends a copy carrying c to every other office that holds the case (see
  * xf_office_publish). c->last_event is advanced: change c before, save it afterwards. */
@@ -66,6 +68,11 @@ void xf_office_free_history (Xf__CaseEvent *ev);
  * supervision. Saves c. */
 int xf_office_adopt (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, xf_case_t *c,
                      xf_err_t *err);
+/* Takes rec, as the event latest left it, as this office's record of the case in place of old
+ * (NULL: new here): xf_office_adopt, and what the arrival settles (a move to take back, a
+ * review asked here). */
+int xf_office_take_record (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old,
+                           const xf_case_t *rec, const Xf__CaseEvent *latest, xf_err_t *err);
 /* Keeps this office's 催办 schedule of c in step with the record. */
 int xf_office_urge_sync (xf_txn_t *txn, xf_office_t *o, const xf_case_t *c, xf_err_t *err);
 
@@ -108,6 +115,10 @@ int xf_office_receive_lookup (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope 
 int xf_office_receive_lookup_reply (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                                     int64_t now, xf_applied_t *out, xf_err_t *err);
 
+/* 对账 (xf_office_reconcile.c): a digest, list, want or re-sent case from another office. */
+int xf_office_receive_reconcile (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                                 int64_t now, xf_applied_t *out, xf_err_t *err);
+
 /* ---------------------------------------------------------------- petitioners (xf_office_identity.c) */
 
 /* Registrations to tell the office above, gathered over one transaction. */
@@ -131,6 +142,40 @@ int xf_office_send_sightings (xf_txn_t *txn, xf_office_t *o, const xf_sightings_
                               xf_err_t *err);
 int xf_office_receive_sightings (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                                  int64_t now, xf_applied_t *out, xf_err_t *err);
+
+/* ---------------------------------------------------------------- shared cases (xf_office_share.c) */
+
+#define XF_SHARE_HASH_LEN 16
+
+/* Brings the share index and the digests up to date with c, which is being saved. */
+int xf_office_share_track (xf_txn_t *txn, const xf_office_t *o, const xf_case_t *c,
+                           xf_err_t *err);
+/* yyyymm of c's registration: the period its digests count it under. */
+int32_t xf_office_share_month (const xf_case_t *c);
+void xf_office_share_hash (const char *id, uint8_t status, uint32_t last_event,
+                           uint8_t out[XF_SHARE_HASH_LEN]);
+
+typedef struct {
+    int32_t month;
+    uint64_t count;
+    uint8_t hash[XF_SHARE_HASH_LEN];
+} xf_share_month_t;
+/* This office's digest for partner, months in order (the caller frees *months). */
+int xf_office_share_digest (xf_txn_t *txn, const char *partner, xf_share_month_t **months,
+                            size_t *n, xf_err_t *err);
+/* Every office this office shares a case with, in order (the caller frees *codes). */
+int xf_office_share_partners (xf_txn_t *txn, char (**codes)[XF_OFFICE_CODE_LEN], size_t *n,
+                              xf_err_t *err);
+
+typedef struct {
+    char id[XF_CASE_ID_MAX];
+    uint32_t last_event;
+    uint8_t status;
+} xf_share_case_t;
+/* Appends this office's cases of month shared with partner to *v (*n of them, grown with
+ * realloc; the caller frees *v). */
+int xf_office_share_cases (xf_txn_t *txn, const char *partner, int32_t month,
+                           xf_share_case_t **v, size_t *n, xf_err_t *err);
 
 /* Marks out refused with a reason (printf with up to two strings). Returns XF_OK. */
 int xf_office_refuse (xf_applied_t *out, const char *fmt, const char *a, const char *b);

@@ -64,6 +64,11 @@ static int apply_here (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, i
         return xf_office_receive_lookup (txn, o, env, now, out, err);
     case XF__ENVELOPE__BODY_LOOKUP_REPLY:
         return xf_office_receive_lookup_reply (txn, o, env, now, out, err);
+    case XF__ENVELOPE__BODY_RECONCILE_DIGEST:
+    case XF__ENVELOPE__BODY_RECONCILE_LIST:
+    case XF__ENVELOPE__BODY_RECONCILE_WANT:
+    case XF__ENVELOPE__BODY_CASE_COPY:
+        return xf_office_receive_reconcile (txn, o, env, now, out, err);
     default:
         return xf_office_refuse (out, "a %s envelope from %s is not handled yet",
                                  xf_msg_body_name (env), env->from);

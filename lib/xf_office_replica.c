@@ -166,7 +166,7 @@ int xf_office_adopt (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old, xf_cas
     if (rc == XF_OK)
         rc = xf_office_urge_sync (txn, o, c, err);
     if (rc == XF_OK)
-        rc = xf_office_save_case (txn, c, err);
+        rc = xf_office_save_case (txn, o, c, err);
     return rc;
 }
 
@@ -228,22 +228,26 @@ int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *
         rc = xf_office_put_event (txn, ev->earlier[i], err);
     if (rc == XF_OK)
         rc = xf_office_put_event (txn, ev, err);
-    if (rc == XF_OK && (!old || ev->seq > old->last_event)) {   /* else: an older copy */
-        xf_case_t *c = xf_case_copy (rec);
-        if (!c)
-            rc = xf_err_set (err, XF_ENOMEM, "out of memory");
-        else {
-            c->last_event = ev->seq;
-            rc = xf_office_adopt (txn, o, old, c, err);
-        }
-        xf_case_destroy (&c);
-        /* the office it was sent to recorded an event: the case arrived, nothing is left to
-         * take back */
-        if (rc == XF_OK && old && strcmp (ev->office, old->owner) == 0)
-            rc = xf_office_forget_move (txn, ev->case_id, err);
-        if (rc == XF_OK)
-            rc = xf_office_review_arrived (txn, ev, o->code, err);
-    }
+    if (rc == XF_OK && (!old || ev->seq > old->last_event))   /* else: an older copy */
+        rc = xf_office_take_record (txn, o, old, rec, ev, err);
     xf_case_destroy (&old);
+    return rc;
+}
+
+int xf_office_take_record (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old,
+                           const xf_case_t *rec, const Xf__CaseEvent *latest, xf_err_t *err)
+{
+    xf_case_t *c = xf_case_copy (rec);
+    if (!c)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    c->last_event = latest->seq;
+    int rc = xf_office_adopt (txn, o, old, c, err);
+    xf_case_destroy (&c);
+    /* the office it was sent to recorded an event: the case arrived, nothing is left to take
+     * back */
+    if (rc == XF_OK && old && strcmp (latest->office, old->owner) == 0)
+        rc = xf_office_forget_move (txn, rec->id, err);
+    if (rc == XF_OK)
+        rc = xf_office_review_arrived (txn, latest, o->code, err);
     return rc;
 }

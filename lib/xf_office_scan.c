@@ -62,7 +62,7 @@ static int mark_overdue (xf_txn_t *txn, scan_t *s, const char *id, xf_day_t due,
         c->flags |= XF__CASE_FLAG__FLAG_OVERDUE;
         if (!(rc = xf_stats_bump (txn, due, XF_ST_OVERDUE, 1, err))
             && !(rc = xf_office_append_event (txn, s->o, s->who, c, &ev, err)))
-            rc = xf_office_save_case (txn, c, err);
+            rc = xf_office_save_case (txn, s->o, c, err);
         s->marked++;
     }
     xf_case_destroy (&c);

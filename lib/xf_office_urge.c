@@ -332,7 +332,7 @@ int xf_office_receive_request (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope
     else if (rc != XF_OK)
         *err = why;
     if (rc == XF_OK && !(rc = xf_office_append_event (txn, o, &node, c, &ev, err)))
-        rc = xf_office_save_case (txn, c, err);
+        rc = xf_office_save_case (txn, o, c, err);
     xf_case_destroy (&c);
     return rc;
 }

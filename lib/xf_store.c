@@ -14,7 +14,7 @@
 
 static const char *const db_names[XF_DB_COUNT] = {
     "meta", "cases", "events", "due", "petitioner", "query", "status",
-    "outbox", "links", "stats", "snapshots", "audit", "urge",
+    "outbox", "links", "stats", "snapshots", "audit", "urge", "share", "digest",
 };
 
 struct xf_store {
@@ -326,6 +326,12 @@ int xf_txn_meta_set_u64 (xf_txn_t *t, const char *name, uint64_t v, xf_err_t *er
     uint8_t b[8];
     xf_be64_put (b, v);
     return xf_txn_put (t, XF_DB_META, name, strlen (name), b, sizeof b, err);
+}
+
+int xf_txn_clear (xf_txn_t *t, xf_db_t db, xf_err_t *err)
+{
+    int rc = mdb_drop (t->txn, t->store->dbi[db], 0);
+    return rc == 0 ? XF_OK : lmdb_err (err, rc, db_names[db], t->store);
 }
 
 int xf_txn_count (xf_txn_t *t, xf_db_t db, size_t *out, xf_err_t *err)

@@ -30,6 +30,8 @@ typedef enum {
     XF_DB_SNAPSHOTS,   /* child + period → packed stats snapshot */
     XF_DB_AUDIT,       /* be64 seq → hash-chained record */
     XF_DB_URGE,        /* be32 next urge day + case id → "" (a supervisor's 催办 schedule) */
+    XF_DB_SHARE,       /* be32 month + case id → what the case counts for in XF_DB_DIGEST */
+    XF_DB_DIGEST,      /* office + NUL + be32 month → count and hash of the cases shared with it */
     XF_DB_COUNT
 } xf_db_t;
 
@@ -81,6 +83,9 @@ int xf_txn_scan_back (xf_txn_t *txn, xf_db_t db, const void *start, size_t slen,
 /* Convenience on XF_DB_META: u64 counters by name (absent = 0). */
 int xf_txn_meta_u64 (xf_txn_t *txn, const char *name, uint64_t *out, xf_err_t *err);
 int xf_txn_meta_set_u64 (xf_txn_t *txn, const char *name, uint64_t v, xf_err_t *err);
+
+/* Empties a database (the database itself stays). */
+int xf_txn_clear (xf_txn_t *txn, xf_db_t db, xf_err_t *err);
 
 /* Number of entries in a database. */
 int xf_txn_count (xf_txn_t *txn, xf_db_t db, size_t *out, xf_err_t *err);

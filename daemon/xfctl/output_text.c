@@ -222,6 +222,34 @@ static void show_links (text_table_t *kv, const json_t *links, text_table_t **lt
     }
 }
 
+/* 对账 per office cases are shared with: whether the last comparison agreed, what differed,
+ * what was re-sent either way. */
+static text_table_t *show_reconcile (const json_t *offices)
+{
+    static const char *const head[] = {"  OFFICE", "SHARED", "LAST CHECK", "RESULT", "RE-SENT",
+                                       "RECEIVED"};
+    if (json_array_size (offices) == 0)
+        return NULL;
+    text_table_t *t = text_table_new (6, head);
+    text_table_right (t, 1), text_table_right (t, 4), text_table_right (t, 5);
+    size_t i;
+    json_t *o;
+    json_array_foreach (offices, i, o) {
+        json_t *agreed = json_object_get (o, "agreed"), *months = json_object_get (o, "differing_months");
+        char *office = xasprintf ("  %s", str (o, "office"));
+        char *shared = scalar (member (o, "shared")), *checked = scalar (member (o, "checked"));
+        char *resent = scalar (member (o, "resent")), *received = scalar (member (o, "received"));
+        char *result = json_is_null (agreed) || !agreed ? xstrdup ("not yet compared")
+                     : json_is_true (agreed) ? xstrdup ("agreed")
+                     : xasprintf ("differed in %zu month(s) from %s", json_array_size (months),
+                                  json_string_value (json_array_get (months, 0)));
+        const char *row[] = {office, shared, checked, result, resent, received};
+        text_table_add (t, row);
+        free (office), free (shared), free (checked), free (resent), free (received), free (result);
+    }
+    return t;
+}
+
 /* "total 12, registered 3, …" */
 static char *counts (const json_t *cases)
 {
@@ -239,7 +267,7 @@ static char *counts (const json_t *cases)
 
 static int show_status (const json_t *r, FILE *out)
 {
-    static const char *const skip[] = {"office", "store", "links", "cases", NULL};
+    static const char *const skip[] = {"office", "store", "links", "cases", "reconcile", NULL};
     const json_t *office = json_object_get (r, "office"), *store = json_object_get (r, "store");
     text_table_t *kv = kv_new (), *links;
     char *name = xasprintf ("%s %s", str (office, "code"), str (office, "name"));
@@ -252,10 +280,16 @@ static int show_status (const json_t *r, FILE *out)
     text_table_add (kv, rows[1]);
     text_table_add (kv, rows[2]);
     show_links (kv, json_object_get (r, "links"), &links);
+    const json_t *rec = json_object_get (r, "reconcile");
+    text_table_t *shared = show_reconcile (json_object_get (rec, "offices"));
     int rc = text_table_print (kv, out);
     if (rc == 0 && links)
         rc = fputs ("links\n", out) == EOF ? -1 : text_table_print (links, out);
-    text_table_destroy (&kv), text_table_destroy (&links);
+    if (rc == 0 && shared)
+        rc = fprintf (out, "reconciliation (对账, every %" JSON_INTEGER_FORMAT " s)\n",
+                      json_integer_value (json_object_get (rec, "every_s"))) < 0
+             ? -1 : text_table_print (shared, out);
+    text_table_destroy (&kv), text_table_destroy (&links), text_table_destroy (&shared);
     free (name), free (st), free (cases);
     return rc;
 }
