@@ -97,6 +97,17 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
     set_str (o, "reject_reason", c->reject_reason);
     set_str (o, "reply", c->reply);
     json_object_set_new (o, "query_code", json_string (c->query_code));
+    json_t *held = json_array ();   /* every office its events go to: each holds the case */
+    const char *first[] = {c->origin, c->owner};
+    for (size_t i = 0; i < 2 + c->n_watchers; i++) {
+        const char *code = i < 2 ? first[i] : c->watchers[i - 2];
+        bool dup = !*code;
+        for (size_t k = 0; k < json_array_size (held) && !dup; k++)
+            dup = strcmp (json_string_value (json_array_get (held, k)), code) == 0;
+        if (!dup)
+            json_array_append_new (held, json_string (code));
+    }
+    json_object_set_new (o, "held_by", held);
     if (c->n_repeat_of) {
         json_t *r = json_array ();
         for (size_t i = 0; i < c->n_repeat_of; i++)
@@ -111,7 +122,7 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
 static const char *const assigned_keys[] = {
     "id", "origin", "owner", "supervisor", "status", "registered", "accept_due", "decided",
     "handle_due", "extension_days", "handler", "reported", "closed", "urges", "filed", "round",
-    "reject_reason", "reply", "query_code", "repeat_of", "review_level", NULL,
+    "reject_reason", "reply", "query_code", "repeat_of", "review_level", "held_by", NULL,
 };
 
 static bool is_assigned (const char *key)
