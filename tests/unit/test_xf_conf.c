@@ -195,6 +195,7 @@ static void test_new_defaults (void **state)
         assert_string_equal (c->required_items[i], items[i]);
     assert_false (c->clock_control);
     assert_false (c->has_parent);
+    assert_int_equal (c->reconcile_seconds, 600);
     xf_conf_destroy (&c);
     xf_conf_destroy (&c);           /* NULL-safe, twice over */
     xf_conf_destroy (NULL);
@@ -271,6 +272,8 @@ static void test_bad_values (void **state)
     assert_error (msg, "t.conf:10: ", "not \"7 days\"");
     assert_error (msg, "t.conf:12: ", "clock_control must be true or false");
     assert_int_equal (count_lines (msg), 6);
+    msg = parse_bad (NODE "[links]\nreconcile_seconds = 0\n", &err);
+    assert_error (msg, "t.conf:6: ", "reconcile_seconds must be a whole number from 1 to 86400");
 }
 
 static void test_bad_node_values (void **state)
@@ -610,6 +613,19 @@ static void test_load_file (void **state)
     unlink (path);
 }
 
+/* The example shipped in config/ is a file the daemon starts with. */
+static void test_shipped_example (void **state)
+{
+    (void) state;
+    xf_err_t err = { 0, "" };
+    xf_conf_t *c = xf_conf_load (XF_SOURCE_DIR "/config/411324-zhenping.conf", &err);
+    if (!c)
+        fail_msg ("%s", err.msg);
+    assert_string_equal (c->code, "411324");
+    assert_int_equal (c->reconcile_seconds, 600);
+    xf_conf_destroy (&c);
+}
+
 static void test_missing_file (void **state)
 {
     (void) state;
@@ -635,6 +651,7 @@ int main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_full_config),
+        cmocka_unit_test (test_shipped_example),
         cmocka_unit_test (test_defaults_when_omitted),
         cmocka_unit_test (test_new_defaults),
         cmocka_unit_test (test_code_valid),
