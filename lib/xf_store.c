@@ -221,7 +221,7 @@ int xf_txn_get (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
 static bool mostly_appended (xf_db_t db)
 {
     return db == XF_DB_CASES || db == XF_DB_EVENTS || db == XF_DB_DUE || db == XF_DB_STATUS
-           || db == XF_DB_OUTBOX || db == XF_DB_AUDIT || db == XF_DB_SNAPSHOTS;
+           || db == XF_DB_OUTBOX || db == XF_DB_AUDIT || db == XF_DB_SNAPSHOTS || db == XF_DB_SHARE;
 }
 
 static int put (xf_txn_t *t, xf_db_t db, const void *key, size_t klen, const void *val,
