@@ -162,6 +162,18 @@ ctl county case history "$id"
 step "河南省: xfctl stats --period $(date +%Y)"
 ctl province stats --period "$(date +%Y)"
 
+step "镇平县: xfctl reconcile   (对账: compare the shared cases with 南阳市 and 河南省 now)"
+# An office compares only while nothing of its own is still on the way to the other (the
+# province's close may not be acknowledged yet), so ask again until both have compared.
+agreed () {
+    ctl county --json status | jq -e '[.reconcile.offices[] | .agreed] | all and length > 0' \
+        >/dev/null 2>&1
+}
+for round in $(seq 20); do
+    if [ "$round" = 1 ]; then ctl county reconcile; else ctl county reconcile >/dev/null; fi
+    for _ in $(seq 20); do agreed && break 2; sleep 0.05; done
+done
+
 step "镇平县: xfctl status"
 ctl county status
 if [ $keep = 1 ]; then

@@ -176,6 +176,10 @@ const xf_cmd_t xf_commands[] = {
     {{"stats", NULL}, "stats", RUN_STATS, SHOW_STATS, a_stats,
      "the statistics of a period",
      "csv has one header row and one row per office, columns named like by_channel.letter."},
+    {{"reconcile", NULL}, "reconcile", RUN_REQUEST, SHOW_PLAIN, a_none,
+     "对账 now with every office this one shares cases with",
+     "Sends the digests that otherwise go every [links] reconcile_seconds to each office whose\n"
+     "link is quiet. The answers arrive in the background; `xfctl status` shows the result."},
     {{"clock", "show", NULL}, "clock.show", RUN_REQUEST, SHOW_CLOCK, a_none, "the node's clock", NULL},
     {{"clock", "set", NULL}, "clock.set", RUN_REQUEST, SHOW_CLOCK, a_clock_set,
      "move the node's clock (only with [debug] clock_control = true)", NULL},

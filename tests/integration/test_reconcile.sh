@@ -62,6 +62,15 @@ wait_for "agreed again at the county" 20 agreed zp 411300
 wait_for "agreed again at the city" 20 agreed city 411324
 pass "agreed again after the repair"
 
+# xfctl reconcile: a round now, to the one office the county shares cases with.
+before=$(entry zp 411300 | jq -r '.digest_sent')
+sent=$(ctlj zp reconcile | jq -r '.sent')
+[ "$sent" = 1 ] || fail "xfctl reconcile at the county sent $sent digests, not 1"
+entry zp 411300 | jq -e --arg b "$before" '.digest_sent != null and .digest_sent >= $b' >/dev/null \
+    || fail "status does not show the digest just sent: $(entry zp 411300)"
+ctl zp reconcile extra 2>/dev/null && fail "xfctl reconcile took an extra word"
+pass "xfctl reconcile sent one digest"
+
 stop_node zp
 stop_node city
 pass "stopped cleanly"
