@@ -54,7 +54,9 @@ wait_for "the acceptance re-sent to the county" 30 status_is zp "$id" in_progres
     || fail "histories differ: county $(history zp "$id") city $(history city "$id")"
 entry zp 411300 | jq -e --arg m "$month" '.mismatches >= 1 and .received == 1' >/dev/null \
     || fail "the county's entry does not report the repair: $(entry zp 411300)"
-entry city 411324 | jq -e '.resent == 1 and .last_repair != null' >/dev/null \
+# Rounds from both sides may each find the difference before the first copy lands, so the
+# case can be re-sent twice; the county takes it once (received == 1 above).
+entry city 411324 | jq -e '.resent >= 1 and .last_repair != null' >/dev/null \
     || fail "the city's entry does not report the case re-sent: $(entry city 411324)"
 grep -q "re-sent" "$T/zp/xfsyncd.log" || fail "the county's log does not tell of the re-sent case"
 pass "the skipped acceptance was found and re-sent: $(entry zp 411300)"
