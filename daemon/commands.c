@@ -413,28 +413,58 @@ static json_t *cmd_lookup (xf_node_t *node, uid_t uid, const json_t *args, xf_er
     return answer;
 }
 
+/* The operator's report: this office alone, or (consolidated) its subtree. A consolidated
+ * report takes up to [stats] pull_seconds to gather, so the first call answers
+ * {"pending":true,"request":N} and xfctl asks again with that request until it is ready. */
+static json_t *pending (uint64_t id, int64_t wait_ms)
+{
+    return json_pack ("{s:b,s:I,s:I}", "pending", 1, "request", (json_int_t) id, "wait_ms",
+                      (json_int_t) wait_ms);
+}
+
+static json_t *pull_result (xf_node_t *node, uint64_t id, xf_err_t *err)
+{
+    json_t *report = NULL;
+    int64_t wait_ms = 0;
+    if (xf_office_pull_report (node->office, id, node_now (node), &report, &wait_ms, err) != XF_OK)
+        return NULL;
+    return report ? report : pending (id, wait_ms);
+}
+
 static json_t *cmd_stats (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
 {
     (void) uid;
     xf_period_t p;
-    xf_figures_t f;
+    bool consolidated = false;
+    json_t *report = NULL, *request = json_object_get (args, "request");
+    if (request) {
+        if (!json_is_integer (request) || json_integer_value (request) <= 0)
+            return xf_err_set (err, XF_EINVAL, "argument \"request\" must be a positive integer"),
+                   NULL;
+        return pull_result (node, (uint64_t) json_integer_value (request), err);
+    }
     const char *period = arg_string (args, "period", false, err);
-    if (err->code)
+    if (err->code || arg_bool (args, "consolidated", &consolidated, err) != XF_OK)
         return NULL;
     if (!period)
         xf_period_quarter_of (today (node), &p);
     else if (xf_period_parse (period, &p, err) != XF_OK)
         return NULL;
-    if (xf_office_stats (node->office, p.first, p.last, &f, err) != XF_OK)
+    if (!consolidated) {
+        if (xf_office_stats_report (node->office, &p, node_now (node), &report, err) != XF_OK)
+            return NULL;
+        return report;
+    }
+    uint64_t id = 0;
+    xf_net_t net = links_net (node->links);
+    xf_office_set_net (node->office, &net);
+    if (xf_office_pull (node->office, &p, node_now (node),
+                        (uint32_t) node->conf->pull_seconds * 1000u, &id, err) != XF_OK)
         return NULL;
-    char now[26];
-    xf_time_format (node_now (node), now);
-    json_t *office = json_pack ("{s:s,s:s,s:s,s:s,s:o}", "code", node->conf->code, "name",
-                                node->conf->name, "source", "live", "as_of", now, "totals",
-                                xf_figures_json (&f));
-    return json_pack ("{s:s,s:s,s:b,s:o,s:[o],s:[]}", "office", node->conf->code, "period",
-                      p.label, "consolidated", 0, "totals", xf_figures_json (&f), "offices",
-                      office, "missing");
+    links_queued (node->links);   /* the requests to the children */
+    log_info ("consolidated statistics %s asked of the subtree by uid %u (request %llu)", p.label,
+              (unsigned) uid, (unsigned long long) id);
+    return pull_result (node, id, err);
 }
 
 static json_t *clock_result (xf_node_t *node)
@@ -504,7 +534,7 @@ static const char *const k_send_back[] = {"id", "ids", "reason", NULL};
 static const char *const k_urge[] = {"id", "note", NULL};
 static const char *const k_review[] = {"id", "reason", NULL};
 static const char *const k_lookup[] = {"query_code", NULL};
-static const char *const k_stats[] = {"period", NULL};
+static const char *const k_stats[] = {"period", "consolidated", "request", NULL};
 static const char *const k_clock[] = {"time", NULL};
 
 static const command_t commands[] = {

@@ -71,6 +71,26 @@ static void scan_deadlines (xf_node_t *node)
     node->deadlines_dirty = false;
 }
 
+/* 月统计: the pulls whose time is up answer with what they have; a snapshot goes up when a
+ * month closed (every scan) or a child's changed (as soon as it arrives). */
+static void stats_tick (xf_node_t *node, bool month_check)
+{
+    xf_err_t err = {0};
+    size_t replies = 0, snapshots = 0;
+    xf_net_t net = links_net (node->links);
+    xf_office_set_net (node->office, &net);
+    if (xf_office_pulls_tick (node->office, node_now (node), &replies, &err) != XF_OK)
+        log_error ("%s", err.msg);
+    err = (xf_err_t) {0};
+    if ((month_check || xf_office_snapshots_due (node->office))
+        && xf_office_snapshot_tick (node->office, node_now (node), &snapshots, &err) != XF_OK)
+        log_error ("%s", err.msg);
+    else if (snapshots)
+        log_info ("monthly snapshot: %zu month(s) of figures sent to the office above", snapshots);
+    if (replies || snapshots)
+        links_queued (node->links);
+}
+
 /* 对账: digests to the offices this one shares cases with. */
 static void reconcile (xf_node_t *node)
 {
@@ -105,10 +125,12 @@ int loop_run (xf_node_t *node)
         int64_t now = monotonic_ms ();
         if (node->deadlines_dirty || now >= next_scan) {
             scan_deadlines (node);
+            stats_tick (node, true);
             next_scan = now + SCAN_INTERVAL_MS;
         }
         if (now >= next_tick) {
             links_tick (node->links);
+            stats_tick (node, false);
             next_tick = now + LINK_TICK_MS;
         }
         if (now >= next_reconcile) {

@@ -26,10 +26,10 @@
 #define SUFFIX_MAX 32       /* room for "\n… and N more errors" */
 
 enum sec { SEC_NONE, SEC_NODE, SEC_PARENT, SEC_CHILD, SEC_DEADLINES, SEC_REPORT, SEC_DEBUG,
-           SEC_LINKS,
+           SEC_LINKS, SEC_STATS,
            SEC_BAD /* unknown, duplicate or broken header: its keys are skipped */ };
 static const char *const SEC_NAMES[] = { "", "node", "parent", "child", "deadlines", "report",
-                                         "debug", "links", "" };
+                                         "debug", "links", "stats", "" };
 
 enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL };
 
@@ -67,6 +67,7 @@ static const keydef_t KEYS[] = {
     { SEC_LINKS, "outbox_limit", K_DAYS, IN_CONF (outbox_limit), false, 1, 100000000 },
     { SEC_LINKS, "window", K_DAYS, IN_CONF (window), false, 1, 100000 },
     { SEC_LINKS, "reconcile_seconds", K_DAYS, IN_CONF (reconcile_seconds), false, 1, 86400 },
+    { SEC_STATS, "pull_seconds", K_DAYS, IN_CONF (pull_seconds), false, 1, 600 },
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -609,6 +610,7 @@ xf_conf_t *xf_conf_new_defaults (void)
     f->urge_every_days = 7;
     f->outbox_limit = 1000000;
     f->reconcile_seconds = 600;
+    f->pull_seconds = 10;
     f->window = 4000;   /* ~5 MB of 1 KB envelopes in flight per link; 1000 halves a backlog drain */
     for (size_t i = 0; i < sizeof DEFAULT_ITEMS / sizeof DEFAULT_ITEMS[0]; i++)
         if (!add_item (&f->required_items, &f->n_required_items, DEFAULT_ITEMS[i])) {

@@ -47,6 +47,7 @@ typedef struct {
     /* [links] */
     int outbox_limit;               /* envelopes waiting for one peer before new work is refused */
     int window;                     /* envelopes on the wire past the peer's acknowledgement */
+    int pull_seconds;               /* stats --consolidated: how long the children have to answer */
     int reconcile_seconds;          /* 对账: how often digests go to the offices cases are shared with */
     /* where it came from, for messages */
     char *path;

@@ -31,6 +31,7 @@ xf_office_t *xf_office_new (xf_store_t *store, const char *code, const xf_limits
 void xf_office_destroy (xf_office_t **office_p)
 {
     if (office_p && *office_p) {
+        xf_office_pulls_free (*office_p);
         free (*office_p);
         *office_p = NULL;
     }

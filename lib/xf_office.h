@@ -74,6 +74,33 @@ json_t *xf_office_list (xf_office_t *o, const xf_case_filter_t *f, xf_day_t toda
 int xf_office_stats (xf_office_t *o, xf_day_t first, xf_day_t last, xf_figures_t *out,
                      xf_err_t *err);
 
+/* The `stats` report of INTERFACE.md for this office alone: totals with exact shares, one
+ * row, the months of the period, and the same period a year earlier ("compare"). */
+int xf_office_stats_report (xf_office_t *o, const xf_period_t *p, int64_t now, json_t **out,
+                            xf_err_t *err);
+
+/* A consolidated report (月统计、季分析): asks every child for its subtree's figures of p,
+ * to answer within budget_ms; *id names the pull. A child that has not answered when the
+ * time is up is filled from the monthly snapshots it sent, or named missing. */
+int xf_office_pull (xf_office_t *o, const xf_period_t *p, int64_t now, uint32_t budget_ms,
+                    uint64_t *id, xf_err_t *err);
+/* The report of pull id once every child answered or the time is up (then the pull is
+ * forgotten); *out NULL and *wait_ms the time left while it is still gathering. XF_ENOTFOUND
+ * for an unknown id (a restart forgets pulls). */
+int xf_office_pull_report (xf_office_t *o, uint64_t id, int64_t now, json_t **out,
+                           int64_t *wait_ms, xf_err_t *err);
+/* Ends the pulls whose time is up, answering the offices that asked for them; *sent (may be
+ * NULL) gets the replies sent. Call often (every link tick). */
+int xf_office_pulls_tick (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *err);
+/* Monthly snapshots (DESIGN §4): for each of the last three closed months, and any month a
+ * child re-sent, this office's own and subtree figures go to the parent when they differ
+ * from what it last sent. *sent (may be NULL) gets how many went. */
+int xf_office_snapshot_tick (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *err);
+/* Whether a child's snapshot arrived since the last xf_office_snapshot_tick. */
+bool xf_office_snapshots_due (const xf_office_t *o);
+/* Replaces the monotonic millisecond clock of the pulls' deadlines (tests). */
+void xf_office_set_clock_ms (xf_office_t *o, int64_t (*clock_ms) (void));
+
 /* Marks every case whose stage deadline is before today as overdue (once), recording an
  * event and counting it. *marked (may be NULL) gets how many were marked. */
 int xf_office_scan_deadlines (xf_office_t *o, int64_t now, size_t *marked, xf_err_t *err);

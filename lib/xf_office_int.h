@@ -4,6 +4,7 @@
 #define XF_OFFICE_INT_H
 
 #include "xf_office.h"
+#include "xf_route.h"
 
 struct xf_office {
     xf_store_t *store;
@@ -13,6 +14,10 @@ struct xf_office {
     uint8_t identity_key[32];
     bool has_identity_key;
     int64_t reconcile_every;   /* seconds between this office's digests (0: not sending) */
+    struct xf_pull *pulls;     /* consolidated statistics being gathered (xf_office_stats.c) */
+    uint64_t next_pull;
+    int64_t (*clock_ms) (void);   /* monotonic milliseconds, for the pulls' deadlines */
+    bool snapshots_due;        /* a child's snapshot arrived: ours may change */
 };
 
 #define DUE_KEY_MAX (4 + XF_CASE_ID_MAX)
@@ -118,6 +123,54 @@ int xf_office_receive_lookup_reply (xf_txn_t *txn, xf_office_t *o, const Xf__Env
 /* 对账 (xf_office_reconcile.c): a digest, list, want or re-sent case from another office. */
 int xf_office_receive_reconcile (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                                  int64_t now, xf_applied_t *out, xf_err_t *err);
+
+/* ---------------------------------------------------------------- statistics (xf_office_stats.c,
+ * xf_office_snapshot.c) */
+
+enum { XF_SOURCE_LIVE = 1, XF_SOURCE_SNAPSHOT, XF_SOURCE_MISSING };
+
+/* One office's row of a report: its own figures for the period. */
+typedef struct {
+    char code[16];
+    char name[XF_ROUTE_NAME_MAX];
+    int source;
+    int64_t as_of;
+    bool has_figures, has_earlier, partial;
+    xf_figures_t f, earlier;     /* earlier: the same period a year before */
+    int32_t *months;             /* snapshot: the months (yyyymm) it covers */
+    size_t n_months;
+} xf_stats_row_t;
+
+typedef struct {
+    xf_stats_row_t *v;
+    size_t n, cap;
+} xf_stats_rows_t;
+
+xf_stats_row_t *xf_stats_rows_add (xf_stats_rows_t *rows, const char *code, const char *name);
+void xf_stats_rows_clear (xf_stats_rows_t *rows);
+
+/* A period's month by month figures (index 0: the month of p.first; NULL when too long). */
+typedef struct {
+    int32_t first;      /* yyyymm */
+    size_t n;
+    xf_figures_t *f;
+} xf_stats_months_t;
+
+/* Rows for child's subtree from the snapshots it sent of the months of p (and of the same
+ * months a year earlier); *found false when there is none (p not whole months, or none
+ * stored). Adds each snapshot's subtree figures into months. */
+int xf_office_snapshot_fill (xf_txn_t *txn, const char *child, const xf_period_t *p,
+                             xf_stats_rows_t *rows, xf_stats_months_t *months, bool *found,
+                             xf_err_t *err);
+/* A child's snapshot of one month: checked and stored. */
+int xf_office_receive_snapshot (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                                xf_applied_t *out, xf_err_t *err);
+/* A request from the parent, and a child's reply to a request of ours. */
+int xf_office_receive_stats_request (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                                     int64_t now, xf_applied_t *out, xf_err_t *err);
+int xf_office_receive_stats_reply (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                                   int64_t now, xf_applied_t *out, xf_err_t *err);
+void xf_office_pulls_free (xf_office_t *o);
 
 /* ---------------------------------------------------------------- petitioners (xf_office_identity.c) */
 

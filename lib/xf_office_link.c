@@ -69,6 +69,12 @@ static int apply_here (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, i
     case XF__ENVELOPE__BODY_RECONCILE_WANT:
     case XF__ENVELOPE__BODY_CASE_COPY:
         return xf_office_receive_reconcile (txn, o, env, now, out, err);
+    case XF__ENVELOPE__BODY_STATS_REQUEST:
+        return xf_office_receive_stats_request (txn, o, env, now, out, err);
+    case XF__ENVELOPE__BODY_STATS_REPLY:
+        return xf_office_receive_stats_reply (txn, o, env, now, out, err);
+    case XF__ENVELOPE__BODY_STATS_SNAPSHOT:
+        return xf_office_receive_snapshot (txn, o, env, out, err);
     default:
         return xf_office_refuse (out, "a %s envelope from %s is not handled yet",
                                  xf_msg_body_name (env), env->from);

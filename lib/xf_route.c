@@ -92,6 +92,18 @@ int xf_routes_add_child (xf_routes_t *r, const char *child, xf_err_t *err)
     return add (r, child, child, NULL) == XF_OK ? XF_OK : xf_err_set (err, XF_ENOMEM, "out of memory");
 }
 
+size_t xf_routes_children (const xf_routes_t *r, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp (r->entries[i].code, r->entries[i].via) == 0) {
+            if (n < max)
+                out[n] = r->entries[i].code;
+            n++;
+        }
+    return n;
+}
+
 void xf_routes_set_name (xf_routes_t *r, const char *code, const char *name)
 {
     entry_t *e = (entry_t *) find (r, code);

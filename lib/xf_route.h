@@ -41,6 +41,10 @@ const char *xf_routes_name (const xf_routes_t *r, const char *code);
 
 xf_route_t xf_routes_lookup (const xf_routes_t *r, const char *dest, const char **hop);
 
+/* The configured children, in code order: up to max codes (borrowed) into out; returns how
+ * many there are. */
+size_t xf_routes_children (const xf_routes_t *r, const char **out, size_t max);
+
 /* The parent's code, or NULL on the root. */
 const char *xf_routes_parent (const xf_routes_t *r);
 

@@ -142,6 +142,56 @@ void xf_figures_add (xf_figures_t *sum, const xf_figures_t *f)
         sum->v[i] += f->v[i];
 }
 
+/* The plain counters of xf.Figures, in field order, and the arrays beside them. */
+#define PLAIN_FIELDS(X)                                                                      \
+    X (received, XF_ST_RECEIVED) X (accepted, XF_ST_ACCEPTED) X (rejected, XF_ST_REJECTED)     \
+    X (filed, XF_ST_FILED) X (due, XF_ST_DUE) X (closed, XF_ST_CLOSED)                        \
+    X (closed_on_time, XF_ST_CLOSED_ON_TIME) X (overdue, XF_ST_OVERDUE)                       \
+    X (escalated, XF_ST_ESCALATED) X (assigned, XF_ST_ASSIGNED)                              \
+    X (transferred, XF_ST_TRANSFERRED) X (urges, XF_ST_URGES) X (sent_back, XF_ST_SENT_BACK)  \
+    X (repeat, XF_ST_REPEAT) X (skip_level, XF_ST_SKIP_LEVEL) X (group, XF_ST_GROUP)
+
+void xf_figures_to_msg (const xf_figures_t *f, xf_figures_msg_t *out)
+{
+    memset (out, 0, sizeof *out);
+    xf__figures__init (&out->msg);
+#define TO(field, id) out->msg.field = (uint64_t) f->v[id];
+    PLAIN_FIELDS (TO)
+#undef TO
+    for (int i = 0; i < 6; i++)
+        out->by_channel[i] = (uint64_t) f->v[XF_ST_CHANNEL + i];
+    for (int i = 0; i < 4; i++)
+        out->by_category[i] = (uint64_t) f->v[XF_ST_CATEGORY + i];
+    for (int i = 0; i < 7; i++)
+        out->by_rank[i] = (uint64_t) f->v[XF_ST_RANK + i];
+    for (int i = 0; i < 9; i++)
+        out->by_subject[i] = (uint64_t) f->v[XF_ST_SUBJECT + i];
+    out->msg.by_channel = out->by_channel, out->msg.n_by_channel = 6;
+    out->msg.by_category = out->by_category, out->msg.n_by_category = 4;
+    out->msg.by_accused_rank = out->by_rank, out->msg.n_by_accused_rank = 7;
+    out->msg.by_subject = out->by_subject, out->msg.n_by_subject = 9;
+}
+
+static void from_array (const uint64_t *a, size_t n, size_t max, int64_t *dst)
+{
+    for (size_t i = 1; i < n && i < max; i++)   /* index 0 is unused */
+        dst[i] = (int64_t) a[i];
+}
+
+void xf_figures_from_msg (const Xf__Figures *m, xf_figures_t *f)
+{
+    memset (f, 0, sizeof *f);
+    if (!m)
+        return;
+#define FROM(field, id) f->v[id] = (int64_t) m->field;
+    PLAIN_FIELDS (FROM)
+#undef FROM
+    from_array (m->by_channel, m->n_by_channel, 6, f->v + XF_ST_CHANNEL);
+    from_array (m->by_category, m->n_by_category, 4, f->v + XF_ST_CATEGORY);
+    from_array (m->by_accused_rank, m->n_by_accused_rank, 7, f->v + XF_ST_RANK);
+    from_array (m->by_subject, m->n_by_subject, 9, f->v + XF_ST_SUBJECT);
+}
+
 static json_t *breakdown (const xf_figures_t *f, int base, int n, const char *(*name) (int))
 {
     json_t *o = json_object ();
@@ -154,6 +204,26 @@ static const char *subject_name (int i)
 {
     static const char *const names[] = {"", "1", "2", "3", "4", "5", "6", "7", "8"};
     return names[i];
+}
+
+/* Each channel's and category's part of what was received, exact (the published tables round
+ * them; a report must not). */
+static json_t *share_of (const xf_figures_t *f, int base, int n, const char *(*name) (int))
+{
+    json_t *o = json_object ();
+    int64_t all = f->v[XF_ST_RECEIVED];
+    for (int i = 1; i <= n; i++)
+        json_object_set_new (o, name (i), all > 0 ? json_real ((double) f->v[base + i] / (double) all)
+                                                  : json_null ());
+    return o;
+}
+
+static json_t *shares (const xf_figures_t *f)
+{
+    json_t *o = json_object ();
+    json_object_set_new (o, "by_channel", share_of (f, XF_ST_CHANNEL, 5, xf_channel_name));
+    json_object_set_new (o, "by_category", share_of (f, XF_ST_CATEGORY, 3, xf_category_name));
+    return o;
 }
 
 json_t *xf_figures_json (const xf_figures_t *f)
@@ -174,6 +244,7 @@ json_t *xf_figures_json (const xf_figures_t *f)
     json_object_set_new (o, "by_category", breakdown (f, XF_ST_CATEGORY, 3, xf_category_name));
     json_object_set_new (o, "by_accused_rank", breakdown (f, XF_ST_RANK, 6, xf_rank_name));
     json_object_set_new (o, "by_subject", breakdown (f, XF_ST_SUBJECT, XF_SUBJECTS, subject_name));
+    json_object_set_new (o, "shares", shares (f));
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
         json_object_set_new (o, plain[i].name, json_integer (f->v[plain[i].id]));
         if (plain[i].id == XF_ST_CLOSED_ON_TIME) {

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "xf_store.h"
+#include "xfsync.pb-c.h"
 #include "xf_time.h"
 
 enum {
@@ -50,6 +51,15 @@ int xf_stats_read (xf_txn_t *txn, xf_day_t first, xf_day_t last, xf_figures_t *o
                    xf_err_t *err);
 
 void xf_figures_add (xf_figures_t *sum, const xf_figures_t *f);
+
+/* The figures as the wire's xf.Figures; the message points into the holder's arrays. */
+typedef struct {
+    Xf__Figures msg;
+    uint64_t by_channel[6], by_category[4], by_rank[7], by_subject[9];
+} xf_figures_msg_t;
+void xf_figures_to_msg (const xf_figures_t *f, xf_figures_msg_t *out);
+/* Reads m (NULL: zeros); entries beyond what this build counts are ignored. */
+void xf_figures_from_msg (const Xf__Figures *m, xf_figures_t *f);
 
 /* The "totals" object of INTERFACE.md `stats`; on_time_rate = closed_on_time / due or null. */
 json_t *xf_figures_json (const xf_figures_t *f);

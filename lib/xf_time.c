@@ -187,3 +187,53 @@ void xf_period_quarter_of (xf_day_t day, xf_period_t *p)
     xf_day_to_ymd (day, &y, &m, &d);
     set_quarter (p, y, (m - 1) / 3 + 1);
 }
+
+static xf_day_t year_back (xf_day_t day)
+{
+    int y, m, d;
+    xf_day_to_ymd (day, &y, &m, &d);
+    return xf_day_from_ymd (y - 1, m, m == 2 && d == 29 ? 28 : d);
+}
+
+void xf_period_year_earlier (const xf_period_t *p, xf_period_t *out)
+{
+    out->first = year_back (p->first);
+    out->last = year_back (p->last);
+    size_t n = strlen (p->label);
+    int y = n >= 4 ? digits (p->label, 4) : -1;
+    if ((n == 4 || n == 6 || n == 7) && y > FIRST_YEAR) {
+        snprintf (out->label, sizeof out->label, "%04d%s", y - 1, p->label + 4);
+        return;
+    }
+    char a[11], b[11];
+    xf_day_format (out->first, a);
+    xf_day_format (out->last, b);
+    snprintf (out->label, sizeof out->label, "%s..%s", a, b);
+}
+
+int32_t xf_month_of_day (xf_day_t day)
+{
+    int y, m, d;
+    xf_day_to_ymd (day, &y, &m, &d);
+    return y * 100 + m;
+}
+
+xf_day_t xf_month_first (int32_t yyyymm)
+{
+    return xf_day_from_ymd (yyyymm / 100, yyyymm % 100, 1);
+}
+
+int32_t xf_month_next (int32_t yyyymm)
+{
+    return yyyymm % 100 == 12 ? (yyyymm / 100 + 1) * 100 + 1 : yyyymm + 1;
+}
+
+bool xf_period_whole_months (const xf_period_t *p)
+{
+    int y, m, d;
+    xf_day_to_ymd (p->first, &y, &m, &d);
+    if (d != 1)
+        return false;
+    xf_day_to_ymd (p->last, &y, &m, &d);
+    return d == xf_days_in_month (y, m);
+}

@@ -36,5 +36,15 @@ void xf_time_format (int64_t unix_seconds, char out[26]); /* "2026-11-22T09:30:0
 int xf_period_parse (const char *s, xf_period_t *out, xf_err_t *err);
 /* The quarter containing day, labelled "2026Q4". */
 void xf_period_quarter_of (xf_day_t day, xf_period_t *out);
+/* The same period a year earlier (与往年相比), labelled alike: 2026Q4 → 2025Q4; a range's
+ * ends move back a year each (29 February becomes the 28th). */
+void xf_period_year_earlier (const xf_period_t *p, xf_period_t *out);
+
+/* Months as yyyymm (202611): the month of a day, its first day, and the next month. */
+int32_t  xf_month_of_day (xf_day_t day);
+xf_day_t xf_month_first (int32_t yyyymm);
+int32_t  xf_month_next (int32_t yyyymm);
+/* Whether the period is whole months (then snapshots of months can cover it). */
+bool     xf_period_whole_months (const xf_period_t *p);
 
 #endif

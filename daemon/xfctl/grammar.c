@@ -117,7 +117,7 @@ static const xf_arg_t a_stats[] = {
     {"--period", "period", A_PERIOD, 0, "P", 0, 0,
      "2026, 2026Q4, 2026-11 or 2012-01-01..2013-12-31 (default: this quarter)"},
     {"--consolidated", "consolidated", A_FLAG, A_LOCAL, NULL, 0, 0,
-     "sum over the child offices too (not available yet)"},
+     "the whole subtree: every office below answers, or is filled from its monthly snapshot, or is named missing"},
     {"--format", "format", A_ENUM, A_LOCAL, "table|json|csv|html", 0, 0,
      "output format (default: table, or json with --json; html is not available yet)"},
     {"--out", "out", A_PATH, A_LOCAL, "FILE", 0, 0, "write the output to FILE, not stdout"},
