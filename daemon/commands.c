@@ -91,6 +91,9 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
     if (xf_office_counts (node->office, today (node), &k, err) != XF_OK
         || xf_office_undelivered (node->office, &undelivered, err) != XF_OK)
         return NULL;
+    size_t snapshots = 0;
+    if (xf_office_snapshot_count (node->office, &snapshots, err) != XF_OK)
+        return NULL;
     json_t *shared = xf_office_reconcile_status (node->office, err);
     if (!shared)
         return NULL;
@@ -104,7 +107,8 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                                "reported", (json_int_t) k.by_status[XF__STATUS__REPORTED],
                                "closed", (json_int_t) k.by_status[XF__STATUS__CLOSED],
                                "overdue", (json_int_t) k.overdue);
-    return json_pack ("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:s,s:I},s:o,s:o,s:I,s:o,s:{s:I,s:o}}",
+    return json_pack ("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:s,s:I},s:o,s:o,s:I,s:o,s:{s:I,s:o},"
+                      "s:{s:I,s:I}}",
                       "office", "code", node->conf->code, "name", node->conf->name,
                       "version", XF_VERSION, "public_key", node->public_key,
                       "clock", now, "started", started,
@@ -113,7 +117,9 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                       "links", links_status (node->links), "refused",
                       links_refusals (node->links), "undelivered", (json_int_t) undelivered,
                       "cases", cases, "reconcile", "every_s",
-                      (json_int_t) node->conf->reconcile_seconds, "offices", shared);
+                      (json_int_t) node->conf->reconcile_seconds, "offices", shared,
+                      "stats", "pull_seconds", (json_int_t) node->conf->pull_seconds,
+                      "snapshots_stored", (json_int_t) snapshots);
 }
 
 static json_t *cmd_register (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)

@@ -96,6 +96,8 @@ int xf_office_pulls_tick (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *e
  * child re-sent, this office's own and subtree figures go to the parent when they differ
  * from what it last sent. *sent (may be NULL) gets how many went. */
 int xf_office_snapshot_tick (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *err);
+/* How many children's monthly snapshots are stored here. */
+int xf_office_snapshot_count (xf_office_t *o, size_t *n, xf_err_t *err);
 /* Whether a child's snapshot arrived since the last xf_office_snapshot_tick. */
 bool xf_office_snapshots_due (const xf_office_t *o);
 /* Replaces the monotonic millisecond clock of the pulls' deadlines (tests). */

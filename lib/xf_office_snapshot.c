@@ -387,3 +387,14 @@ int xf_office_snapshot_tick (xf_office_t *o, int64_t now, size_t *sent, xf_err_t
         *sent = rc == XF_OK ? t.sent : 0;
     return rc == XF_OK ? XF_OK : xf_err_prefix (err, "monthly snapshot");
 }
+
+static int count_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    return xf_txn_count (txn, XF_DB_SNAPSHOTS, arg, err);
+}
+
+int xf_office_snapshot_count (xf_office_t *o, size_t *n, xf_err_t *err)
+{
+    *n = 0;
+    return xf_store_read (o->store, count_txn, n, err);
+}

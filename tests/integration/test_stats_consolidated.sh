@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Consolidated statistics (月统计、季分析) over a tree of 1 province, 2 cities and 4 counties:
+#   河南省 410000 → 南阳市 411300 → 镇平县 411324, 淅川县 411326
+#                 → 漯河市 411100 → 源汇区 411102, 舞阳县 411121
+#   A. Cases registered at every level and moved between them (accept, file, close, reject,
+#      escalate to the city and past it to the province, assign back down, transfer). A
+#      consolidated pull at the province: every office live, the totals equal the sum of the
+#      rows and the test's own count per office (a case escalated twice counts as received
+#      once, at the county); the same at a city for its subtree.
+#   B. 舞阳 stopped before the month closes; the clocks move into the next month and the
+#      others send their monthly snapshots up. 源汇 stopped too: the province's pull of the
+#      month fills 源汇 from its snapshot (marked, as_of) and names 舞阳 missing (it sent
+#      none), totals partial; the quarter is partial (the snapshot covers one month of it).
+#   C. The report as table, CSV (a row per office) and JSON written to a file.
+source "$(dirname "$0")/lib.sh"
+
+DRIVER="python3 $(dirname "$0")/stats_tree.py"
+nodes=(prov:410000 nanyang:411300 zp:411324 xc:411326 luohe:411100 yh:411102 wy:411121)
+for n in "${nodes[@]}"; do node_config "${n%%:*}" "${n##*:}"; done
+link_nodes nanyang prov
+link_nodes luohe prov
+link_nodes zp nanyang
+link_nodes xc nanyang
+link_nodes yh luohe
+link_nodes wy luohe
+for n in "${nodes[@]}"; do printf '\n[stats]\npull_seconds = 3\n' >> "$T/${n%%:*}/xfsyncd.conf"; done
+: > "$T/tree"
+parent_of () { case $1 in 410000) echo -;; 4113*) [ "$1" = 411300 ] && echo 410000 || echo 411300;;
+               4111*) [ "$1" = 411100 ] && echo 410000 || echo 411100;; esac; }
+for n in "${nodes[@]}"; do
+    echo "${n##*:} $T/${n%%:*}/control.sock $(parent_of "${n##*:}")" >> "$T/tree"
+    start_node "${n%%:*}"
+done
+for pair in zp:411300 xc:411300 yh:411100 wy:411100 nanyang:410000 luohe:410000; do
+    wait_for "${pair%%:*} up" 30 link_up "${pair%%:*}" "${pair##*:}"
+done
+sleep 1   # the cities announce their counties to the province as their links come up
+pass "seven offices linked"
+
+quiet () {   # every queue empty at every office
+    for n in "${nodes[@]}"; do
+        ctlj "${n%%:*}" status | jq -e '[.links[].queue] | all(. == 0)' >/dev/null || return 1
+    done
+}
+month=$(ctlj prov clock show | jq -r '.now[0:7]')
+quarter=$(date -d "${month}-01" +%Y)Q$(( ($(date -d "${month}-01" +%-m) - 1) / 3 + 1 ))
+next=$(date -d "${month}-01 + 1 month" +%Y-%m-%d)
+
+# ---------------------------------------------------------------- A. live
+$DRIVER "$T/tree" drive "$T/expected.json" || fail "driving the cases"
+wait_for "quiet" 30 quiet
+sleep 0.5
+$DRIVER "$T/tree" check "$T/expected.json" "$month" 410000 || fail "the province's live pull"
+$DRIVER "$T/tree" check "$T/expected.json" "$quarter" 411100 || fail "漯河's live pull"
+# the plain report of one office is its row of the consolidated one
+ctlj zp stats --period "$month" | jq -e '.consolidated == false and (.offices | length) == 1
+    and .offices[0].source == "live" and .totals.received == 9' >/dev/null \
+    || fail "镇平's own report: $(ctlj zp stats --period "$month" | jq -c '.totals.received')"
+pass "live: totals are the sum of the rows and the independent count"
+
+# ---------------------------------------------------------------- B. snapshots and gaps
+stop_node wy
+for n in "${nodes[@]}"; do
+    [ "${n%%:*}" = wy ] || ctl "${n%%:*}" clock set "${next}T09:00:00" >/dev/null
+done
+wait_for "the province holds the cities' snapshots" 30 eval \
+    "ctlj prov status | jq -e '.stats.snapshots_stored >= 2' >/dev/null"
+wait_for "漯河 holds 源汇's snapshot" 30 eval \
+    "ctlj luohe status | jq -e '.stats.snapshots_stored >= 1' >/dev/null"
+wait_for "quiet" 30 eval 'for n in prov nanyang zp xc luohe yh; do
+    ctlj $n status | jq -e "[.links[] | select(.peer != \"411121\") | .queue] | all(. == 0)" >/dev/null || exit 1; done'
+stop_node yh
+start=$SECONDS
+$DRIVER "$T/tree" check "$T/expected.json" "$month" 410000 --snapshot 411102 --missing 411121 \
+    || fail "the province's pull with 源汇 down and 舞阳 never reported"
+[ $((SECONDS - start)) -le 10 ] || fail "the pull took $((SECONDS - start)) s with pull_seconds = 3"
+$DRIVER "$T/tree" check "$T/expected.json" "$month" 411100 --snapshot 411102 --missing 411121 \
+    || fail "漯河's pull"
+ctlj prov stats --consolidated --period "$quarter" > "$T/q.json"
+jq -e '.partial == true and (.offices[] | select(.code == "411102") | .source == "snapshot"
+       and .partial == true and .snapshot_months == ["'"$month"'"])' "$T/q.json" >/dev/null \
+    || fail "the quarter is not partial with 源汇 from one month's snapshot: $(jq -c '[.partial, (.offices[] | select(.code == "411102"))]' "$T/q.json")"
+pass "源汇 from its snapshot, 舞阳 missing, the quarter partial"
+
+# ---------------------------------------------------------------- C. formats
+ctl prov stats --consolidated --period "$month" > "$T/table.txt"
+grep -q "missing offices: 411121" "$T/table.txt" || fail "the table does not name 舞阳 missing"
+ctl prov stats --consolidated --period "$month" --format csv --out "$T/report.csv"
+[ "$(wc -l < "$T/report.csv")" = 8 ] || fail "CSV: $(wc -l < "$T/report.csv") lines, not a header and 7 offices"
+ctl prov stats --consolidated --period "$month" --format json --out "$T/report.json"
+jq -e '.consolidated and (.offices | length) == 7' "$T/report.json" >/dev/null || fail "JSON file"
+pass "table, CSV and JSON"
+
+for n in prov nanyang zp xc luohe; do stop_node $n; done
+pass "stopped cleanly"
