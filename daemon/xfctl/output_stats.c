@@ -54,6 +54,8 @@ char *xf_figure_text (const char *name, const json_t *v)
         return xstrdup ("—");
     if (strcmp (leaf, "on_time_rate") == 0 && json_is_number (v))
         return xasprintf ("%.1f%%", 100.0 * json_number_value (v));
+    if (strncmp (name, "shares.", 7) == 0 && json_is_number (v))   /* exact to 0.01 point */
+        return xasprintf ("%.2f%%", 100.0 * json_number_value (v));
     if (json_is_integer (v))
         return xasprintf ("%" JSON_INTEGER_FORMAT, json_integer_value (v));
     if (json_is_real (v))
