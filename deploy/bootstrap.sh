@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
     libssl-dev libinih-dev libjansson-dev libcmocka-dev
-    jq python3
+    jq python3 libxml2-utils
 )
 
 missing=()

@@ -119,7 +119,7 @@ static const xf_arg_t a_stats[] = {
     {"--consolidated", "consolidated", A_FLAG, A_LOCAL, NULL, 0, 0,
      "the whole subtree: every office below answers, or is filled from its monthly snapshot, or is named missing"},
     {"--format", "format", A_ENUM, A_LOCAL, "table|json|csv|html", 0, 0,
-     "output format (default: table, or json with --json; html is not available yet)"},
+     "output format (default: table, or json with --json); html is one self-contained page with charts"},
     {"--out", "out", A_PATH, A_LOCAL, "FILE", 0, 0, "write the output to FILE, not stdout"},
     ARG_END};
 

@@ -19,6 +19,8 @@ int xf_out_json_error (const char *code, const char *message, json_t *extra, FIL
  * office, CRLF line ends). */
 int xf_out_stats_table (const json_t *stats, FILE *out);
 int xf_out_stats_csv (const json_t *stats, FILE *out);
+/* stats as one self-contained XHTML report with inline SVG charts (output_html.c). */
+int xf_out_stats_html (const json_t *stats, FILE *out);
 
 /* The figures of a stats "totals" object flattened in order: "received",
  * "by_channel.letter", … Values are borrowed from totals. Free with xf_figures_free. */

@@ -11,7 +11,8 @@
 #      others send their monthly snapshots up. 源汇 stopped too: the province's pull of the
 #      month fills 源汇 from its snapshot (marked, as_of) and names 舞阳 missing (it sent
 #      none), totals partial; the quarter is partial (the snapshot covers one month of it).
-#   C. The report as table, CSV (a row per office) and JSON written to a file.
+#   C. The report as table, CSV (a row per office), JSON and HTML (well-formed, with the JSON's
+#      figures and the charts) written to files.
 source "$(dirname "$0")/lib.sh"
 
 DRIVER="python3 $(dirname "$0")/stats_tree.py"
@@ -89,7 +90,10 @@ ctl prov stats --consolidated --period "$month" --format csv --out "$T/report.cs
 [ "$(wc -l < "$T/report.csv")" = 8 ] || fail "CSV: $(wc -l < "$T/report.csv") lines, not a header and 7 offices"
 ctl prov stats --consolidated --period "$month" --format json --out "$T/report.json"
 jq -e '.consolidated and (.offices | length) == 7' "$T/report.json" >/dev/null || fail "JSON file"
-pass "table, CSV and JSON"
+ctl prov stats --consolidated --period "$month" --format html --out "$T/report.html"
+xmllint --noout "$T/report.html" || fail "the HTML report is not well-formed"
+python3 "$(dirname "$0")/html_check.py" "$T/report.html" "$T/report.json" || fail "the HTML report"
+pass "table, CSV, JSON and HTML"
 
 for n in prov nanyang zp xc luohe; do stop_node $n; done
 pass "stopped cleanly"
