@@ -7,6 +7,7 @@
 #include "log.h"
 #include "node.h"
 #include "xf_case_json.h"
+#include "xf_score.h"
 #include "xf_time.h"
 
 #define XF_VERSION "0.1.0"
@@ -428,29 +429,36 @@ static json_t *pending (uint64_t id, int64_t wait_ms)
                       (json_int_t) wait_ms);
 }
 
-static json_t *pull_result (xf_node_t *node, uint64_t id, xf_err_t *err)
+static json_t *pull_result (xf_node_t *node, uint64_t id, bool score, xf_err_t *err)
 {
     json_t *report = NULL;
     int64_t wait_ms = 0;
     if (xf_office_pull_report (node->office, id, node_now (node), &report, &wait_ms, err) != XF_OK)
         return NULL;
-    return report ? report : pending (id, wait_ms);
+    if (!report)
+        return pending (id, wait_ms);
+    if (!score)
+        return report;
+    json_t *scores = xf_score (node->conf, report);
+    json_decref (report);
+    if (!scores)
+        xf_err_set (err, XF_ENOMEM, "out of memory");
+    return scores;
 }
 
-static json_t *cmd_stats (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+static json_t *stats (xf_node_t *node, uid_t uid, const json_t *args, bool score, xf_err_t *err)
 {
-    (void) uid;
     xf_period_t p;
-    bool consolidated = false;
+    bool consolidated = score;
     json_t *report = NULL, *request = json_object_get (args, "request");
     if (request) {
         if (!json_is_integer (request) || json_integer_value (request) <= 0)
             return xf_err_set (err, XF_EINVAL, "argument \"request\" must be a positive integer"),
                    NULL;
-        return pull_result (node, (uint64_t) json_integer_value (request), err);
+        return pull_result (node, (uint64_t) json_integer_value (request), score, err);
     }
     const char *period = arg_string (args, "period", false, err);
-    if (err->code || arg_bool (args, "consolidated", &consolidated, err) != XF_OK)
+    if (err->code || (!score && arg_bool (args, "consolidated", &consolidated, err) != XF_OK))
         return NULL;
     if (!period)
         xf_period_quarter_of (today (node), &p);
@@ -470,7 +478,18 @@ static json_t *cmd_stats (xf_node_t *node, uid_t uid, const json_t *args, xf_err
     links_queued (node->links);   /* the requests to the children */
     log_info ("consolidated statistics %s asked of the subtree by uid %u (request %llu)", p.label,
               (unsigned) uid, (unsigned long long) id);
-    return pull_result (node, id, err);
+    return pull_result (node, id, score, err);
+}
+
+static json_t *cmd_stats (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    return stats (node, uid, args, false, err);
+}
+
+/* 目标管理: the consolidated report of the period, scored by the [score] rules. */
+static json_t *cmd_score (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    return stats (node, uid, args, true, err);
 }
 
 static json_t *clock_result (xf_node_t *node)
@@ -541,6 +560,7 @@ static const char *const k_urge[] = {"id", "note", NULL};
 static const char *const k_review[] = {"id", "reason", NULL};
 static const char *const k_lookup[] = {"query_code", NULL};
 static const char *const k_stats[] = {"period", "consolidated", "request", NULL};
+static const char *const k_score[] = {"period", "request", NULL};
 static const char *const k_clock[] = {"time", NULL};
 
 static const command_t commands[] = {
@@ -564,6 +584,7 @@ static const command_t commands[] = {
     {"case.lookup", cmd_lookup, k_lookup},
     {"stats", cmd_stats, k_stats},
     {"reconcile", cmd_reconcile, k_none},
+    {"stats.score", cmd_score, k_score},
     {"clock.show", cmd_clock_show, k_none},
     {"clock.set", cmd_clock_set, k_clock},
 };

@@ -26,12 +26,12 @@
 #define SUFFIX_MAX 32       /* room for "\n… and N more errors" */
 
 enum sec { SEC_NONE, SEC_NODE, SEC_PARENT, SEC_CHILD, SEC_DEADLINES, SEC_REPORT, SEC_DEBUG,
-           SEC_LINKS, SEC_STATS,
+           SEC_LINKS, SEC_STATS, SEC_SCORE,
            SEC_BAD /* unknown, duplicate or broken header: its keys are skipped */ };
 static const char *const SEC_NAMES[] = { "", "node", "parent", "child", "deadlines", "report",
-                                         "debug", "links", "stats", "" };
+                                         "debug", "links", "stats", "score", "" };
 
-enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL };
+enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL, K_BASES };
 
 typedef struct {
     enum sec sec;
@@ -68,6 +68,13 @@ static const keydef_t KEYS[] = {
     { SEC_LINKS, "window", K_DAYS, IN_CONF (window), false, 1, 100000 },
     { SEC_LINKS, "reconcile_seconds", K_DAYS, IN_CONF (reconcile_seconds), false, 1, 86400 },
     { SEC_STATS, "pull_seconds", K_DAYS, IN_CONF (pull_seconds), false, 1, 600 },
+    { SEC_SCORE, "points", K_DAYS, IN_CONF (score_points), false, 0, 1000 },
+    { SEC_SCORE, "filed_base", K_DAYS, IN_CONF (score_filed_base), false, 0, 100000 },
+    { SEC_SCORE, "filed_bases", K_BASES, IN_CONF (score_filed_bases), false, 0, 100000 },
+    { SEC_SCORE, "per_filed_above", K_DAYS, IN_CONF (score_per_filed_above), false, 0, 100 },
+    { SEC_SCORE, "on_time_target", K_DAYS, IN_CONF (score_on_time_target), false, 0, 100 },
+    { SEC_SCORE, "per_5_points_below", K_DAYS, IN_CONF (score_per_5_points_below), false, 0, 100 },
+    { SEC_SCORE, "per_overdue", K_DAYS, IN_CONF (score_per_overdue), false, 0, 100 },
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -238,6 +245,58 @@ static void set_items (ctx_t *c, const keydef_t *k, const char *v)
     c->conf->n_required_items = n;
 }
 
+static bool parse_days (const char *v, int min, int max, int *out);
+
+/* filed_bases: "CODE:N, CODE:N" — each office's 立案基数, no office twice. */
+static void set_bases (ctx_t *c, const keydef_t *k, const char *v)
+{
+    char b[SHOWN_MAX + 4], *copy = strdup (v), *next = copy;
+    xf_conf_base_t *bases = NULL;
+    size_t n = 0;
+    bool ok = copy != NULL;
+    c->oom |= !copy;
+    while (ok && next) {
+        char *item = trim (strsep (&next, ",")), *colon = strchr (item, ':');
+        xf_conf_base_t one = {"", 0};
+        ok = colon != NULL;
+        if (ok) {
+            *colon = 0;
+            char *code = trim (item);
+            ok = xf_conf_code_valid (code) && parse_days (trim (colon + 1), k->min, k->max, &one.base);
+            if (ok)
+                snprintf (one.code, sizeof one.code, "%s", code);
+        }
+        for (size_t i = 0; ok && i < n; i++)
+            if (strcmp (bases[i].code, one.code) == 0) {
+                add_err (c, c->line, "%s gives office %s twice", k->name, one.code);
+                ok = false;
+                free (copy), free (bases);
+                return;
+            }
+        if (!ok) {
+            add_err (c, c->line, "%s must be a comma-separated list of CODE:N (an office code and "
+                     "a whole number from %d to %d), not \"%s\"", k->name, k->min, k->max, shown (v, b));
+            break;
+        }
+        xf_conf_base_t *grown = realloc (bases, (n + 1) * sizeof *bases);
+        if (!grown) {
+            c->oom = true;
+            ok = false;
+            break;
+        }
+        bases = grown;
+        bases[n++] = one;
+    }
+    free (copy);
+    if (!ok) {
+        free (bases);
+        return;
+    }
+    free (c->conf->score_filed_bases);
+    c->conf->score_filed_bases = bases;
+    c->conf->n_score_filed_bases = n;
+}
+
 static bool parse_days (const char *v, int min, int max, int *out)
 {
     size_t n = strspn (v, "0123456789");
@@ -288,6 +347,9 @@ static void set_value (ctx_t *c, const keydef_t *k, void *field, const char *v)
         break;
     case K_LIST:
         set_items (c, k, v);
+        break;
+    case K_BASES:
+        set_bases (c, k, v);
         break;
     case K_BOOL:
         if (!parse_bool (v, field))
@@ -611,6 +673,10 @@ xf_conf_t *xf_conf_new_defaults (void)
     f->outbox_limit = 1000000;
     f->reconcile_seconds = 600;
     f->pull_seconds = 10;
+    f->score_points = 100;
+    f->score_per_filed_above = 4;     /* seed 002: 每多立一案奖4分 */
+    f->score_on_time_target = 100;
+    f->score_per_5_points_below = 2;  /* seed 002: 每降5个百分点扣2分 */
     f->window = 4000;   /* ~5 MB of 1 KB envelopes in flight per link; 1000 halves a backlog drain */
     for (size_t i = 0; i < sizeof DEFAULT_ITEMS / sizeof DEFAULT_ITEMS[0]; i++)
         if (!add_item (&f->required_items, &f->n_required_items, DEFAULT_ITEMS[i])) {
@@ -636,6 +702,7 @@ void xf_conf_destroy (xf_conf_t **conf_p)
         free (f->children[i].name);
     free (f->children);
     free_items (f->required_items, f->n_required_items);
+    free (f->score_filed_bases);
     free (f->path);
     free (f);
     *conf_p = NULL;

@@ -14,6 +14,11 @@
 #define XF_KEY_Z85_LEN 40   /* a CURVE key in Z85 */
 
 typedef struct {
+    char code[13];
+    int base;
+} xf_conf_base_t;
+
+typedef struct {
     char code[XF_CODE_MAX];
     char *name;
     char public_key[XF_KEY_Z85_LEN + 1];
@@ -49,6 +54,13 @@ typedef struct {
     int window;                     /* envelopes on the wire past the peer's acknowledgement */
     int pull_seconds;               /* stats --consolidated: how long the children have to answer */
     int reconcile_seconds;          /* 对账: how often digests go to the offices cases are shared with */
+    /* [score] 目标管理 (seed 002): points, a 立案基数 per office (filed_bases, else filed_base),
+     * points per filed case above it, points off per 5 points of on-time rate below target
+     * (percent), points off per overdue case */
+    int score_points, score_filed_base, score_per_filed_above, score_on_time_target,
+        score_per_5_points_below, score_per_overdue;
+    xf_conf_base_t *score_filed_bases;
+    size_t n_score_filed_bases;
     /* where it came from, for messages */
     char *path;
 } xf_conf_t;

@@ -113,6 +113,14 @@ static const xf_arg_t a_lookup[] = {
      "the petitioner's 查询码, e.g. 7KQ4-M2XD-9PWA"},
     ARG_END};
 
+static const xf_arg_t a_score[] = {
+    {"--period", "period", A_PERIOD, 0, "P", 0, 0,
+     "2026, 2026Q4, 2026-11 or 2012-01-01..2013-12-31 (default: this quarter)"},
+    {"--format", "format", A_ENUM, A_LOCAL, "table|json", 0, 0,
+     "output format (default: table, or json with --json)"},
+    {"--out", "out", A_PATH, A_LOCAL, "FILE", 0, 0, "write the output to FILE, not stdout"},
+    ARG_END};
+
 static const xf_arg_t a_stats[] = {
     {"--period", "period", A_PERIOD, 0, "P", 0, 0,
      "2026, 2026Q4, 2026-11 or 2012-01-01..2013-12-31 (default: this quarter)"},
@@ -176,6 +184,13 @@ const xf_cmd_t xf_commands[] = {
     {{"stats", NULL}, "stats", RUN_STATS, SHOW_STATS, a_stats,
      "the statistics of a period",
      "csv has one header row and one row per office, columns named like by_channel.letter."},
+    {{"stats", "score", NULL}, "stats.score", RUN_STATS, SHOW_STATS, a_score,
+     "目标管理: score each office below from the consolidated figures",
+     "Gathers the consolidated report of the period (as stats --consolidated) and scores every\n"
+     "office below this one by the daemon's [score] rules: points, plus per_filed_above for each\n"
+     "case filed above the office's 立案基数 (filed_bases, else filed_base), minus\n"
+     "per_5_points_below for each whole 5 points of on-time rate below on_time_target, minus\n"
+     "per_overdue for each overdue case. A missing office is not scored."},
     {{"reconcile", NULL}, "reconcile", RUN_REQUEST, SHOW_PLAIN, a_none,
      "对账 now with every office this one shares cases with",
      "Sends the digests that otherwise go every [links] reconcile_seconds to each office whose\n"
@@ -225,18 +240,29 @@ int xf_grammar_find (int argc, char **argv, const xf_cmd_t **out, int *used)
                    : xf_grammar_usage (NULL, "%s command \"%s\"", what, w);
             break;
         }
-        size_t left = 0, last = 0;
+        size_t left = 0, last = 0, leaf = n;
         for (size_t i = 0; i < n; i++) {
             cand[i] = cand[i] && strcmp (xf_commands[i].words[d], match) == 0;
             if (cand[i])
                 left++, last = i;
+            if (cand[i] && !xf_commands[i].words[d + 1])
+                leaf = i;
         }
-        if (left == 1 && !xf_commands[last].words[d + 1]) {
-            *out = &xf_commands[last];
+        /* a command that is also a group ("stats", "stats score") is itself unless the next
+         * word names one of its subcommands */
+        bool deeper = false;
+        for (size_t i = 0; i < n && leaf < n && d + 1 < argc && argv[d + 1][0] != '-'; i++)
+            deeper |= cand[i] && i != leaf && *argv[d + 1]
+                      && strncmp (xf_commands[i].words[d + 1], argv[d + 1], strlen (argv[d + 1])) == 0;
+        if (leaf < n && (left == 1 || !deeper)) {
+            *out = &xf_commands[leaf];
             *used = d + 1;
             rc = 0;
             break;
         }
+        if (leaf < n)
+            cand[leaf] = false;
+        (void) last;
         argv[d] = (char *) match;   /* so "case sh" is named "case show" in messages */
     }
     free (cand);

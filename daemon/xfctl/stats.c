@@ -14,10 +14,59 @@
 #define POLL_MS 100
 #define POLL_GRACE_MS 5000
 
+/* 目标管理 scores: one line per office, the points of each rule beside the score. */
+static int write_scores (const json_t *r, FILE *out)
+{
+    static const char *const items[] = {"filed_above_base", "on_time_below_target", "overdue"};
+    const char *head[] = {"OFFICE", "NAME", "SOURCE", "SCORE", "FILED/BASE", "+FILED",
+                          "ON-TIME", "-ON-TIME", "-OVERDUE"};
+    text_table_t *t = text_table_new (9, head);
+    for (size_t c = 3; c < 9; c++)
+        text_table_right (t, c);
+    size_t i;
+    json_t *s;
+    json_array_foreach (json_object_get (r, "scores"), i, s) {
+        char *cells[9] = {NULL};
+        const json_t *b = json_object_get (s, "breakdown"), *parts[3] = {NULL};
+        for (size_t k = 0; k < json_array_size (b); k++)
+            for (int m = 0; m < 3; m++)
+                if (strcmp (json_string_value (json_object_get (json_array_get (b, k), "item")),
+                            items[m]) == 0)
+                    parts[m] = json_array_get (b, k);
+        cells[0] = text_clean (json_string_value (json_object_get (s, "code")));
+        cells[1] = text_clean (json_string_value (json_object_get (s, "name")));
+        cells[2] = text_clean (json_string_value (json_object_get (s, "source")));
+        const json_t *score = json_object_get (s, "score");
+        cells[3] = json_is_integer (score) ? xasprintf ("%" JSON_INTEGER_FORMAT, json_integer_value (score))
+                                           : xstrdup ("— (missing)");
+        cells[4] = parts[0] ? xasprintf ("%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+                                         json_integer_value (json_object_get (parts[0], "filed")),
+                                         json_integer_value (json_object_get (parts[0], "base")))
+                            : xstrdup ("—");
+        cells[5] = parts[0] ? xasprintf ("%+" JSON_INTEGER_FORMAT, json_integer_value (json_object_get (parts[0], "points"))) : xstrdup ("—");
+        cells[6] = parts[1] ? xasprintf ("%.1f%%", 100 * json_number_value (json_object_get (parts[1], "rate"))) : xstrdup ("—");
+        cells[7] = parts[1] ? xasprintf ("%+" JSON_INTEGER_FORMAT, json_integer_value (json_object_get (parts[1], "points"))) : xstrdup ("—");
+        cells[8] = parts[2] ? xasprintf ("%+" JSON_INTEGER_FORMAT, json_integer_value (json_object_get (parts[2], "points"))) : xstrdup ("—");
+        text_table_add (t, (const char **) cells);
+        for (int c = 0; c < 9; c++)
+            free (cells[c]);
+    }
+    char *period = text_clean (json_string_value (json_object_get (r, "period")));
+    int rc = fprintf (out, "目标管理 scores, period %s%s\n\n", period,
+                      json_is_true (json_object_get (r, "partial")) ? " (partial: see stats --consolidated)" : "") < 0 ? -1 : 0;
+    free (period);
+    if (rc == 0)
+        rc = text_table_print (t, out);
+    text_table_destroy (&t);
+    return rc;
+}
+
 static int write_as (const char *format, const json_t *stats, FILE *out)
 {
     if (strcmp (format, "json") == 0)
         return xf_out_json (stats, out);
+    if (json_object_get (stats, "scores"))
+        return write_scores (stats, out);
     if (strcmp (format, "csv") == 0)
         return xf_out_stats_csv (stats, out);
     if (strcmp (format, "html") == 0)

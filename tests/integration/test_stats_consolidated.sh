@@ -13,6 +13,7 @@
 #      none), totals partial; the quarter is partial (the snapshot covers one month of it).
 #   C. The report as table, CSV (a row per office), JSON and HTML (well-formed, with the JSON's
 #      figures and the charts) written to files.
+#   D. 目标管理 scores by the province's [score] rules, 舞阳 unscored (missing).
 source "$(dirname "$0")/lib.sh"
 
 DRIVER="python3 $(dirname "$0")/stats_tree.py"
@@ -25,6 +26,7 @@ link_nodes xc nanyang
 link_nodes yh luohe
 link_nodes wy luohe
 for n in "${nodes[@]}"; do printf '\n[stats]\npull_seconds = 3\n' >> "$T/${n%%:*}/xfsyncd.conf"; done
+printf '\n[score]\nfiled_bases = 411324:2, 411100:0\nper_overdue = 1\n' >> "$T/prov/xfsyncd.conf"
 : > "$T/tree"
 parent_of () { case $1 in 410000) echo -;; 4113*) [ "$1" = 411300 ] && echo 410000 || echo 411300;;
                4111*) [ "$1" = 411100 ] && echo 410000 || echo 411100;; esac; }
@@ -94,6 +96,18 @@ ctl prov stats --consolidated --period "$month" --format html --out "$T/report.h
 xmllint --noout "$T/report.html" || fail "the HTML report is not well-formed"
 python3 "$(dirname "$0")/html_check.py" "$T/report.html" "$T/report.json" || fail "the HTML report"
 pass "table, CSV, JSON and HTML"
+
+# ---------------------------------------------------------------- D. 目标管理 scores
+ctlj prov stats score --period "$month" > "$T/score.json"
+score () { jq -r --arg c "$1" '.scores[] | select(.code == $c) | .score' "$T/score.json"; }
+# each county filed one case, closed on time; 镇平's base is 2, the others' 0 (+4 per case)
+[ "$(score 411324)" = 100 ] && [ "$(score 411326)" = 104 ] && [ "$(score 411102)" = 104 ] \
+    && [ "$(score 411300)" = 100 ] && [ "$(score 411121)" = null ] \
+    || fail "scores: $(jq -c '[.scores[] | [.code, .score]]' "$T/score.json")"
+jq -e '(.scores | length) == 6 and .partial == true and .rules.per_filed_above == 4' "$T/score.json" \
+    >/dev/null || fail "the score report: $(jq -c '{partial, rules}' "$T/score.json")"
+ctl prov stats score --period "$month" | grep -q "411121 .*missing" || fail "the score table"
+pass "目标管理 scores: $(jq -c '[.scores[] | [.code, .score]]' "$T/score.json")"
 
 for n in prov nanyang zp xc luohe; do stop_node $n; done
 pass "stopped cleanly"
