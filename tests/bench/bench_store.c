@@ -7,7 +7,8 @@
  *   fill          N cases (default 1,000,000) in batches of 10,000 on a no-sync store,
  *                 received dates spread over a year and more
  *   stats         xf_office_stats for a quarter, a year and an odd range with N cases in the
- *                 store, against one raw LMDB get (own read transaction) in the same store
+ *                 store, against one raw LMDB get (own read transaction) in the same store;
+ *                 and the whole quarter report of `stats` (the year earlier, each month, JSON)
  *   at N          registering into the full store; the scans that grow with N
  *
  * Prints one JSON object on stdout (units in the key names); progress goes to stderr.
@@ -484,6 +485,38 @@ static json_t *stats_period (xf_store_t *s, xf_office_t *o, const fill_t *f, con
     return out;
 }
 
+/* The whole `stats` report of one office (xf_office_stats_report: the period, the same period
+ * a year earlier, each month, JSON), as the control command makes it. */
+typedef struct {
+    xf_office_t *o;
+    xf_period_t p;
+} report_call_t;
+
+static void report_once (size_t i, void *arg)
+{
+    (void) i;
+    report_call_t *c = arg;
+    json_t *r = NULL;
+    xf_err_t err;
+    if (xf_office_stats_report (c->o, &c->p, 0, &r, &err) != XF_OK)
+        die ("xf_office_stats_report: %s", err.msg);
+    json_decref (r);
+}
+
+static json_t *report_period (xf_office_t *o, const char *label, size_t iters, double raw_get_txn_us)
+{
+    report_call_t call = {o, {0}};
+    xf_err_t err = {0};
+    if (xf_period_parse (label, &call.p, &err) != XF_OK)
+        die ("%s", err.msg);
+    double us = time_rounds (iters, report_once, &call);
+    json_t *out = json_object ();
+    json_object_set_new (out, "period", json_string (call.p.label));
+    json_object_set_new (out, "us", bench_num (us, 3));
+    json_object_set_new (out, "vs_raw_get_ratio", bench_num (bench_ratio (us, raw_get_txn_us), 2));
+    return out;
+}
+
 /* ---------------------------------------------------------------- facts */
 
 static json_t *machine_facts (const char *dir)
@@ -636,6 +669,8 @@ int main (int argc, char **argv)
     json_object_set_new (stats, "year", stats_period (s, o, &f, "2026", iters, braw.get_txn_us, &ok));
     json_object_set_new (stats, "range", stats_period (s, o, &f, "2025-07-02..2026-06-29", iters,
                                                        braw.get_txn_us, &ok));
+    json_object_set_new (stats, "quarter_report", report_period (o, "2025Q4", iters / 10,
+                                                                 braw.get_txn_us));
     json_object_set_new (stats, "counts_match", json_boolean (ok));
     json_object_set_new (out, "stats", stats);
 

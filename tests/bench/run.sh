@@ -5,8 +5,10 @@
 # LMDB), starts a real xfsyncd on a temporary config, loads it with bench_control, reads the
 # daemon's resident memory idle and after the load, stops it by its pid, runs
 # bench_relay_baseline (the minimal durable CURVE relay the node's relay is compared against),
-# and prints
-#   {"build":{…},"store":{…},"control":{…},"daemon":{…},"relay_baseline":{…}}
+# relay.py (the same path through real nodes) and pull.sh (a consolidated statistics pull over
+# a seven-office tree against a 查询码 round trip on the same links), and prints
+#   {"build":{…},"store":{…},"control":{…},"daemon":{…},"relay_baseline":{…},"relay":{…},
+#    "relay_vs_baseline":{…},"pull":{…}}
 # on stdout; progress goes to stderr. Every process it starts is stopped on exit.
 #
 # Usage: tests/bench/run.sh [--quick] [--cases N] [--build-dir DIR] [--no-build]
@@ -213,6 +215,13 @@ say "relay.py ${relay_args[*]}"
 run_child "$T/xfrelay.json" env TMPDIR="$T" python3 "$root/tests/bench/relay.py" \
     --xfsyncd "$build/xfsyncd" --xfctl "$build/xfctl" "${relay_args[@]}" || fail "relay.py failed"
 
+# ---------------------------------------------------------------- consolidated statistics
+pull_args=(--cases 20000 --rounds 30)
+[ ${#quick[@]} -gt 0 ] && pull_args=(--cases 2000 --rounds 10)
+say "pull.sh ${pull_args[*]}"
+run_child "$T/pull.json" "$root/tests/bench/pull.sh" --build-dir "$build" "${pull_args[@]}" \
+    || fail "pull.sh failed"
+
 daemon_json=$(printf '{"keygen":"%s","rss_idle":%s,"rss_after_load":%s,"store_file_bytes":%s,"store_disk_bytes":%s,"stop_ms":%s,"exit_status":%s}' \
               "$keygen" "$rss_idle" "$rss_load" "$store_bytes" "$store_disk" "$stop_ms" "$stop_status")
 ratios=$(python3 - "$T/xfrelay.json" "$T/relay.json" <<'PY'
@@ -224,9 +233,9 @@ print(json.dumps({"backlog_throughput_ratio": round(t / bt, 3) if t and bt else 
                   "latency_p50_ratio": round(l / bl, 2) if l and bl else None}))
 PY
 )
-doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s}\n' \
+doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s,\n"pull":%s}\n' \
       "$build_json" "$(cat "$T/store.json")" "$(cat "$T/control.json")" "$daemon_json" \
-      "$(cat "$T/relay.json")" "$(cat "$T/xfrelay.json")" "$ratios")
+      "$(cat "$T/relay.json")" "$(cat "$T/xfrelay.json")" "$ratios" "$(cat "$T/pull.json")")
 if command -v jq >/dev/null; then
     jq . <<<"$doc" || fail "the combined document is not JSON"
 else
