@@ -159,8 +159,10 @@ wait_until county "$id" '.status == "closed"'
 step "镇平县: xfctl case history $id   (the same history at every office that held it)"
 ctl county case history "$id"
 
-step "河南省: xfctl stats --period $(date +%Y)"
-ctl province stats --period "$(date +%Y)"
+step "河南省: xfctl stats --consolidated --period $(date +%Y)   (汇总: every office below answers)"
+ctl province stats --consolidated --period "$(date +%Y)" --format csv | cut -d, -f1,3,6-8
+ctl province stats --consolidated --period "$(date +%Y)" --format html --out "$run/report.html"
+echo "(the same as one page with charts: $run/report.html)"
 
 step "镇平县: xfctl reconcile   (对账: compare the shared cases with 南阳市 and 河南省 now)"
 # An office compares only while nothing of its own is still on the way to the other (the

@@ -114,6 +114,50 @@ static int missing (const json_t *stats, FILE *out)
     return rc == 0 && putc ('\n', out) == EOF ? -1 : rc;
 }
 
+/* Where each office's figures came from, when not all are live. */
+static int sources (const json_t *stats, FILE *out)
+{
+    size_t i;
+    json_t *o;
+    int rc = 0;
+    json_array_foreach (json_object_get (stats, "offices"), i, o) {
+        const char *src = or (json_string_value (json_object_get (o, "source")), "?");
+        if (strcmp (src, "snapshot") != 0 || rc)
+            continue;
+        char *code = text_clean (or (json_string_value (json_object_get (o, "code")), "?"));
+        char *as_of = text_clean (or (json_string_value (json_object_get (o, "as_of")), "?"));
+        rc = fprintf (out, "%s: from its monthly snapshot of %s%s\n", code, as_of,
+                      json_is_true (json_object_get (o, "partial"))
+                          ? ", which does not cover the whole period" : "") < 0 ? -1 : 0;
+        free (code), free (as_of);
+    }
+    return rc;
+}
+
+/* 与往年相比: the main figures beside the same period a year earlier. */
+static int compare (const json_t *stats, FILE *out)
+{
+    static const char *const keys[] = {"received", "accepted", "filed", "closed", "on_time_rate", NULL};
+    const json_t *cmp = json_object_get (stats, "compare");
+    if (!json_is_object (cmp))
+        return 0;
+    char *period = text_clean (or (json_string_value (json_object_get (cmp, "period")), "?"));
+    int rc = fprintf (out, "\ncompared with %s%s:\n", period,
+                      json_is_true (json_object_get (cmp, "partial")) ? " (partly known)" : "") < 0 ? -1 : 0;
+    free (period);
+    for (int i = 0; keys[i] && rc == 0; i++) {
+        bool rate = strcmp (keys[i], "on_time_rate") == 0;
+        const json_t *ch = json_object_get (json_object_get (cmp, rate ? "change_pp" : "change_pct"), keys[i]);
+        char *now = xf_figure_text (keys[i], json_object_get (json_object_get (stats, "totals"), keys[i]));
+        char *was = xf_figure_text (keys[i], json_object_get (json_object_get (cmp, "totals"), keys[i]));
+        char *delta = json_is_number (ch) ? xasprintf (rate ? "%+.1f points" : "%+.1f%%", json_number_value (ch))
+                                          : xstrdup ("—");
+        rc = fprintf (out, "  %-16s %10s  (was %s, %s)\n", keys[i], now, was, delta) < 0 ? -1 : 0;
+        free (now), free (was), free (delta);
+    }
+    return rc;
+}
+
 /* Rows are figures; the columns are the totals and, when there are several offices,
  * each office. */
 int xf_out_stats_table (const json_t *stats, FILE *out)
@@ -150,6 +194,10 @@ int xf_out_stats_table (const json_t *stats, FILE *out)
         rc = text_table_print (t, out);
     if (rc == 0)
         rc = missing (stats, out);
+    if (rc == 0)
+        rc = sources (stats, out);
+    if (rc == 0)
+        rc = compare (stats, out);
     xf_figures_free (f, n);
     text_table_destroy (&t);
     free (cells), free (owned);
