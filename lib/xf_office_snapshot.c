@@ -186,10 +186,16 @@ int xf_office_receive_snapshot (xf_txn_t *txn, xf_office_t *o, const Xf__Envelop
     if (strcmp (s->office, env->from) != 0)
         return xf_office_refuse (out, "a statistics snapshot sent by %s claims to be of office %s",
                                  env->from, s->office);
-    for (size_t i = 0; i < s->n_offices; i++)
-        if (!xf_routes_in_subtree (o->net.routes, env->from, s->offices[i]->code))
+    for (size_t i = 0; i < s->n_offices; i++) {
+        const char *code = s->offices[i]->code;
+        if (!xf_routes_in_subtree (o->net.routes, env->from, code))
             return xf_office_refuse (out, "a statistics snapshot from %s names office %s, which "
-                                     "is not below it", env->from, s->offices[i]->code);
+                                     "is not below it", env->from, code);
+        for (size_t k = 0; k < i; k++)   /* an office twice would be counted twice */
+            if (strcmp (s->offices[k]->code, code) == 0)
+                return xf_office_refuse (out, "a statistics snapshot from %s names office %s "
+                                         "twice", env->from, code);
+    }
     size_t len = xf__stats_snapshot__get_packed_size (s);
     uint8_t *buf = malloc (len ? len : 1), key[SNAP_KEY_MAX];
     if (!buf)

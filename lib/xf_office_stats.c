@@ -516,10 +516,15 @@ static int finish (xf_txn_t *txn, xf_office_t *o, pull_t *p, int64_t now, size_t
 static int add_reply_rows (const xf_office_t *o, pull_t *p, const char *from,
                            const Xf__StatsReply *r, xf_applied_t *out)
 {
-    for (size_t i = 0; i < r->n_offices; i++)
-        if (!xf_routes_in_subtree (o->net.routes, from, r->offices[i]->code))
+    for (size_t i = 0; i < r->n_offices; i++) {
+        const char *code = r->offices[i]->code;
+        if (!xf_routes_in_subtree (o->net.routes, from, code))
             return xf_office_refuse (out, "statistics from %s name office %s, which is not below it",
-                                     from, r->offices[i]->code);
+                                     from, code);
+        for (size_t k = 0; k < i; k++)   /* an office twice would be counted twice */
+            if (strcmp (r->offices[k]->code, code) == 0)
+                return xf_office_refuse (out, "statistics from %s name office %s twice", from, code);
+    }
     for (size_t i = 0; i < r->n_offices; i++) {
         const Xf__OfficeFigures *m = r->offices[i];
         xf_stats_row_t *row = xf_stats_rows_add (&p->rows, m->code, m->name);
