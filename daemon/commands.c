@@ -470,8 +470,6 @@ static json_t *stats (xf_node_t *node, uid_t uid, const json_t *args, bool score
         return report;
     }
     uint64_t id = 0;
-    xf_net_t net = links_net (node->links);
-    xf_office_set_net (node->office, &net);
     if (xf_office_pull (node->office, &p, node_now (node),
                         (uint32_t) node->conf->pull_seconds * 1000u, &id, err) != XF_OK)
         return NULL;
@@ -532,8 +530,6 @@ static json_t *cmd_reconcile (xf_node_t *node, uid_t uid, const json_t *args, xf
 {
     (void) args;
     size_t sent = 0;
-    xf_net_t net = links_net (node->links);
-    xf_office_set_net (node->office, &net);
     if (xf_office_reconcile (node->office, node_now (node), node->conf->reconcile_seconds, &sent,
                              err) != XF_OK)
         return NULL;

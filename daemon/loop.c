@@ -77,8 +77,6 @@ static void stats_tick (xf_node_t *node, bool month_check)
 {
     xf_err_t err = {0};
     size_t replies = 0, snapshots = 0;
-    xf_net_t net = links_net (node->links);
-    xf_office_set_net (node->office, &net);
     if (xf_office_pulls_tick (node->office, node_now (node), &replies, &err) != XF_OK)
         log_error ("%s", err.msg);
     err = (xf_err_t) {0};
@@ -96,8 +94,6 @@ static void reconcile (xf_node_t *node)
 {
     xf_err_t err = {0};
     size_t sent = 0;
-    xf_net_t net = links_net (node->links);
-    xf_office_set_net (node->office, &net);
     if (xf_office_reconcile (node->office, node_now (node), node->conf->reconcile_seconds, &sent,
                              &err) != XF_OK)
         log_error ("%s", err.msg);

@@ -247,6 +247,20 @@ static void set_items (ctx_t *c, const keydef_t *k, const char *v)
 
 static bool parse_days (const char *v, int min, int max, int *out);
 
+/* One "CODE:N" of filed_bases into *out; false when it is not one. */
+static bool parse_base (char *item, const keydef_t *k, xf_conf_base_t *out)
+{
+    char *colon = strchr (item, ':');
+    if (!colon)
+        return false;
+    *colon = 0;
+    char *code = trim (item);
+    if (!xf_conf_code_valid (code) || !parse_days (trim (colon + 1), k->min, k->max, &out->base))
+        return false;
+    snprintf (out->code, sizeof out->code, "%s", code);
+    return true;
+}
+
 /* filed_bases: "CODE:N, CODE:N" — each office's 立案基数, no office twice. */
 static void set_bases (ctx_t *c, const keydef_t *k, const char *v)
 {
@@ -256,36 +270,24 @@ static void set_bases (ctx_t *c, const keydef_t *k, const char *v)
     bool ok = copy != NULL;
     c->oom |= !copy;
     while (ok && next) {
-        char *item = trim (strsep (&next, ",")), *colon = strchr (item, ':');
-        xf_conf_base_t one = {"", 0};
-        ok = colon != NULL;
-        if (ok) {
-            *colon = 0;
-            char *code = trim (item);
-            ok = xf_conf_code_valid (code) && parse_days (trim (colon + 1), k->min, k->max, &one.base);
-            if (ok)
-                snprintf (one.code, sizeof one.code, "%s", code);
-        }
-        for (size_t i = 0; ok && i < n; i++)
-            if (strcmp (bases[i].code, one.code) == 0) {
-                add_err (c, c->line, "%s gives office %s twice", k->name, one.code);
-                ok = false;
-                free (copy), free (bases);
-                return;
-            }
-        if (!ok) {
+        xf_conf_base_t one;
+        size_t i = 0;
+        if (!parse_base (trim (strsep (&next, ",")), k, &one)) {
             add_err (c, c->line, "%s must be a comma-separated list of CODE:N (an office code and "
                      "a whole number from %d to %d), not \"%s\"", k->name, k->min, k->max, shown (v, b));
-            break;
-        }
-        xf_conf_base_t *grown = realloc (bases, (n + 1) * sizeof *bases);
-        if (!grown) {
-            c->oom = true;
             ok = false;
             break;
         }
-        bases = grown;
-        bases[n++] = one;
+        while (i < n && strcmp (bases[i].code, one.code) != 0)
+            i++;
+        xf_conf_base_t *grown = i < n ? NULL : realloc (bases, (n + 1) * sizeof *bases);
+        if (i < n)
+            add_err (c, c->line, "%s gives office %s twice", k->name, one.code);
+        else if (!grown)
+            c->oom = true;
+        ok = grown != NULL;
+        if (ok)
+            (bases = grown)[n++] = one;
     }
     free (copy);
     if (!ok) {

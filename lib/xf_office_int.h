@@ -124,6 +124,10 @@ int xf_office_receive_lookup_reply (xf_txn_t *txn, xf_office_t *o, const Xf__Env
 int xf_office_receive_reconcile (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
                                  int64_t now, xf_applied_t *out, xf_err_t *err);
 
+/* An office code, NUL and a be32 month (yyyymm): the key of what is kept per office and month
+ * (XF_DB_DIGEST, XF_DB_SNAPSHOTS); key holds XF_OFFICE_CODE_LEN + 5 bytes. */
+size_t xf_office_month_key (uint8_t *key, const char *code, int32_t month);
+
 /* ---------------------------------------------------------------- statistics (xf_office_stats.c,
  * xf_office_snapshot.c) */
 
@@ -155,6 +159,9 @@ typedef struct {
     size_t n;
     xf_figures_t *f;
 } xf_stats_months_t;
+
+/* Adds f to the month yyyymm of m (a month outside the period is ignored). */
+void xf_stats_months_add (xf_stats_months_t *m, int32_t yyyymm, const xf_figures_t *f);
 
 /* Rows for child's subtree from the snapshots it sent of the months of p (and of the same
  * months a year earlier); *found false when there is none (p not whole months, or none

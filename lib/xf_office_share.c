@@ -35,9 +35,7 @@ typedef struct {
 
 int32_t xf_office_share_month (const xf_case_t *c)
 {
-    int y, m, d;
-    xf_day_to_ymd (c->registered ? c->registered : c->received, &y, &m, &d);
-    return y * 100 + m;
+    return xf_month_of_day (c->registered ? c->registered : c->received);
 }
 
 static size_t share_key (uint8_t *key, int32_t month, const char *id)
@@ -48,10 +46,10 @@ static size_t share_key (uint8_t *key, int32_t month, const char *id)
     return n + 4;
 }
 
-static size_t digest_key (uint8_t *key, const char *partner, int32_t month)
+size_t xf_office_month_key (uint8_t *key, const char *code, int32_t month)
 {
-    size_t n = strlen (partner);
-    memcpy (key, partner, n);
+    size_t n = strlen (code);
+    memcpy (key, code, n);
     key[n] = 0;
     xf_be32_put (key + n + 1, (uint32_t) month);
     return n + 5;
@@ -137,7 +135,7 @@ static int digest_bump (xf_txn_t *txn, const char *partner, int32_t month, int d
                         const uint8_t hash[XF_SHARE_HASH_LEN], xf_err_t *err)
 {
     uint8_t key[DIGEST_KEY_MAX], row[8 + XF_SHARE_HASH_LEN] = {0};
-    size_t klen = digest_key (key, partner, month);
+    size_t klen = xf_office_month_key (key, partner, month);
     const void *v = NULL;
     size_t len = 0;
     int rc = xf_txn_get (txn, XF_DB_DIGEST, key, klen, &v, &len, err);
@@ -236,7 +234,7 @@ int xf_office_share_digest (xf_txn_t *txn, const char *partner, xf_share_month_t
     *n = 0;
     if (d.plen >= CODE_MAX)
         return XF_OK;
-    int rc = xf_txn_scan (txn, XF_DB_DIGEST, key, digest_key (key, partner, 0), collect_month,
+    int rc = xf_txn_scan (txn, XF_DB_DIGEST, key, xf_office_month_key (key, partner, 0), collect_month,
                           &d, err);
     if (rc == XF_ENOMEM || rc == XF_ESTORE) {
         free (d.v);

@@ -12,25 +12,10 @@
 #include "xf_msg.h"
 #include "xf_office_int.h"
 
-#define SNAP_KEY_MAX (16 + 4)
+#define SNAP_KEY_MAX (XF_OFFICE_CODE_LEN + 5)
 #define WINDOW 3            /* closed months looked at on every tick */
 #define DIRTY_MAX 64        /* months re-sent after a child's snapshot, at most */
 #define OFFICES_MAX 4096    /* rows of one snapshot */
-
-static size_t snap_key (uint8_t *key, const char *code, int32_t month)
-{
-    size_t n = strlen (code);
-    memcpy (key, code, n);
-    key[n] = 0;
-    xf_be32_put (key + n + 1, (uint32_t) month);
-    return n + 5;
-}
-
-static int32_t month_back (int32_t m, int k)
-{
-    int idx = (m / 100) * 12 + (m % 100 - 1) - k;
-    return (idx / 12) * 100 + idx % 12 + 1;
-}
 
 /* child's stored snapshot of month (NULL when none; caller frees). */
 static int load (xf_txn_t *txn, const char *child, int32_t month, Xf__StatsSnapshot **out,
@@ -40,7 +25,7 @@ static int load (xf_txn_t *txn, const char *child, int32_t month, Xf__StatsSnaps
     const void *v = NULL;
     size_t len = 0;
     *out = NULL;
-    int rc = xf_txn_get (txn, XF_DB_SNAPSHOTS, key, snap_key (key, child, month), &v, &len, err);
+    int rc = xf_txn_get (txn, XF_DB_SNAPSHOTS, key, xf_office_month_key (key, child, month), &v, &len, err);
     if (rc == XF_ENOTFOUND)
         return XF_OK;
     if (rc != XF_OK)
@@ -111,7 +96,7 @@ int xf_office_snapshot_fill (xf_txn_t *txn, const char *child, const xf_period_t
     if (!xf_period_whole_months (p))
         return XF_OK;
     int32_t last = xf_month_of_day (p->last);
-    for (int32_t m = xf_month_of_day (p->first); rc == XF_OK; m = xf_month_next (m)) {
+    for (int32_t m = xf_month_of_day (p->first); rc == XF_OK; m = xf_month_add (m, 1)) {
         Xf__StatsSnapshot *s = NULL, *e = NULL;
         n++;
         if ((rc = load (txn, child, m, &s, err)) == XF_OK && s) {
@@ -119,12 +104,10 @@ int xf_office_snapshot_fill (xf_txn_t *txn, const char *child, const xf_period_t
             if ((rc = take_snapshot (rows, from, s, false, err)) == XF_OK && s->subtree) {
                 xf_figures_t f;
                 xf_figures_from_msg (s->subtree, &f);
-                int64_t i = (int64_t) (m / 100 - months->first / 100) * 12 + m % 100 - months->first % 100;
-                if (months->f && i >= 0 && (size_t) i < months->n)
-                    xf_figures_add (&months->f[i], &f);
+                xf_stats_months_add (months, m, &f);
             }
         }
-        if (rc == XF_OK && (rc = load (txn, child, month_back (m, 12), &e, err)) == XF_OK && e) {
+        if (rc == XF_OK && (rc = load (txn, child, xf_month_add (m, -12), &e, err)) == XF_OK && e) {
             earlier_covered++;
             rc = take_snapshot (rows, from, e, true, err);
         }
@@ -201,7 +184,7 @@ int xf_office_receive_snapshot (xf_txn_t *txn, xf_office_t *o, const Xf__Envelop
     if (!buf)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     xf__stats_snapshot__pack (s, buf);
-    int rc = xf_txn_put (txn, XF_DB_SNAPSHOTS, key, snap_key (key, env->from, s->month), buf, len, err);
+    int rc = xf_txn_put (txn, XF_DB_SNAPSHOTS, key, xf_office_month_key (key, env->from, s->month), buf, len, err);
     free (buf);
     if (rc == XF_OK && xf_routes_parent (o->net.routes)) {
         rc = dirty_add (txn, s->month, err);
@@ -250,7 +233,7 @@ static int build (xf_txn_t *txn, const xf_office_t *o, int32_t month, snap_t *s,
     if (!s->children || !s->missing)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     s->n_children = nk;
-    xf_day_t first = xf_month_first (month), last = xf_month_first (xf_month_next (month)) - 1;
+    xf_day_t first = xf_month_first (month), last = xf_month_first (xf_month_add (month, 1)) - 1;
     int rc = xf_stats_read (txn, first, last, &own, NULL, err);
     sum = own;
     for (size_t i = 0; rc == XF_OK && i < nk; i++) {
@@ -354,15 +337,15 @@ static int tick_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     tick_t *t = arg;
     int32_t months[WINDOW + DIRTY_MAX];
     size_t n = 0;
-    int32_t current = xf_month_of_day (xf_day_of_time (t->now)), closed = month_back (current, 1);
+    int32_t current = xf_month_of_day (xf_day_of_time (t->now)), closed = xf_month_add (current, -1);
     uint64_t since = 0;
     /* months before this office first looked are not its to report: it did not exist */
     int rc = xf_txn_meta_u64 (txn, "snap/since", &since, err);
     if (rc == XF_OK && !since)
         rc = xf_txn_meta_set_u64 (txn, "snap/since", since = (uint64_t) current, err);
     for (int k = WINDOW - 1; rc == XF_OK && k >= 0; k--)
-        if (month_back (closed, k) >= (int32_t) since)
-            months[n++] = month_back (closed, k);
+        if (xf_month_add (closed, -k) >= (int32_t) since)
+            months[n++] = xf_month_add (closed, -k);
     const void *v = NULL;
     size_t len = 0;
     if (rc == XF_OK)
@@ -370,7 +353,7 @@ static int tick_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     if (rc == XF_OK) {
         for (size_t i = 0; i + 4 <= len && n < WINDOW + DIRTY_MAX; i += 4) {
             int32_t m = (int32_t) xf_be32_get ((const uint8_t *) v + i);
-            if (m <= closed && m < month_back (closed, WINDOW - 1))   /* the window has the others */
+            if (m <= closed && m < xf_month_add (closed, 1 - WINDOW))   /* the window has the others */
                 months[n++] = m;
         }
         rc = xf_txn_del (txn, XF_DB_META, "snap/dirty", 10, err);

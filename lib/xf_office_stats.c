@@ -81,8 +81,8 @@ void xf_stats_rows_clear (xf_stats_rows_t *rows)
 
 static int months_init (xf_stats_months_t *m, const xf_period_t *p, xf_err_t *err)
 {
-    int32_t first = xf_month_of_day (p->first), last = xf_month_of_day (p->last);
-    size_t n = (size_t) ((last / 100 - first / 100) * 12 + last % 100 - first % 100 + 1);
+    int32_t first = xf_month_of_day (p->first);
+    size_t n = (size_t) xf_months_between (first, xf_month_of_day (p->last)) + 1;
     memset (m, 0, sizeof *m);
     m->first = first;
     if (n > MONTHS_MAX)
@@ -93,9 +93,9 @@ static int months_init (xf_stats_months_t *m, const xf_period_t *p, xf_err_t *er
     return XF_OK;
 }
 
-static void months_add (xf_stats_months_t *m, int32_t yyyymm, const xf_figures_t *f)
+void xf_stats_months_add (xf_stats_months_t *m, int32_t yyyymm, const xf_figures_t *f)
 {
-    int64_t i = (int64_t) (yyyymm / 100 - m->first / 100) * 12 + yyyymm % 100 - m->first % 100;
+    int i = xf_months_between (m->first, yyyymm);
     if (m->f && i >= 0 && (size_t) i < m->n)
         xf_figures_add (&m->f[i], f);
 }
@@ -122,10 +122,8 @@ static int own_row (xf_txn_t *txn, const xf_office_t *o, const xf_period_t *p, i
     if (rc == XF_OK)
         rc = xf_stats_read (txn, earlier.first, earlier.last, &r->earlier, NULL, err);
     for (size_t i = 0; rc == XF_OK && i < months->n; i++) {
-        int32_t m = months->first;
-        for (size_t k = 0; k < i; k++)
-            m = xf_month_next (m);
-        xf_day_t first = xf_month_first (m), last = xf_month_first (xf_month_next (m)) - 1;
+        int32_t m = xf_month_add (months->first, (int) i);
+        xf_day_t first = xf_month_first (m), last = xf_month_first (xf_month_add (m, 1)) - 1;
         xf_figures_t f;
         rc = xf_stats_read (txn, first > p->first ? first : p->first,
                             last < p->last ? last : p->last, &f, NULL, err);
@@ -194,11 +192,20 @@ static json_t *compare_json (const xf_period_t *p, const json_t *totals, const x
                       pct, "change_pp", pp, "partial", partial);
 }
 
+static const char *const SOURCES[] = {"", "live", "snapshot", "missing"};
+
+static int source_parse (const char *s)
+{
+    for (int i = XF_SOURCE_LIVE; i <= XF_SOURCE_MISSING; i++)
+        if (strcmp (s, SOURCES[i]) == 0)
+            return i;
+    return XF_SOURCE_LIVE;
+}
+
 static json_t *row_json (const xf_stats_row_t *r)
 {
-    static const char *const sources[] = {"", "live", "snapshot", "missing"};
     json_t *j = json_pack ("{s:s,s:s,s:s,s:o,s:o}", "code", r->code, "name", r->name, "source",
-                           sources[r->source], "as_of", time_or_null (r->as_of), "totals",
+                           SOURCES[r->source], "as_of", time_or_null (r->as_of), "totals",
                            r->has_figures ? xf_figures_json (&r->f) : json_null ());
     if (r->source == XF_SOURCE_SNAPSHOT) {
         json_t *months = json_array ();
@@ -229,9 +236,7 @@ static json_t *report_json (const xf_office_t *o, const xf_period_t *p, bool con
         earlier_partial |= !r->has_earlier;
     }
     for (size_t i = 0; i < months->n; i++) {
-        int32_t m = months->first;
-        for (size_t k = 0; k < i; k++)
-            m = xf_month_next (m);
+        int32_t m = xf_month_add (months->first, (int) i);
         json_array_append_new (series, json_pack ("{s:o,s:o}", "month", month_label (m), "totals",
                                                   xf_figures_json (&months->f[i])));
     }
@@ -435,7 +440,6 @@ static void reply_bufs_free (reply_bufs_t *b)
 
 static int send_reply (xf_txn_t *txn, xf_office_t *o, const pull_t *p, int64_t now, xf_err_t *err)
 {
-    static const char *const sources[] = {"", "live", "snapshot", "missing"};
     size_t n = p->rows.n, nm = p->months.n, n_missing = 0;
     reply_bufs_t b = {calloc (n + 1, sizeof *b.rows), calloc (n + 1, sizeof *b.ptrs),
                       calloc (n + 1, sizeof *b.f), calloc (n + 1, sizeof *b.earlier),
@@ -453,7 +457,7 @@ static int send_reply (xf_txn_t *txn, xf_office_t *o, const pull_t *p, int64_t n
         xf__office_figures__init (m);
         m->code = (char *) r->code;
         m->name = (char *) r->name;
-        m->source = (char *) sources[r->source];
+        m->source = (char *) SOURCES[r->source];
         m->as_of = r->as_of;
         if (r->has_figures) {
             xf_figures_to_msg (&r->f, &b.f[i]);
@@ -471,10 +475,9 @@ static int send_reply (xf_txn_t *txn, xf_office_t *o, const pull_t *p, int64_t n
         if (r->source == XF_SOURCE_MISSING)
             b.missing[n_missing++] = (char *) r->code;
     }
-    int32_t month = p->months.first;
-    for (size_t i = 0; i < nm; i++, month = xf_month_next (month)) {
+    for (size_t i = 0; i < nm; i++) {
         xf__month_figures__init (&b.months[i]);
-        b.months[i].month = month;
+        b.months[i].month = xf_month_add (p->months.first, (int) i);
         xf_figures_to_msg (&p->months.f[i], &b.month_f[i]);
         b.months[i].figures = &b.month_f[i].msg;
         b.month_ptrs[i] = &b.months[i];
@@ -530,8 +533,7 @@ static int add_reply_rows (const xf_office_t *o, pull_t *p, const char *from,
         xf_stats_row_t *row = xf_stats_rows_add (&p->rows, m->code, m->name);
         if (!row)
             return XF_ENOMEM;
-        row->source = strcmp (m->source, "snapshot") == 0 ? XF_SOURCE_SNAPSHOT
-                    : strcmp (m->source, "missing") == 0 ? XF_SOURCE_MISSING : XF_SOURCE_LIVE;
+        row->source = source_parse (m->source);
         row->as_of = m->as_of;
         row->has_figures = m->figures != NULL && row->source != XF_SOURCE_MISSING;
         row->has_earlier = m->earlier != NULL && row->has_figures;
@@ -546,7 +548,7 @@ static int add_reply_rows (const xf_office_t *o, pull_t *p, const char *from,
     for (size_t i = 0; i < r->n_months; i++) {
         xf_figures_t f;
         xf_figures_from_msg (r->months[i]->figures, &f);
-        months_add (&p->months, r->months[i]->month, &f);
+        xf_stats_months_add (&p->months, r->months[i]->month, &f);
     }
     return XF_OK;
 }
@@ -589,9 +591,14 @@ int xf_office_receive_stats_request (xf_txn_t *txn, xf_office_t *o, const Xf__En
                                  "above %s: only the parent asks", env->from, o->code);
     xf_period_t period = {req->period->first, req->period->last, ""};
     snprintf (period.label, sizeof period.label, "%s", req->period->label);
-    for (pull_t *q = o->pulls; q; q = q->next)   /* the same request applied again */
-        if (q->their_id == req->request_id && strcmp (q->asker, env->from) == 0)
-            return XF_OK;
+    /* The same request again means the batch that applied it before was rolled back, and the
+     * requests it sent with it: start over rather than wait for answers never asked for. */
+    for (pull_t *q = o->pulls; q; q = q->next)
+        if (q->their_id == req->request_id && strcmp (q->asker, env->from) == 0) {
+            pull_unlink (o, q);
+            pull_free (&q);
+            break;
+        }
     pull_t *p = pull_new (o, &period, req->budget_ms, env->from, req->request_id, err);
     if (!p)
         return err->code ? err->code : XF_ENOMEM;

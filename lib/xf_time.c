@@ -223,9 +223,15 @@ xf_day_t xf_month_first (int32_t yyyymm)
     return xf_day_from_ymd (yyyymm / 100, yyyymm % 100, 1);
 }
 
-int32_t xf_month_next (int32_t yyyymm)
+int32_t xf_month_add (int32_t yyyymm, int k)
 {
-    return yyyymm % 100 == 12 ? (yyyymm / 100 + 1) * 100 + 1 : yyyymm + 1;
+    int idx = (yyyymm / 100) * 12 + (yyyymm % 100 - 1) + k;
+    return (idx / 12) * 100 + idx % 12 + 1;
+}
+
+int xf_months_between (int32_t a, int32_t b)
+{
+    return (b / 100 - a / 100) * 12 + b % 100 - a % 100;
 }
 
 bool xf_period_whole_months (const xf_period_t *p)

@@ -40,10 +40,12 @@ void xf_period_quarter_of (xf_day_t day, xf_period_t *out);
  * ends move back a year each (29 February becomes the 28th). */
 void xf_period_year_earlier (const xf_period_t *p, xf_period_t *out);
 
-/* Months as yyyymm (202611): the month of a day, its first day, and the next month. */
+/* Months as yyyymm (202611): the month of a day, its first day, the month k later (k may be
+ * negative), and how many months b is after a. */
 int32_t  xf_month_of_day (xf_day_t day);
 xf_day_t xf_month_first (int32_t yyyymm);
-int32_t  xf_month_next (int32_t yyyymm);
+int32_t  xf_month_add (int32_t yyyymm, int k);
+int      xf_months_between (int32_t a, int32_t b);
 /* Whether the period is whole months (then snapshots of months can cover it). */
 bool     xf_period_whole_months (const xf_period_t *p);
 

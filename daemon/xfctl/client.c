@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -179,4 +180,22 @@ int xf_client_request (const char *path, const char *cmd, const json_t *args, js
     else
         json_decref (out);
     return rc;
+}
+
+int xf_client_await (const char *path, const char *cmd, const json_t *args, int poll_ms,
+                     int64_t limit_ms, json_t **result)
+{
+    for (int64_t waited = 0; json_is_true (json_object_get (*result, "pending")); waited += poll_ms) {
+        if (waited >= limit_ms)
+            return XF_CLIENT_TIMEOUT;
+        json_t *again = args ? json_incref ((json_t *) args)
+                             : json_pack ("{s:O}", "request", json_object_get (*result, "request"));
+        nanosleep (&(struct timespec) {poll_ms / 1000, (poll_ms % 1000) * 1000000L}, NULL);
+        json_decref (*result);
+        int rc = xf_client_request (path, cmd, again, result);
+        json_decref (again);
+        if (rc != XFCTL_OK)
+            return rc;
+    }
+    return XFCTL_OK;
 }

@@ -123,24 +123,16 @@ static int resolve_socket (const globals_t *g, char **path)
  * answer is there (the daemon sends the question once and keeps the answer). */
 static int await_answer (const char *socket, const char *request, const json_t *args, json_t **result)
 {
-    for (int waited = 0; json_is_true (json_object_get (*result, "pending")); waited += LOOKUP_POLL_MS) {
-        if (waited >= LOOKUP_WAIT_MS) {
-            int rc = xfctl_refuse ("unavailable", "office %s, which the query code names, has not "
-                                   "answered within %d s: it may be out of reach, or the code "
-                                   "mistyped; try again later",
-                                   json_string_value (json_object_get (*result, "asked_of")),
-                                   LOOKUP_WAIT_MS / 1000);
-            json_decref (*result);
-            *result = NULL;
-            return rc;
-        }
-        nanosleep (&(struct timespec) {0, LOOKUP_POLL_MS * 1000000L}, NULL);
-        json_decref (*result);
-        int rc = xf_client_request (socket, request, args, result);
-        if (rc != XFCTL_OK)
-            return rc;
-    }
-    return XFCTL_OK;
+    int rc = xf_client_await (socket, request, args, LOOKUP_POLL_MS, LOOKUP_WAIT_MS, result);
+    if (rc != XF_CLIENT_TIMEOUT)
+        return rc;
+    rc = xfctl_refuse ("unavailable", "office %s, which the query code names, has not answered "
+                       "within %d s: it may be out of reach, or the code mistyped; try again "
+                       "later", json_string_value (json_object_get (*result, "asked_of")),
+                       LOOKUP_WAIT_MS / 1000);
+    json_decref (*result);
+    *result = NULL;
+    return rc;
 }
 
 static int run_request (const char *socket, const xf_parsed_t *p)

@@ -4,6 +4,7 @@
  * charts (cases by category and channel, month by month, on-time rate per office). Labels
  * are Chinese, as the offices report them. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include "output.h"
 #include "xfctl.h"
@@ -75,14 +76,12 @@ static const char *str (const json_t *o, const char *key)
     return s ? s : "";
 }
 
-static void number (html_t *h, const json_t *v, bool rate)
+/* A figure as the table shows it too (xf_figure_text): "12", "87.5%", "—". */
+static void figure (html_t *h, const char *key, const json_t *v)
 {
-    if (json_is_integer (v))
-        put (h, "%" JSON_INTEGER_FORMAT, json_integer_value (v));
-    else if (json_is_number (v))
-        put (h, rate ? "%.1f%%" : "%.2f%%", 100.0 * json_number_value (v));
-    else
-        put (h, "—");
+    char *s = xf_figure_text (key, v);
+    text (h, s);
+    free (s);
 }
 
 /* ---------------------------------------------------------------- charts */
@@ -199,9 +198,9 @@ static void totals_table (html_t *h, const json_t *stats)
         put (h, "<tr><td>");
         text (h, l->label);
         put (h, "</td><td class=\"n\" data-figure=\"%s\">", l->key);
-        number (h, json_object_get (t, l->key), rate);
+        figure (h, l->key, json_object_get (t, l->key));
         put (h, "</td><td class=\"n\">");
-        number (h, json_object_get (before, l->key), rate);
+        figure (h, l->key, json_object_get (before, l->key));
         put (h, "</td><td class=\"n\">");
         if (json_is_number (change))
             put (h, rate ? "%+.1f 个百分点" : "%+.1f%%", json_number_value (change));
@@ -240,7 +239,7 @@ static void offices_table (html_t *h, const json_t *offices)
         put (h, "</td>");
         for (int c = 0; cols[c]; c++) {
             put (h, "<td class=\"n\">");
-            number (h, json_object_get (t, cols[c]), true);
+            figure (h, cols[c], json_object_get (t, cols[c]));
             put (h, "</td>");
         }
         put (h, "</tr>\n");

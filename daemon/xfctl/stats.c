@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include "client.h"
 #include "output.h"
 #include "run.h"
@@ -100,27 +99,16 @@ static int write_file (const char *path, const char *format, const json_t *stats
  * {"pending":true,"request":N,"wait_ms":…} and is asked again for request N until it is made. */
 static int await_report (const char *socket, const char *request, json_t **stats)
 {
-    int64_t waited = 0, limit = -1;
-    while (json_is_true (json_object_get (*stats, "pending"))) {
-        json_int_t id = json_integer_value (json_object_get (*stats, "request"));
-        if (limit < 0)
-            limit = json_integer_value (json_object_get (*stats, "wait_ms")) + POLL_GRACE_MS;
-        if (waited > limit) {
-            json_decref (*stats);
-            *stats = NULL;
-            return xfctl_refuse ("unavailable", "the consolidated report was not ready in time; "
-                                 "see the daemon's log");
-        }
-        nanosleep (&(struct timespec) {0, POLL_MS * 1000000L}, NULL);
-        waited += POLL_MS;
-        json_decref (*stats);
-        json_t *args = xjson (json_pack ("{s:I}", "request", id));
-        int rc = xf_client_request (socket, request, args, stats);
-        json_decref (args);
-        if (rc != XFCTL_OK)
-            return rc;
-    }
-    return XFCTL_OK;
+    if (!json_is_true (json_object_get (*stats, "pending")))
+        return XFCTL_OK;
+    int64_t limit = json_integer_value (json_object_get (*stats, "wait_ms")) + POLL_GRACE_MS;
+    int rc = xf_client_await (socket, request, NULL, POLL_MS, limit, stats);
+    if (rc != XF_CLIENT_TIMEOUT)
+        return rc;
+    json_decref (*stats);
+    *stats = NULL;
+    return xfctl_refuse ("unavailable", "the consolidated report was not ready in time; see the "
+                         "daemon's log");
 }
 
 int xf_run_stats (const char *socket, const xf_parsed_t *p)

@@ -4,7 +4,7 @@ the control sockets, and counts independently what each office's figures must be
 
   stats_tree.py TREE drive STATE     registers cases at every office and moves them between
                                       levels; writes the expected figures per office to STATE
-  stats_tree.py TREE check STATE PERIOD AT [--down CODE…] [--snapshot CODE…] [--missing CODE…]
+  stats_tree.py TREE check STATE PERIOD AT [--snapshot CODE…] [--missing CODE…]
                                       a consolidated pull at office AT: totals = sum of the rows
                                       = the independent count; every row as expected (live,
                                       from a snapshot, or missing)
@@ -153,7 +153,6 @@ def numbers(t):
 
 def check(tree, state, period, at, opts):
     exp = json.load(open(state))
-    down = set(opts.get("--down", []))
     snapshot = set(opts.get("--snapshot", []))
     missing = set(opts.get("--missing", []))
     started = time.time()
@@ -197,7 +196,6 @@ def check(tree, state, period, at, opts):
     want_partial = bool(missing) or any(rows[c].get("partial") for c in snapshot if c in rows)
     if r["partial"] != want_partial:
         bad.append(f"partial {r['partial']}, expected {want_partial}")
-    del down
     if bad:
         die(f"consolidated {period} at {at}:\n  " + "\n  ".join(bad))
     src = {s: sum(1 for o in r["offices"] if o["source"] == s) for s in ("live", "snapshot", "missing")}

@@ -3,7 +3,8 @@
  * hand-moved millisecond clock: a pull sums every office's own row exactly once; a county
  * that does not answer is filled from the snapshot it sent, one that never sent any is named
  * missing and the report partial; a late answer is ignored; snapshots, replies and requests
- * from the wrong office are refused and change nothing; the report's shares are exact and
+ * from the wrong office, or about offices not below it or named twice, are refused and change
+ * nothing; the report's shares are exact and
  * the same period a year earlier is compared. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -171,6 +172,37 @@ static void test_pull_counts_each_case_once (void **state)
     assert_int_equal (fx->tally.refused, 0);
 }
 
+/* Applies bytes at `to` in a transaction that then fails: what a rolled-back batch leaves. */
+static int apply_then_fail (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    int rc = xf_test_apply_txn (txn, arg, err);
+    return rc != XF_OK ? rc : xf_err_set (err, XF_ESTORE, "the batch fails after it (test)");
+}
+
+/* The request applied in a batch that rolls back, then again: the city asks its counties
+ * anew (the first requests went with the rollback), and each office is in the report once. */
+static void test_request_applied_again (void **state)
+{
+    fx_t *fx = *state;
+    uint64_t id = start_pull (fx, PROV, "2026-11");
+    xf_test_taken_t t;
+    xf_test_take (at (fx, PROV), CITY, &t);
+    assert_int_equal (t.n, 1);
+    xf_applied_t out;
+    assert_int_equal (xf_test_apply_with (at (fx, CITY), PROV, t.bytes[0], t.len[0], fx->who.now,
+                                          &out, apply_then_fail), XF_ESTORE);
+    xf_test_apply (at (fx, CITY), PROV, t.bytes[0], t.len[0], fx->who.now, &out);
+    assert_false (out.refused);
+    free (t.bytes[0]);
+    xf_test_settle (fx->o, N_OFFICES, fx->who.now, &fx->tally);
+    json_t *r = report (fx, PROV, id);
+    assert_non_null (r);
+    assert_int_equal (json_array_size (json_object_get (r, "offices")), 4);
+    assert_int_equal (figure (json_object_get (r, "totals"), "received"), 5);
+    assert_int_equal (fx->tally.refused, 0);
+    json_decref (r);
+}
+
 static void snapshot_tick (fx_t *fx, const char *office)
 {
     xf_err_t err = {0, ""};
@@ -277,6 +309,60 @@ static void test_wrong_senders_refused (void **state)
     assert_int_equal (stored, 0);
 }
 
+static void forge (fx_t *fx, const char *to, Xf__Envelope__BodyCase body, void *msg)
+{
+    xf_err_t err = {0, ""};
+    forge_t f = {at (fx, ZP)->office, to, body, msg, fx->who.now};
+    if (xf_store_write (at (fx, ZP)->store, forge_txn, &f, &err) != XF_OK)
+        fail_msg ("forge: %s", err.msg);
+}
+
+/* What a child sends may only be about its own subtree, each office once. */
+static void test_wrong_contents_refused (void **state)
+{
+    fx_t *fx = *state;
+    xf_err_t err = {0, ""};
+    Xf__OfficeFigures zp = XF__OFFICE_FIGURES__INIT, xc = XF__OFFICE_FIGURES__INIT;
+    zp.code = (char *) ZP, zp.source = (char *) "live";
+    xc.code = (char *) XC, xc.source = (char *) "live";
+    Xf__OfficeFigures *twice[] = {&zp, &zp}, *sideways[] = {&xc};
+    Xf__StatsSnapshot claims = XF__STATS_SNAPSHOT__INIT, dup = XF__STATS_SNAPSHOT__INIT,
+                      other = XF__STATS_SNAPSHOT__INIT;
+    claims.office = (char *) XC, claims.month = 202611;
+    dup.office = (char *) ZP, dup.month = 202611, dup.offices = twice, dup.n_offices = 2;
+    other.office = (char *) ZP, other.month = 202611, other.offices = sideways, other.n_offices = 1;
+    forge (fx, CITY, XF__ENVELOPE__BODY_STATS_SNAPSHOT, &claims);
+    forge (fx, CITY, XF__ENVELOPE__BODY_STATS_SNAPSHOT, &dup);
+    forge (fx, CITY, XF__ENVELOPE__BODY_STATS_SNAPSHOT, &other);
+    xf_test_carry (at (fx, ZP), at (fx, CITY), fx->who.now, &fx->tally);
+    assert_int_equal (fx->tally.refused, 3);
+    size_t stored = 9;
+    assert_int_equal (xf_office_snapshot_count (at (fx, CITY)->office, &stored, &err), XF_OK);
+    assert_int_equal (stored, 0);
+
+    /* replies to a real pull of the city: 淅川's row from 镇平, 镇平 twice; then the truth */
+    uint64_t id = start_pull (fx, CITY, "2026-11");
+    Xf__Period p = XF__PERIOD__INIT;
+    p.first = xf_day_from_ymd (2026, 11, 1), p.last = xf_day_from_ymd (2026, 11, 30);
+    p.label = (char *) "2026-11";
+    Xf__StatsReply bad1 = XF__STATS_REPLY__INIT, bad2 = XF__STATS_REPLY__INIT;
+    bad1.request_id = bad2.request_id = id;
+    bad1.period = bad2.period = &p;
+    bad1.offices = sideways, bad1.n_offices = 1;
+    bad2.offices = twice, bad2.n_offices = 2;
+    forge (fx, CITY, XF__ENVELOPE__BODY_STATS_REPLY, &bad1);
+    forge (fx, CITY, XF__ENVELOPE__BODY_STATS_REPLY, &bad2);
+    xf_test_carry (at (fx, ZP), at (fx, CITY), fx->who.now, &fx->tally);
+    assert_int_equal (fx->tally.refused, 5);
+    assert_null (report (fx, CITY, id));   /* neither counted as 镇平's answer */
+    xf_test_settle (fx->o, N_OFFICES, fx->who.now, &fx->tally);
+    json_t *r = report (fx, CITY, id);
+    assert_non_null (r);
+    assert_int_equal (figure (json_object_get (r, "totals"), "received"), 4);
+    assert_int_equal (json_array_size (json_object_get (r, "offices")), 3);
+    json_decref (r);
+}
+
 static void test_report_shares_and_year_earlier (void **state)
 {
     fx_t *fx = *state;
@@ -309,8 +395,10 @@ int main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_pull_counts_each_case_once, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_request_applied_again, setup, teardown),
         cmocka_unit_test_setup_teardown (test_snapshot_fills_a_silent_county, setup, teardown),
         cmocka_unit_test_setup_teardown (test_wrong_senders_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_wrong_contents_refused, setup, teardown),
         cmocka_unit_test_setup_teardown (test_report_shares_and_year_earlier, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -139,9 +139,11 @@ static inline int xf_test_apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
                             a->out, err);
 }
 
-/* Applies SignedEnvelope bytes at `to` as if they came from peer. */
-static inline void xf_test_apply (xf_test_office_t *to, const char *peer, const uint8_t *bytes,
-                                  size_t len, int64_t now, xf_applied_t *out)
+/* Applies SignedEnvelope bytes at `to` as if they came from peer, in a write transaction
+ * running fn (xf_test_apply_txn, or one that fails after it, to roll a batch back); returns
+ * what the write returned. */
+static inline int xf_test_apply_with (xf_test_office_t *to, const char *peer, const uint8_t *bytes,
+                                      size_t len, int64_t now, xf_applied_t *out, xf_txn_fn fn)
 {
     xf_err_t err = {0, ""};
     uint8_t *frame = NULL;
@@ -152,10 +154,18 @@ static inline void xf_test_apply (xf_test_office_t *to, const char *peer, const 
     if (!f)
         fail_msg ("an envelope from %s to %s does not decode: %s", peer, to->code, err.msg);
     xf_test_apply_t a = {to, peer, f->envelope, env, now, out};
-    if (xf_store_write (to->store, xf_test_apply_txn, &a, &err) != XF_OK)
-        fail_msg ("apply at %s: %s", to->code, err.msg);
+    int rc = xf_store_write (to->store, fn, &a, &err);
     xf_msg_envelope_free (&env);
     xf_msg_frame_free (&f);
+    return rc;
+}
+
+/* Applies SignedEnvelope bytes at `to` as if they came from peer. */
+static inline void xf_test_apply (xf_test_office_t *to, const char *peer, const uint8_t *bytes,
+                                  size_t len, int64_t now, xf_applied_t *out)
+{
+    if (xf_test_apply_with (to, peer, bytes, len, now, out, xf_test_apply_txn) != XF_OK)
+        fail_msg ("apply at %s failed", to->code);
 }
 
 /* What arrived and was not simply applied, over xf_test_carry / xf_test_settle calls. */
