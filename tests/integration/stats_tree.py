@@ -104,10 +104,10 @@ def drive(tree, state):
             act(county, "case.accept", ids[2], "accepted")
             act(county, "case.escalate", ids[3], "escalated", note="上报市委组织部")
             act(county, "case.escalate", ids[4], "escalated", to=root, note="上报省委组织部")
-            wait_owner(tree, county, ids[3], city)
+            wait_owner(tree, city, ids[3], city)   # arrived there, not only sent
             act(city, "case.accept", ids[3], "accepted")
             act(city, "case.close", ids[3], "closed", reply="市里办结")
-            wait_owner(tree, county, ids[4], root)
+            wait_owner(tree, root, ids[4], root)
             act(root, "case.accept", ids[4], "accepted", file=True)
             exp[root]["filed"] += 1
             act(root, "case.assign", ids[4], "assigned", to=county, note="交办")
