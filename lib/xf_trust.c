@@ -1,0 +1,341 @@
+/* xf_trust.c — an office's trust state (xf_trust.h): its certificates and key, signing and
+ * verifying envelopes, issuing to children and judging their certificates. */
+#include "xf_trust.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_MAX 1024
+
+typedef struct {
+    char fp[XF_CERT_FP_LEN + 1];
+    char code[16];
+    EVP_PKEY *pub;
+    int64_t not_before, not_after;
+} known_t;
+
+struct xf_trust {
+    xf_profile_t profile;
+    X509 *anchor;
+    xf_cert_info_t anchor_info;
+    STACK_OF (X509) *chain;      /* this office's certificate first, the anchor excluded */
+    xf_cert_info_t own;
+    EVP_PKEY *key;
+    EVP_PKEY *open_key;          /* X25519 from the CURVE secret, or the SM2 key */
+    ProtobufCBinaryData *chain_der;
+    size_t n_chain;
+    known_t *known;
+    size_t n_known;
+};
+
+void xf_trust_destroy (xf_trust_t **t_p)
+{
+    xf_trust_t *t = t_p ? *t_p : NULL;
+    if (!t)
+        return;
+    X509_free (t->anchor);
+    sk_X509_pop_free (t->chain, X509_free);
+    EVP_PKEY_free (t->key);
+    if (t->open_key != t->key)
+        EVP_PKEY_free (t->open_key);
+    for (size_t i = 0; i < t->n_chain; i++)
+        free (t->chain_der[i].data);
+    free (t->chain_der);
+    for (size_t i = 0; i < t->n_known; i++)
+        EVP_PKEY_free (t->known[i].pub);
+    free (t->known);
+    free (t);
+    *t_p = NULL;
+}
+
+/* What was given, against itself: the anchor, the office's certificate, its keys. */
+static int check_own (xf_trust_t *t, const char *code, const uint8_t curve_public[32], int64_t now,
+                      xf_err_t *err)
+{
+    X509 *leaf = sk_X509_value (t->chain, 0);
+    if (xf_cert_info (t->anchor, &t->anchor_info, err) != XF_OK
+        || xf_cert_info (leaf, &t->own, err) != XF_OK)
+        return xf_err_prefix (err, "[trust]");
+    if (!t->anchor_info.self_signed || t->anchor_info.profile < 0)
+        return xf_err_set (err, XF_ECONFIG, "[trust] anchor: the certificate of %s is not a root "
+                           "(self-signed Ed25519 or SM2): the anchor is the root office's own "
+                           "certificate", t->anchor_info.code);
+    t->profile = (xf_profile_t) t->anchor_info.profile;
+    if (strcmp (t->own.code, code) != 0)
+        return xf_err_set (err, XF_ECONFIG, "[trust] certificate: it is the certificate of office "
+                           "%s, and this office is %s", t->own.code, code);
+    if (!xf_key_same_public (t->key, X509_get0_pubkey (leaf)))
+        return xf_err_set (err, XF_ECONFIG, "[trust] signing_key: it is not the key of the "
+                           "certificate (fingerprint %.16s…): use the key the request was made with",
+                           t->own.fingerprint);
+    if (curve_public && (!t->own.has_curve || memcmp (t->own.curve, curve_public, 32) != 0))
+        return xf_err_set (err, XF_ECONFIG, "[trust] certificate: it names another CURVE key than "
+                           "key_file's: request a certificate for the current node key");
+    STACK_OF (X509) *above = sk_X509_dup (t->chain);
+    if (above)
+        (void) sk_X509_shift (above);
+    int rc = xf_cert_verify (t->anchor, leaf, above, now, err);
+    sk_X509_free (above);
+    if (rc != XF_OK)
+        return xf_err_set (err, XF_ECONFIG, "[trust] certificate does not verify under the anchor "
+                           "%s: %s", t->anchor_info.code, err->msg);
+    return XF_OK;
+}
+
+static int encode_chain (xf_trust_t *t)
+{
+    int n = sk_X509_num (t->chain);
+    t->chain_der = calloc ((size_t) n, sizeof *t->chain_der);
+    if (!t->chain_der)
+        return XF_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        t->chain_der[i].data = xf_cert_der (sk_X509_value (t->chain, i), &t->chain_der[i].len);
+        if (!t->chain_der[i].data)
+            return XF_ENOMEM;
+        t->n_chain++;
+    }
+    return XF_OK;
+}
+
+xf_trust_t *xf_trust_new (X509 *anchor, STACK_OF (X509) *chain, EVP_PKEY *key, const char *code,
+                          const uint8_t curve_public[32], const uint8_t curve_secret[32],
+                          int64_t now, xf_err_t *err)
+{
+    xf_trust_t *t = calloc (1, sizeof *t);
+    if (!t) {
+        X509_free (anchor);
+        sk_X509_pop_free (chain, X509_free);
+        EVP_PKEY_free (key);
+        xf_err_set (err, XF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    t->anchor = anchor, t->chain = chain, t->key = key;
+    int n = sk_X509_num (chain);
+    if (n > 1 && X509_cmp (sk_X509_value (chain, n - 1), anchor) == 0)
+        X509_free (sk_X509_pop (chain));
+    int rc = n < 1 || n > XF_TRUST_CHAIN_MAX
+             ? xf_err_set (err, XF_ECONFIG, "[trust] certificate: a chain of 1 to %d certificates, "
+                           "not %d", XF_TRUST_CHAIN_MAX, n)
+             : check_own (t, code, curve_public, now, err);
+    if (rc == XF_OK && encode_chain (t) != XF_OK)
+        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
+    if (rc == XF_OK) {
+        if (t->profile == XF_PROFILE_NATIONAL)
+            t->open_key = t->key;
+        else if (curve_secret && !(t->open_key = xf_key_x25519 (curve_secret, 1, err)))
+            rc = XF_ECONFIG;
+    }
+    if (rc != XF_OK)
+        xf_trust_destroy (&t);
+    return t;
+}
+
+xf_trust_t *xf_trust_load (const char *anchor_path, const char *chain_path, const char *key_path,
+                           const char *code, const uint8_t curve_public[32],
+                           const uint8_t curve_secret[32], int64_t now, xf_err_t *err)
+{
+    X509 *anchor = xf_cert_load (anchor_path, err);
+    STACK_OF (X509) *chain = anchor ? xf_cert_load_chain (chain_path, err) : NULL;
+    EVP_PKEY *key = chain ? xf_key_load (key_path, err) : NULL;
+    if (!key) {
+        X509_free (anchor);
+        sk_X509_pop_free (chain, X509_free);
+        return NULL;
+    }
+    return xf_trust_new (anchor, chain, key, code, curve_public, curve_secret, now, err);
+}
+
+xf_profile_t xf_trust_profile (const xf_trust_t *t)
+{
+    return t->profile;
+}
+
+const xf_cert_info_t *xf_trust_own (const xf_trust_t *t)
+{
+    return &t->own;
+}
+
+const xf_cert_info_t *xf_trust_anchor_info (const xf_trust_t *t)
+{
+    return &t->anchor_info;
+}
+
+char *xf_trust_chain_pem (const xf_trust_t *t)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    for (int i = 0; i < sk_X509_num (t->chain); i++)
+        if (xf_cert_pem_append (sk_X509_value (t->chain, i), &pem, &len) != XF_OK) {
+            free (pem);
+            return NULL;
+        }
+    return pem;
+}
+
+/* ---------------------------------------------------------------- envelopes */
+
+int xf_trust_sign (xf_trust_t *t, Xf__SignedEnvelope *se, uint8_t sig[XF_SIG_MAX], xf_err_t *err)
+{
+    size_t len = 0;
+    int rc = xf_sign (t->key, se->envelope.data, se->envelope.len, sig, &len, err);
+    if (rc != XF_OK)
+        return rc;
+    se->signature = (ProtobufCBinaryData) {len, sig};
+    se->signer = t->own.fingerprint;
+    se->chain = t->chain_der;
+    se->n_chain = t->n_chain;
+    return XF_OK;
+}
+
+static known_t *find_known (xf_trust_t *t, const char *fp)
+{
+    for (size_t i = 0; i < t->n_known; i++)
+        if (strcmp (t->known[i].fp, fp) == 0)
+            return &t->known[i];
+    return NULL;
+}
+
+/* Verifies the chain an envelope carries and remembers its leaf. */
+static known_t *learn_chain (xf_trust_t *t, const Xf__SignedEnvelope *se, int64_t now, xf_err_t *err)
+{
+    if (se->n_chain < 1 || se->n_chain > XF_TRUST_CHAIN_MAX) {
+        xf_err_set (err, XF_EPERM, "it carries %zu certificates, not 1 to %d", se->n_chain,
+                    XF_TRUST_CHAIN_MAX);
+        return NULL;
+    }
+    X509 *leaf = xf_cert_from_der (se->chain[0].data, se->chain[0].len);
+    STACK_OF (X509) *above = sk_X509_new_null ();
+    xf_cert_info_t info;
+    int rc = leaf && above ? XF_OK : xf_err_set (err, XF_EPERM, "its first certificate does not decode");
+    for (size_t i = 1; rc == XF_OK && i < se->n_chain; i++) {
+        X509 *x = xf_cert_from_der (se->chain[i].data, se->chain[i].len);
+        if (!x || !sk_X509_push (above, x)) {
+            X509_free (x);
+            rc = xf_err_set (err, XF_EPERM, "certificate %zu of its chain does not decode", i + 1);
+        }
+    }
+    if (rc == XF_OK && (rc = xf_cert_info (leaf, &info, err)) == XF_OK
+        && strcmp (info.fingerprint, se->signer) != 0)
+        rc = xf_err_set (err, XF_EPERM, "its signer %.16s… is not the certificate it carries",
+                         se->signer);
+    if (rc == XF_OK)
+        rc = xf_cert_verify (t->anchor, leaf, above, now, err);
+    known_t *k = NULL;
+    if (rc == XF_OK) {
+        if (t->n_known == CACHE_MAX) {   /* a tree has far fewer offices: start over */
+            for (size_t i = 0; i < t->n_known; i++)
+                EVP_PKEY_free (t->known[i].pub);
+            t->n_known = 0;
+        }
+        if (!t->known && !(t->known = calloc (CACHE_MAX, sizeof *t->known)))
+            xf_err_set (err, XF_ENOMEM, "out of memory");
+        else {
+            k = &t->known[t->n_known++];
+            memcpy (k->fp, info.fingerprint, sizeof k->fp);
+            memcpy (k->code, info.code, sizeof k->code);
+            k->pub = X509_get_pubkey (leaf);
+            k->not_before = info.not_before;
+            k->not_after = info.not_after;
+        }
+    }
+    X509_free (leaf);
+    sk_X509_pop_free (above, X509_free);
+    return k;
+}
+
+int xf_trust_verify (xf_trust_t *t, const Xf__SignedEnvelope *se, const char *origin, int64_t now,
+                     xf_err_t *err)
+{
+    if (!se->signature.len || !se->signer || strlen (se->signer) != XF_CERT_FP_LEN)
+        return xf_err_set (err, XF_EPERM, "it is not signed, and this office accepts signed "
+                           "envelopes only ([trust])");
+    known_t *k = find_known (t, se->signer);
+    if (k && (now < k->not_before || now > k->not_after))
+        k = NULL;   /* verify again: that says why */
+    xf_err_t why = {0};
+    if (!k && !(k = learn_chain (t, se, now, &why)))
+        return xf_err_set (err, XF_EPERM, "its signer's certificate is refused: %s", why.msg);
+    if (strcmp (k->code, origin) != 0)
+        return xf_err_set (err, XF_EPERM, "it claims origin %s but is signed by office %s",
+                           origin, k->code);
+    if (xf_verify (k->pub, se->envelope.data, se->envelope.len, se->signature.data,
+                   se->signature.len, &why) != XF_OK)
+        return xf_err_set (err, XF_EPERM, "its signature does not match its content or its "
+                           "signer %s: it was altered on the way, or forged", k->code);
+    return XF_OK;
+}
+
+size_t xf_trust_known (const xf_trust_t *t)
+{
+    return t->n_known;
+}
+
+/* ---------------------------------------------------------------- children */
+
+int xf_trust_issue (xf_trust_t *t, const char *request, size_t len, int64_t now, int days,
+                    char **pem, xf_cert_info_t *issued, X509 **cert, xf_err_t *err)
+{
+    bool is_anchor = X509_cmp (sk_X509_value (t->chain, 0), t->anchor) == 0;
+    X509 *x = xf_cert_issue (request, len, sk_X509_value (t->chain, 0), t->key, is_anchor, now,
+                             days, err);
+    if (!x)
+        return err && err->code ? err->code : XF_EINVAL;
+    char *text = NULL;
+    size_t n = 0;
+    int rc = xf_cert_pem_append (x, &text, &n);
+    for (int i = 0; rc == XF_OK && i < sk_X509_num (t->chain); i++)
+        rc = xf_cert_pem_append (sk_X509_value (t->chain, i), &text, &n);
+    if (rc == XF_OK && issued)
+        rc = xf_cert_info (x, issued, err);
+    if (rc != XF_OK) {
+        free (text);
+        X509_free (x);
+        return err && err->code ? err->code : xf_err_set (err, XF_ENOMEM, "out of memory");
+    }
+    *pem = text;
+    if (cert)
+        *cert = x;
+    else
+        X509_free (x);
+    return XF_OK;
+}
+
+int xf_trust_check_child (xf_trust_t *t, X509 *cert, const char *child, int64_t now, xf_err_t *err)
+{
+    xf_cert_info_t info;
+    int rc = xf_cert_info (cert, &info, err);
+    if (rc != XF_OK)
+        return rc;
+    if (strcmp (info.code, child) != 0)
+        return xf_err_set (err, XF_EPERM, "the certificate is office %s's, not %s's", info.code, child);
+    if (strcmp (info.issuer, t->own.code) != 0)
+        return xf_err_set (err, XF_EPERM, "the certificate of %s was issued by %s, not by this "
+                           "office (%s)", child, info.issuer, t->own.code);
+    if (!info.has_curve)
+        return xf_err_set (err, XF_EPERM, "the certificate of %s names no CURVE key", child);
+    return xf_cert_verify (t->anchor, cert, t->chain, now, err);
+}
+
+/* ---------------------------------------------------------------- sealing keys */
+
+EVP_PKEY *xf_trust_seal_key_of (const xf_trust_t *t, const xf_cert_info_t *office, X509 *cert,
+                                xf_err_t *err)
+{
+    if (t->profile == XF_PROFILE_NATIONAL) {
+        EVP_PKEY *k = cert ? X509_get_pubkey (cert) : NULL;
+        if (!k)
+            xf_err_set (err, XF_EINVAL, "no SM2 key for office %s", office->code);
+        return k;
+    }
+    if (!office->has_curve) {
+        xf_err_set (err, XF_EINVAL, "the certificate of %s names no CURVE key", office->code);
+        return NULL;
+    }
+    return xf_key_x25519 (office->curve, 0, err);
+}
+
+EVP_PKEY *xf_trust_open_key (const xf_trust_t *t)
+{
+    return t->open_key;
+}

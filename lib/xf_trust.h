@@ -1,0 +1,73 @@
+/* xf_trust.h — one office's end-to-end trust: the anchor it pins, its own certificate chain and
+ * signing key; signing the envelopes it originates and verifying those addressed to it against
+ * their origin's certificate; issuing certificates to its children and judging the
+ * certificate a child's link is admitted by.
+ *
+ * An envelope's origin signs the packed Envelope bytes and sends its certificate chain beside
+ * them (SignedEnvelope.chain), so a receiver needs nothing but the anchor to verify it, and a
+ * relay forwards the bytes untouched. A receiver verifies a chain once and caches the result
+ * by the leaf's fingerprint (SignedEnvelope.signer) until the certificate expires. */
+#ifndef XF_TRUST_H
+#define XF_TRUST_H
+
+#include <stdbool.h>
+#include "xf_cert.h"
+#include "xf_crypto.h"
+#include "xfsync.pb-c.h"
+
+typedef struct xf_trust xf_trust_t;
+
+#define XF_TRUST_CHAIN_MAX 8   /* certificates an envelope may carry */
+
+/* Takes anchor, chain (this office's certificate first; an anchor at its end is dropped) and
+ * key in every case. Refused (XF_ECONFIG naming what to fix) unless the chain verifies to the
+ * anchor at now, its first certificate names code and curve_public (the CURVE key of
+ * key_file) and key is that certificate's key. curve_secret (may be NULL) is kept for
+ * opening what is sealed to this office. */
+xf_trust_t *xf_trust_new (X509 *anchor, STACK_OF (X509) *chain, EVP_PKEY *key, const char *code,
+                          const uint8_t curve_public[32], const uint8_t curve_secret[32],
+                          int64_t now, xf_err_t *err);
+/* The same from PEM files. */
+xf_trust_t *xf_trust_load (const char *anchor_path, const char *chain_path, const char *key_path,
+                           const char *code, const uint8_t curve_public[32],
+                           const uint8_t curve_secret[32], int64_t now, xf_err_t *err);
+void xf_trust_destroy (xf_trust_t **t_p);
+
+xf_profile_t          xf_trust_profile (const xf_trust_t *t);
+const xf_cert_info_t *xf_trust_own (const xf_trust_t *t);
+const xf_cert_info_t *xf_trust_anchor_info (const xf_trust_t *t);
+/* This office's chain as PEM (its certificate first), malloc'd. */
+char *xf_trust_chain_pem (const xf_trust_t *t);
+
+/* Signs se->envelope (already packed) as this office: sets signature (into sig, which must
+ * outlive se), signer and chain (owned by t). */
+int xf_trust_sign (xf_trust_t *t, Xf__SignedEnvelope *se, uint8_t sig[XF_SIG_MAX], xf_err_t *err);
+
+/* XF_OK when se is signed by origin's key, as certified by the chain it carries under the
+ * anchor at time now; else XF_EPERM with the reason ("no signature", "certificate of 411324:
+ * certificate has expired", "the signature does not match", …). */
+int xf_trust_verify (xf_trust_t *t, const Xf__SignedEnvelope *se, const char *origin, int64_t now,
+                     xf_err_t *err);
+/* Chains verified so far (the cache), for status. */
+size_t xf_trust_known (const xf_trust_t *t);
+
+/* Issues a certificate to a child office from its request (xf_cert_issue with this office's
+ * key): *pem gets the new certificate followed by this office's chain, which is the chain
+ * file the child installs; *issued (may be NULL) what it says; *cert (may be NULL) the
+ * certificate itself (the caller frees). */
+int xf_trust_issue (xf_trust_t *t, const char *request, size_t len, int64_t now, int days,
+                    char **pem, xf_cert_info_t *issued, X509 **cert, xf_err_t *err);
+
+/* Whether cert admits child office `child` to a link with this office: it verifies under the
+ * anchor at now with this office's chain above it, this office issued it, and it names child.
+ * XF_EPERM with the reason. */
+int xf_trust_check_child (xf_trust_t *t, X509 *cert, const char *child, int64_t now,
+                          xf_err_t *err);
+
+/* The X25519 key (standard) or SM2 key (national) things are sealed to for this office, and
+ * the private key that opens them (NULL without curve_secret in the standard profile). */
+EVP_PKEY *xf_trust_seal_key_of (const xf_trust_t *t, const xf_cert_info_t *office, X509 *cert,
+                                xf_err_t *err);
+EVP_PKEY *xf_trust_open_key (const xf_trust_t *t);
+
+#endif
