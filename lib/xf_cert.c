@@ -43,9 +43,13 @@ bool xf_code_under (const char *above, const char *code)
     return strncmp (above, code, keep) == 0;
 }
 
-/* SM2 signatures over certificates and requests use the standard signer ID on both sides. */
+/* SM2 signatures over certificates and requests use the standard signer ID on both sides. A
+ * tree has one profile, so a certificate with an SM2 key was signed with SM2; any other must
+ * not be given an ID (verifying an Ed25519 signature with one fails). */
 static void set_sm2_id (X509 *x)
 {
+    if (xf_profile_of_key (X509_get0_pubkey (x)) != XF_PROFILE_NATIONAL)
+        return;
     ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new ();
     if (id && ASN1_OCTET_STRING_set (id, (const unsigned char *) XF_SM2_ID, strlen (XF_SM2_ID)))
         X509_set0_distinguishing_id (x, id);
@@ -55,6 +59,8 @@ static void set_sm2_id (X509 *x)
 
 static void set_req_sm2_id (X509_REQ *r)
 {
+    if (xf_profile_of_key (X509_REQ_get0_pubkey (r)) != XF_PROFILE_NATIONAL)
+        return;
     ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new ();
     if (id && ASN1_OCTET_STRING_set (id, (const unsigned char *) XF_SM2_ID, strlen (XF_SM2_ID)))
         X509_REQ_set0_distinguishing_id (r, id);

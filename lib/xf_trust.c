@@ -77,9 +77,11 @@ static int check_own (xf_trust_t *t, const char *code, const uint8_t curve_publi
         (void) sk_X509_shift (above);
     int rc = xf_cert_verify (t->anchor, leaf, above, now, err);
     sk_X509_free (above);
-    if (rc != XF_OK)
+    if (rc != XF_OK) {
+        xf_err_t why = *err;
         return xf_err_set (err, XF_ECONFIG, "[trust] certificate does not verify under the anchor "
-                           "%s: %s", t->anchor_info.code, err->msg);
+                           "%s: %s", t->anchor_info.code, why.msg);
+    }
     return XF_OK;
 }
 

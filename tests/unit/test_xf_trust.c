@@ -1,0 +1,270 @@
+/* test_xf_trust.c — an office's trust state: what it refuses to start with, envelopes signed at
+ * a county and verified at the province (and every way that fails), issuing to a child, and
+ * the certificate a child's link is admitted by. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "xf_msg.h"
+#include "xf_test.h"
+#include "xf_test_pki.h"
+
+typedef struct {
+    xf_test_office_t prov, city, county;
+} tree_t;
+
+static void make_tree (tree_t *t, xf_profile_t p)
+{
+    xf_err_t err = {0};
+    xf_test_root (&t->prov, p, "410000", "中共河南省委组织部");
+    xf_test_child (&t->city, &t->prov, true, p, "411300", "中共南阳市委组织部", 30, &err);
+    xf_test_child (&t->county, &t->city, false, p, "411324", "中共镇平县委组织部", 30, &err);
+    assert_non_null (t->county.cert);
+}
+
+static void free_tree (tree_t *t)
+{
+    xf_test_office_free (&t->county);
+    xf_test_office_free (&t->city);
+    xf_test_office_free (&t->prov);
+}
+
+static void test_refuses_to_start_with_the_wrong_files (void **state)
+{
+    (void) state;
+    tree_t t;
+    make_tree (&t, XF_PROFILE_STANDARD);
+    xf_err_t err = {0};
+    xf_trust_t *tr = xf_test_trust (&t.prov, &t.county, "411325", XF_TEST_NOW, &err);
+    assert_null (tr);
+    assert_non_null (strstr (err.msg, "it is the certificate of office 411324"));
+    /* the city's key with the county's certificate */
+    EVP_PKEY *keep = t.county.key;
+    t.county.key = t.city.key;
+    tr = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
+    t.county.key = keep;
+    assert_null (tr);
+    assert_non_null (strstr (err.msg, "signing_key: it is not the key of the certificate"));
+    /* another CURVE key than the node's */
+    t.county.curve_pub[0] ^= 1;
+    tr = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
+    t.county.curve_pub[0] ^= 1;
+    assert_null (tr);
+    assert_non_null (strstr (err.msg, "another CURVE key"));
+    /* expired; the city's certificate left out of the chain; a county certificate as anchor */
+    tr = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW + 40 * 86400, &err);
+    assert_null (tr);
+    assert_non_null (strstr (err.msg, "has expired"));
+    X509 *city = sk_X509_pop (t.county.chain);
+    tr = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
+    sk_X509_push (t.county.chain, city);
+    assert_null (tr);
+    assert_non_null (strstr (err.msg, "does not verify under the anchor 410000"));
+    tr = xf_test_trust (&t.city, &t.county, "411324", XF_TEST_NOW, &err);
+    assert_null (tr);
+    assert_non_null (strstr (err.msg, "is not a root"));
+    tr = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
+    assert_non_null (tr);
+    assert_string_equal (xf_trust_own (tr)->code, "411324");
+    assert_int_equal (xf_trust_profile (tr), XF_PROFILE_STANDARD);
+    xf_trust_destroy (&tr);
+    assert_null (tr);
+    free_tree (&t);
+}
+
+/* A signed envelope from the county, as the province receives it (the bytes re-packed and
+ * unpacked as a relay would forward them). */
+typedef struct {
+    uint8_t *env_bytes;
+    size_t env_len;
+    uint8_t sig[XF_SIG_MAX];
+    Xf__SignedEnvelope se;
+} signed_t;
+
+static void sign_envelope (xf_trust_t *tr, const char *from, signed_t *s)
+{
+    Xf__GlobalId gid = XF__GLOBAL_ID__INIT;
+    Xf__Envelope env = XF__ENVELOPE__INIT;
+    Xf__LookupRequest q = XF__LOOKUP_REQUEST__INIT;
+    gid.origin = (char *) from;
+    gid.seq = 7;
+    env.id = &gid;
+    env.from = (char *) from;
+    env.to = strcmp (from, "410000") == 0 ? "411324" : "410000";
+    env.created = XF_TEST_NOW;
+    env.format = XF_ENVELOPE_FORMAT;
+    q.query_code = "7KQ4M2XD9PWA";
+    env.body_case = XF__ENVELOPE__BODY_LOOKUP_REQUEST;
+    env.lookup_request = &q;
+    xf__signed_envelope__init (&s->se);
+    xf_err_t err = {0};
+    int rc = xf_msg_seal (&env, &s->se, &s->env_bytes, &err);
+    if (rc != XF_OK)
+        fail_msg ("%s", err.msg);
+    assert_int_equal (xf_trust_sign (tr, &s->se, s->sig, NULL), XF_OK);
+}
+
+static Xf__SignedEnvelope *relayed (const signed_t *s)
+{
+    size_t len = xf__signed_envelope__get_packed_size (&s->se);
+    uint8_t *buf = malloc (len);
+    xf__signed_envelope__pack (&s->se, buf);
+    Xf__SignedEnvelope *out = xf__signed_envelope__unpack (NULL, len, buf);
+    free (buf);
+    return out;
+}
+
+static void verify_across_the_tree (xf_profile_t p)
+{
+    tree_t t;
+    make_tree (&t, p);
+    xf_err_t err = {0};
+    xf_trust_t *county = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
+    xf_trust_t *prov = xf_test_trust (&t.prov, &t.prov, "410000", XF_TEST_NOW, &err);
+    assert_non_null (county);
+    assert_non_null (prov);
+    signed_t s;
+    sign_envelope (county, "411324", &s);
+    assert_int_equal (s.se.n_chain, 2);   /* the county's and the city's certificates */
+    Xf__SignedEnvelope *r = relayed (&s);
+    assert_int_equal (xf_trust_verify (prov, r, "411324", XF_TEST_NOW, &err), XF_OK);
+    assert_int_equal (xf_trust_known (prov), 1);
+    assert_int_equal (xf_trust_verify (prov, r, "411324", XF_TEST_NOW, &err), XF_OK);   /* cached */
+    assert_int_equal (xf_trust_known (prov), 1);
+    /* claimed by another office */
+    assert_int_equal (xf_trust_verify (prov, r, "411325", XF_TEST_NOW, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "claims origin 411325 but is signed by office 411324"));
+    /* one byte of the envelope flipped on the way */
+    r->envelope.data[r->envelope.len - 3] ^= 0x01;
+    assert_int_equal (xf_trust_verify (prov, r, "411324", XF_TEST_NOW, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "altered on the way, or forged"));
+    r->envelope.data[r->envelope.len - 3] ^= 0x01;
+    /* the certificate expired since (the cache is not trusted past it) */
+    assert_int_equal (xf_trust_verify (prov, r, "411324", XF_TEST_NOW + 40 * 86400, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "has expired"));
+    /* without the city's certificate, at a province that has not seen the county before */
+    xf_trust_t *fresh = xf_test_trust (&t.prov, &t.prov, "410000", XF_TEST_NOW, &err);
+    r->n_chain = 1;
+    assert_int_equal (xf_trust_verify (fresh, r, "411324", XF_TEST_NOW, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "unable to get local issuer"));
+    r->n_chain = 2;
+    /* a signer that is not the certificate carried; no signature */
+    char signer[XF_CERT_FP_LEN + 1];
+    snprintf (signer, sizeof signer, "%s", r->signer);
+    r->signer[0] = r->signer[0] == 'a' ? 'b' : 'a';
+    assert_int_equal (xf_trust_verify (fresh, r, "411324", XF_TEST_NOW, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "is not the certificate it carries"));
+    memcpy (r->signer, signer, sizeof signer);
+    r->signature.len = 0;
+    assert_int_equal (xf_trust_verify (fresh, r, "411324", XF_TEST_NOW, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "it is not signed"));
+    xf__signed_envelope__free_unpacked (r, NULL);
+    free (s.env_bytes);
+    /* the province's own envelopes verify with the anchor alone */
+    sign_envelope (prov, "410000", &s);
+    assert_int_equal (s.se.n_chain, 1);
+    r = relayed (&s);
+    assert_int_equal (xf_trust_verify (fresh, r, "410000", XF_TEST_NOW, &err), XF_OK);
+    xf__signed_envelope__free_unpacked (r, NULL);
+    free (s.env_bytes);
+    xf_trust_destroy (&fresh);
+    xf_trust_destroy (&prov);
+    xf_trust_destroy (&county);
+    free_tree (&t);
+}
+
+static void test_envelopes_standard (void **state)
+{
+    (void) state;
+    verify_across_the_tree (XF_PROFILE_STANDARD);
+}
+
+static void test_envelopes_national (void **state)
+{
+    (void) state;
+    verify_across_the_tree (XF_PROFILE_NATIONAL);
+}
+
+/* An office of another tree (its own anchor, the same codes) is refused. */
+static void test_envelope_from_another_tree (void **state)
+{
+    (void) state;
+    tree_t t, fake;
+    make_tree (&t, XF_PROFILE_STANDARD);
+    make_tree (&fake, XF_PROFILE_STANDARD);
+    xf_err_t err = {0};
+    xf_trust_t *impostor = xf_test_trust (&fake.prov, &fake.county, "411324", XF_TEST_NOW, &err);
+    xf_trust_t *prov = xf_test_trust (&t.prov, &t.prov, "410000", XF_TEST_NOW, &err);
+    signed_t s;
+    sign_envelope (impostor, "411324", &s);
+    Xf__SignedEnvelope *r = relayed (&s);
+    assert_int_equal (xf_trust_verify (prov, r, "411324", XF_TEST_NOW, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "signer's certificate is refused"));
+    xf__signed_envelope__free_unpacked (r, NULL);
+    free (s.env_bytes);
+    xf_trust_destroy (&impostor);
+    xf_trust_destroy (&prov);
+    free_tree (&fake);
+    free_tree (&t);
+}
+
+static void test_issue_and_admit_children (void **state)
+{
+    (void) state;
+    tree_t t;
+    make_tree (&t, XF_PROFILE_STANDARD);
+    xf_err_t err = {0};
+    xf_trust_t *city = xf_test_trust (&t.prov, &t.city, "411300", XF_TEST_NOW, &err);
+    assert_non_null (city);
+    /* a new county asks the city */
+    xf_test_office_t neixiang;
+    memset (&neixiang, 0, sizeof neixiang);
+    neixiang.key = xf_key_generate (XF_PROFILE_STANDARD, NULL);
+    xf_test_curve (&neixiang);
+    char *req = xf_cert_request (neixiang.key, "411325", "中共内乡县委组织部", neixiang.curve_pub, &err);
+    char *pem = NULL;
+    xf_cert_info_t issued;
+    X509 *cert = NULL;
+    assert_int_equal (xf_trust_issue (city, req, strlen (req), XF_TEST_NOW, 365, &pem, &issued,
+                                      &cert, &err), XF_OK);
+    assert_string_equal (issued.code, "411325");
+    assert_string_equal (issued.issuer, "411300");
+    /* the file the county installs: its certificate, then the city's */
+    STACK_OF (X509) *chain = xf_cert_parse_chain (pem, strlen (pem), "issued", &err);
+    assert_int_equal (sk_X509_num (chain), 2);
+    sk_X509_pop_free (chain, X509_free);
+    assert_int_equal (xf_trust_check_child (city, cert, "411325", XF_TEST_NOW, &err), XF_OK);
+    assert_int_equal (xf_trust_check_child (city, cert, "411324", XF_TEST_NOW, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "office 411325's, not 411324's"));
+    assert_int_equal (xf_trust_check_child (city, cert, "411325", XF_TEST_NOW + 400 * 86400, &err),
+                      XF_EPERM);
+    assert_non_null (strstr (err.msg, "expired"));
+    /* a county certified by another city is not this city's child */
+    xf_test_office_t other_city, stranger;
+    xf_test_child (&other_city, &t.prov, true, XF_PROFILE_STANDARD, "411400", "商丘", 30, &err);
+    xf_test_child (&stranger, &other_city, false, XF_PROFILE_STANDARD, "411424", "柘城", 30, &err);
+    assert_int_equal (xf_trust_check_child (city, stranger.cert, "411424", XF_TEST_NOW, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "was issued by 411400, not by this office (411300)"));
+    xf_test_office_free (&stranger);
+    xf_test_office_free (&other_city);
+    X509_free (cert);
+    free (pem);
+    free (req);
+    xf_test_office_free (&neixiang);
+    xf_trust_destroy (&city);
+    free_tree (&t);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_refuses_to_start_with_the_wrong_files),
+        cmocka_unit_test (test_envelopes_standard),
+        cmocka_unit_test (test_envelopes_national),
+        cmocka_unit_test (test_envelope_from_another_tree),
+        cmocka_unit_test (test_issue_and_admit_children),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
