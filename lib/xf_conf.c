@@ -8,6 +8,7 @@
  * [sections] itself and checks every line first; a bad line reaches inih as a bare ";" so it is
  * never half-parsed. inih's own globals are left alone. */
 #include "xf_conf.h"
+#include "xf_crypto.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,12 +27,12 @@
 #define SUFFIX_MAX 32       /* room for "\n… and N more errors" */
 
 enum sec { SEC_NONE, SEC_NODE, SEC_PARENT, SEC_CHILD, SEC_DEADLINES, SEC_REPORT, SEC_DEBUG,
-           SEC_LINKS, SEC_STATS, SEC_SCORE,
+           SEC_LINKS, SEC_STATS, SEC_SCORE, SEC_TRUST,
            SEC_BAD /* unknown, duplicate or broken header: its keys are skipped */ };
 static const char *const SEC_NAMES[] = { "", "node", "parent", "child", "deadlines", "report",
-                                         "debug", "links", "stats", "score", "" };
+                                         "debug", "links", "stats", "score", "trust", "" };
 
-enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL, K_BASES };
+enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL, K_BASES, K_PROFILE };
 
 typedef struct {
     enum sec sec;
@@ -54,9 +55,12 @@ static const keydef_t KEYS[] = {
     { SEC_NODE, "identity_key_file", K_STR, IN_CONF (identity_key_file), false, 0, 0 },
     { SEC_PARENT, "code", K_CODE, IN_CONF (parent_code), true, 0, 0 },
     { SEC_PARENT, "endpoint", K_STR, IN_CONF (parent_endpoint), true, 0, 0 },
-    { SEC_PARENT, "public_key", K_KEY, IN_CONF (parent_public_key), true, 0, 0 },
+    /* the CURVE keys of the parent and the children are required without [trust] (check_whole);
+     * with it they come from the certificates */
+    { SEC_PARENT, "public_key", K_KEY, IN_CONF (parent_public_key), false, 0, 0 },
     { SEC_CHILD, "name", K_STR, IN_CHILD (name), false, 0, 0 },
-    { SEC_CHILD, "public_key", K_KEY, IN_CHILD (public_key), true, 0, 0 },
+    { SEC_CHILD, "public_key", K_KEY, IN_CHILD (public_key), false, 0, 0 },
+    { SEC_CHILD, "certificate", K_STR, IN_CHILD (certificate), false, 0, 0 },
     { SEC_DEADLINES, "accept_days", K_DAYS, IN_CONF (accept_days), false, 1, 365 },
     { SEC_DEADLINES, "handle_days", K_DAYS, IN_CONF (handle_days), false, 1, 365 },
     { SEC_DEADLINES, "max_extension_days", K_DAYS, IN_CONF (max_extension_days), false, 0, 365 },
@@ -75,6 +79,10 @@ static const keydef_t KEYS[] = {
     { SEC_SCORE, "on_time_target", K_DAYS, IN_CONF (score_on_time_target), false, 0, 100 },
     { SEC_SCORE, "per_5_points_below", K_DAYS, IN_CONF (score_per_5_points_below), false, 0, 100 },
     { SEC_SCORE, "per_overdue", K_DAYS, IN_CONF (score_per_overdue), false, 0, 100 },
+    { SEC_TRUST, "anchor", K_STR, IN_CONF (trust_anchor), true, 0, 0 },
+    { SEC_TRUST, "certificate", K_STR, IN_CONF (trust_certificate), false, 0, 0 },
+    { SEC_TRUST, "signing_key", K_STR, IN_CONF (trust_signing_key), false, 0, 0 },
+    { SEC_TRUST, "profile", K_PROFILE, IN_CONF (trust_profile), false, 0, 0 },
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -357,6 +365,10 @@ static void set_value (ctx_t *c, const keydef_t *k, void *field, const char *v)
         if (!parse_bool (v, field))
             snprintf (want, sizeof want, "true or false (or yes/no, on/off, 1/0)");
         break;
+    case K_PROFILE:
+        if (xf_profile_parse (v, (xf_profile_t *) field, NULL) != XF_OK)
+            snprintf (want, sizeof want, "standard (Ed25519, AES-GCM) or national (SM2/3/4)");
+        break;
     }
     if (*want)
         add_err (c, c->line, "%s must be %s, not \"%s\"", k->name, want, shown (v, b));
@@ -394,6 +406,8 @@ static int handler (void *user, const char *section, const char *name, const cha
     c->seen[i] = c->line;
     char *base = c->sec == SEC_CHILD ? (char *) &c->conf->children[c->conf->n_children - 1]
                                      : (char *) c->conf;
+    if (c->sec == SEC_CHILD && KEYS[i].kind == K_KEY)
+        c->conf->children[c->conf->n_children - 1].key_given = true;
     set_value (c, &KEYS[i], base + KEYS[i].off, value);
     return 1;
 }
@@ -587,6 +601,18 @@ static void check_whole (ctx_t *c)
     if (f->n_children && c->sec_seen[SEC_NODE] && !c->seen[find_key (SEC_NODE, "listen")])
         add_err (c, c->sec_seen[SEC_NODE], "listen is required in [node]: [child %s] on "
                  "line %d connects to it", f->children[0].code, f->children[0].line);
+    f->has_trust = c->sec_seen[SEC_TRUST] != 0;
+    if (f->has_parent && !f->has_trust && !c->seen[find_key (SEC_PARENT, "public_key")])
+        add_err (c, c->sec_seen[SEC_PARENT], "public_key is required in [parent] (or configure "
+                 "[trust]: the parent's key then comes from the certificates)");
+    for (size_t i = 0; i < f->n_children && !f->has_trust; i++)
+        if (!f->children[i].key_given)
+            add_err (c, f->children[i].line, "public_key is required in [child %s] (or configure "
+                     "[trust] and admit children by their certificates)", f->children[i].code);
+    if (f->data_dir && f->has_trust && !f->trust_certificate)
+        c->oom |= !(f->trust_certificate = join (f->data_dir, "node.crt"));
+    if (f->data_dir && f->has_trust && !f->trust_signing_key)
+        c->oom |= !(f->trust_signing_key = join (f->data_dir, "sign.key"));
     if (f->data_dir && !f->control_socket)
         c->oom |= !(f->control_socket = join (f->data_dir, "control.sock"));
     if (f->data_dir && !f->key_file)
@@ -700,9 +726,14 @@ void xf_conf_destroy (xf_conf_t **conf_p)
     free (f->key_file);
     free (f->identity_key_file);
     free (f->parent_endpoint);
-    for (size_t i = 0; i < f->n_children; i++)
+    for (size_t i = 0; i < f->n_children; i++) {
         free (f->children[i].name);
+        free (f->children[i].certificate);
+    }
     free (f->children);
+    free (f->trust_anchor);
+    free (f->trust_certificate);
+    free (f->trust_signing_key);
     free_items (f->required_items, f->n_required_items);
     free (f->score_filed_bases);
     free (f->path);

@@ -21,7 +21,9 @@ typedef struct {
 typedef struct {
     char code[XF_CODE_MAX];
     char *name;
-    char public_key[XF_KEY_Z85_LEN + 1];
+    char public_key[XF_KEY_Z85_LEN + 1];   /* "" with [trust]: admitted by certificate */
+    char *certificate;              /* PEM file of its certificate (else the ones issued here) */
+    bool key_given;                 /* public_key was set (perhaps to a bad value) */
     int line;                       /* where its section starts, for later diagnostics */
 } xf_conf_child_t;
 
@@ -61,6 +63,13 @@ typedef struct {
         score_per_5_points_below, score_per_overdue;
     xf_conf_base_t *score_filed_bases;
     size_t n_score_filed_bases;
+    /* [trust] end-to-end: certificates, signed envelopes (lib/xf_trust.h); has_trust false
+     * without the section (envelopes then go unsigned and unsigned ones are accepted) */
+    bool has_trust;
+    char *trust_anchor;             /* the root office's certificate (PEM), pinned */
+    char *trust_certificate;        /* this office's chain; default <data_dir>/node.crt */
+    char *trust_signing_key;        /* default <data_dir>/sign.key */
+    int trust_profile;              /* xf_profile_t: standard (default) or national */
     /* where it came from, for messages */
     char *path;
 } xf_conf_t;

@@ -35,6 +35,14 @@ const char  *xf_office_code (const xf_office_t *o);
  * compared at this office only and never leave it. */
 int xf_office_set_identity_key (xf_office_t *o, const uint8_t *key, size_t len, xf_err_t *err);
 
+/* End-to-end trust (lib/xf_trust.h, borrowed; NULL: none). With it, every envelope this office
+ * originates is signed, and an envelope addressed here is applied only if its origin signed it
+ * (one that fails is refused, logged by the caller and counted: xf_office_forged). */
+struct xf_trust;
+void xf_office_set_trust (xf_office_t *o, struct xf_trust *trust);
+/* Envelopes addressed here refused for their signature since the store was made. */
+int xf_office_forged (xf_office_t *o, uint64_t *n, xf_err_t *err);
+
 /* Registers c (registration fields filled, e.g. by xf_case_from_json). On success c holds
  * the registered case, including its new id. */
 int xf_office_register (xf_office_t *o, const xf_actor_t *who, xf_case_t *c, xf_err_t *err);
@@ -195,6 +203,7 @@ typedef struct {
     bool answered;         /* a request was refused with a Refusal to its sender */
     bool refusal;          /* a Refusal of one of our requests arrived (reason says what) */
     bool noted;            /* applied, and worth a line in the log (reason says what) */
+    bool forged;           /* refused: not signed by its origin (with [trust]) */
     char reason[600];
 } xf_applied_t;
 

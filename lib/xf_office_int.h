@@ -5,6 +5,7 @@
 
 #include "xf_office.h"
 #include "xf_route.h"
+#include "xf_trust.h"
 
 struct xf_office {
     xf_store_t *store;
@@ -18,6 +19,7 @@ struct xf_office {
     uint64_t next_pull;
     int64_t (*clock_ms) (void);   /* monotonic milliseconds, for the pulls' deadlines */
     bool snapshots_due;        /* a child's snapshot arrived: ours may change */
+    xf_trust_t *trust;         /* borrowed; NULL: envelopes go unsigned, none is verified */
 };
 
 #define DUE_KEY_MAX (4 + XF_CASE_ID_MAX)

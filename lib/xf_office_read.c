@@ -252,13 +252,30 @@ int xf_office_counts (xf_office_t *o, xf_day_t today, xf_case_counts_t *out, xf_
     return xf_store_read (o->store, counts_txn, &r, err);
 }
 
-static int undelivered_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+typedef struct {
+    const char *name;
+    uint64_t *n;
+} counter_t;
+
+static int counter_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
-    return xf_txn_meta_u64 (txn, "links/undelivered", arg, err);
+    counter_t *c = arg;
+    return xf_txn_meta_u64 (txn, c->name, c->n, err);
+}
+
+static int read_counter (xf_office_t *o, const char *name, uint64_t *n, xf_err_t *err)
+{
+    counter_t c = {name, n};
+    *n = 0;
+    return xf_store_read (o->store, counter_txn, &c, err);
 }
 
 int xf_office_undelivered (xf_office_t *o, uint64_t *n, xf_err_t *err)
 {
-    *n = 0;
-    return xf_store_read (o->store, undelivered_txn, n, err);
+    return read_counter (o, "links/undelivered", n, err);
+}
+
+int xf_office_forged (xf_office_t *o, uint64_t *n, xf_err_t *err)
+{
+    return read_counter (o, "trust/forged", n, err);
 }

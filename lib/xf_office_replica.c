@@ -33,9 +33,13 @@ int xf_office_send (xf_txn_t *txn, xf_office_t *o, const char *to, int64_t now,
     env.format = XF_ENVELOPE_FORMAT;
     env.body_case = body_case;
     env.case_event = body;   /* every member of the body union is a message pointer */
-    uint8_t *inner = NULL;
+    uint8_t *inner = NULL, sig[XF_SIG_MAX];
     if ((rc = xf_msg_seal (&env, &se, &inner, err)) != XF_OK)
         return rc;
+    if (o->trust && (rc = xf_trust_sign (o->trust, &se, sig, err)) != XF_OK) {
+        free (inner);
+        return xf_err_prefix (err, "envelope to %s", to);
+    }
     size_t len = xf__signed_envelope__get_packed_size (&se);
     uint8_t *buf = malloc (len ? len : 1);
     if (!buf) {

@@ -30,7 +30,7 @@ static void test_request_and_certificate_say_the_office (void **state)
     (void) state;
     for (size_t i = 0; i < 2; i++) {
         xf_err_t err = {0};
-        xf_test_office_t prov, city;
+        xf_test_pki_t prov, city;
         xf_test_root (&prov, profiles[i], "410000", "中共河南省委组织部");
         xf_test_child (&city, &prov, true, profiles[i], "411300", "中共南阳市委组织部", 30, &err);
         assert_non_null (city.cert);
@@ -56,8 +56,8 @@ static void test_request_and_certificate_say_the_office (void **state)
         X509_free (back);
         assert_null (xf_cert_from_der (der, len - 1));
         free (der);
-        xf_test_office_free (&city);
-        xf_test_office_free (&prov);
+        xf_test_pki_free (&city);
+        xf_test_pki_free (&prov);
     }
 }
 
@@ -65,7 +65,7 @@ static void test_issue_refusals (void **state)
 {
     (void) state;
     xf_err_t err = {0};
-    xf_test_office_t prov, city, other, county;
+    xf_test_pki_t prov, city, other, county;
     xf_test_root (&prov, XF_PROFILE_STANDARD, "410000", "省");
     xf_test_child (&city, &prov, true, XF_PROFILE_STANDARD, "411300", "南阳", 30, &err);
     /* a city cannot certify another city's county, nor itself, nor a bad validity */
@@ -73,16 +73,16 @@ static void test_issue_refusals (void **state)
     assert_null (other.cert);
     assert_int_equal (err.code, XF_EPERM);
     assert_non_null (strstr (err.msg, "not under 411300"));
-    xf_test_office_free (&other);
+    xf_test_pki_free (&other);
     xf_test_child (&other, &city, false, XF_PROFILE_STANDARD, "411324", "镇平", 0, &err);
     assert_null (other.cert);
     assert_non_null (strstr (err.msg, "validity of 0 days"));
-    xf_test_office_free (&other);
+    xf_test_pki_free (&other);
     /* a request of the other profile */
     xf_test_child (&other, &city, false, XF_PROFILE_NATIONAL, "411324", "镇平", 30, &err);
     assert_null (other.cert);
     assert_non_null (strstr (err.msg, "national profile"));
-    xf_test_office_free (&other);
+    xf_test_pki_free (&other);
     /* not a request; a request whose signature does not match its key */
     assert_null (xf_cert_issue ("hello", 5, city.cert, city.key, false, XF_TEST_NOW, 30, &err));
     assert_non_null (strstr (err.msg, "not a PEM certificate request"));
@@ -96,9 +96,9 @@ static void test_issue_refusals (void **state)
     assert_null (xf_cert_issue (req, strlen (req), city.cert, city.key, false, XF_TEST_NOW, 30, &err));
     free (req);
     EVP_PKEY_free (k);
-    xf_test_office_free (&county);
-    xf_test_office_free (&city);
-    xf_test_office_free (&prov);
+    xf_test_pki_free (&county);
+    xf_test_pki_free (&city);
+    xf_test_pki_free (&prov);
 }
 
 static void test_chains_verify (void **state)
@@ -106,7 +106,7 @@ static void test_chains_verify (void **state)
     (void) state;
     for (size_t i = 0; i < 2; i++) {
         xf_err_t err = {0};
-        xf_test_office_t prov, city, county;
+        xf_test_pki_t prov, city, county;
         xf_test_root (&prov, profiles[i], "410000", "省");
         xf_test_child (&city, &prov, true, profiles[i], "411300", "南阳", 30, &err);
         xf_test_child (&county, &city, false, profiles[i], "411324", "镇平", 10, &err);
@@ -125,14 +125,14 @@ static void test_chains_verify (void **state)
                           XF_EPERM);
         assert_non_null (strstr (err.msg, "not yet valid"));
         /* under another anchor */
-        xf_test_office_t other;
+        xf_test_pki_t other;
         xf_test_root (&other, profiles[i], "410000", "冒充的省");
         assert_int_equal (xf_cert_verify (other.cert, county.cert, above, XF_TEST_NOW, &err), XF_EPERM);
-        xf_test_office_free (&other);
+        xf_test_pki_free (&other);
         sk_X509_free (above);
-        xf_test_office_free (&county);
-        xf_test_office_free (&city);
-        xf_test_office_free (&prov);
+        xf_test_pki_free (&county);
+        xf_test_pki_free (&city);
+        xf_test_pki_free (&prov);
     }
 }
 
@@ -145,7 +145,7 @@ static void test_openssl_reads_the_pem (void **state)
     char dir[4096], cmd[9000], line[512];
     assert_int_equal (xf_test_mkdtemp (dir, sizeof dir, "cert"), 0);
     xf_err_t err = {0};
-    xf_test_office_t prov;
+    xf_test_pki_t prov;
     xf_test_root (&prov, XF_PROFILE_STANDARD, "410000", "中共河南省委组织部");
     char *pem = xf_cert_pem (prov.cert);
     snprintf (cmd, sizeof cmd, "%s/a.pem", dir);
@@ -165,7 +165,7 @@ static void test_openssl_reads_the_pem (void **state)
     assert_int_equal (pclose (f), 0);
     assert_true (subject && curve && ca);
     (void) err;
-    xf_test_office_free (&prov);
+    xf_test_pki_free (&prov);
     xf_test_rmtree (dir);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "xf_conf.h"
+#include "xf_crypto.h"
 #include "xf_test.h"
 
 #define KEY_A "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
@@ -647,6 +648,36 @@ static void test_directory_is_read_error (void **state)
     assert_non_null (strstr (err.msg, "cannot read: Is a directory"));
 }
 
+/* [trust]: the keys of the parent and the children then come from the certificates. */
+static void test_trust (void **state)
+{
+    (void) state;
+    xf_conf_t *c = parse_ok (NODE "listen = tcp://127.0.0.1:7411\n"
+                             "[parent]\ncode = 410000\nendpoint = tcp://p:7411\n"
+                             "[child 411324001]\nname = 镇\ncertificate = /etc/xfsync/411324001.crt\n"
+                             "[trust]\nanchor = /etc/xfsync/anchor.pem\nprofile = national\n");
+    assert_true (c->has_trust);
+    assert_string_equal (c->trust_anchor, "/etc/xfsync/anchor.pem");
+    assert_int_equal (c->trust_profile, XF_PROFILE_NATIONAL);
+    assert_non_null (strstr (c->trust_certificate, "/node.crt"));
+    assert_non_null (strstr (c->trust_signing_key, "/sign.key"));
+    assert_string_equal (c->parent_public_key, "");
+    assert_string_equal (c->children[0].certificate, "/etc/xfsync/411324001.crt");
+    xf_conf_destroy (&c);
+    c = parse_ok (NODE);
+    assert_false (c->has_trust);
+    assert_null (c->trust_certificate);
+    xf_conf_destroy (&c);
+    xf_err_t err = { 0, "" };
+    const char *msg = parse_bad (NODE "[trust]\nprofile = sm2\n"               /* 5 */
+                                      "[parent]\ncode = 410000\nendpoint = tcp://p:7411\n", &err);
+    assert_error (msg, "t.conf:5: ", "anchor is required in [trust]");
+    assert_error (msg, "t.conf:6: ", "profile must be standard");
+    assert_int_equal (count_lines (msg), 2);
+    msg = parse_bad (NODE "listen = tcp://127.0.0.1:7411\n[child 411324001]\nname = x\n", &err);
+    assert_error (msg, "t.conf:6: ", "public_key is required in [child 411324001] (or configure [trust]");
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +701,7 @@ int main (void)
         cmocka_unit_test (test_booleans),
         cmocka_unit_test (test_several_errors),
         cmocka_unit_test (test_too_many_errors),
+        cmocka_unit_test (test_trust),
         cmocka_unit_test (test_long_line),
         cmocka_unit_test (test_line_limit_exact),
         cmocka_unit_test (test_indented_lines),

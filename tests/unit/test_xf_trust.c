@@ -12,7 +12,7 @@
 #include "xf_test_pki.h"
 
 typedef struct {
-    xf_test_office_t prov, city, county;
+    xf_test_pki_t prov, city, county;
 } tree_t;
 
 static void make_tree (tree_t *t, xf_profile_t p)
@@ -26,9 +26,9 @@ static void make_tree (tree_t *t, xf_profile_t p)
 
 static void free_tree (tree_t *t)
 {
-    xf_test_office_free (&t->county);
-    xf_test_office_free (&t->city);
-    xf_test_office_free (&t->prov);
+    xf_test_pki_free (&t->county);
+    xf_test_pki_free (&t->city);
+    xf_test_pki_free (&t->prov);
 }
 
 static void test_refuses_to_start_with_the_wrong_files (void **state)
@@ -219,7 +219,7 @@ static void test_issue_and_admit_children (void **state)
     xf_trust_t *city = xf_test_trust (&t.prov, &t.city, "411300", XF_TEST_NOW, &err);
     assert_non_null (city);
     /* a new county asks the city */
-    xf_test_office_t neixiang;
+    xf_test_pki_t neixiang;
     memset (&neixiang, 0, sizeof neixiang);
     neixiang.key = xf_key_generate (XF_PROFILE_STANDARD, NULL);
     xf_test_curve (&neixiang);
@@ -242,17 +242,17 @@ static void test_issue_and_admit_children (void **state)
                       XF_EPERM);
     assert_non_null (strstr (err.msg, "expired"));
     /* a county certified by another city is not this city's child */
-    xf_test_office_t other_city, stranger;
+    xf_test_pki_t other_city, stranger;
     xf_test_child (&other_city, &t.prov, true, XF_PROFILE_STANDARD, "411400", "商丘", 30, &err);
     xf_test_child (&stranger, &other_city, false, XF_PROFILE_STANDARD, "411424", "柘城", 30, &err);
     assert_int_equal (xf_trust_check_child (city, stranger.cert, "411424", XF_TEST_NOW, &err), XF_EPERM);
     assert_non_null (strstr (err.msg, "was issued by 411400, not by this office (411300)"));
-    xf_test_office_free (&stranger);
-    xf_test_office_free (&other_city);
+    xf_test_pki_free (&stranger);
+    xf_test_pki_free (&other_city);
     X509_free (cert);
     free (pem);
     free (req);
-    xf_test_office_free (&neixiang);
+    xf_test_pki_free (&neixiang);
     xf_trust_destroy (&city);
     free_tree (&t);
 }

@@ -16,9 +16,9 @@ typedef struct {
     uint8_t curve_pub[32], curve_sec[32];
     X509 *cert;
     STACK_OF (X509) *chain;   /* cert first, up to the anchor (excluded) */
-} xf_test_office_t;
+} xf_test_pki_t;
 
-static inline void xf_test_curve (xf_test_office_t *o)
+static inline void xf_test_curve (xf_test_pki_t *o)
 {
     EVP_PKEY *x = EVP_PKEY_Q_keygen (NULL, NULL, "X25519");
     size_t n = 32;
@@ -29,7 +29,7 @@ static inline void xf_test_curve (xf_test_office_t *o)
 }
 
 /* The anchor office: self-signed. */
-static inline void xf_test_root (xf_test_office_t *o, xf_profile_t p, const char *code,
+static inline void xf_test_root (xf_test_pki_t *o, xf_profile_t p, const char *code,
                                  const char *name)
 {
     memset (o, 0, sizeof *o);
@@ -42,7 +42,7 @@ static inline void xf_test_root (xf_test_office_t *o, xf_profile_t p, const char
 }
 
 /* An office certified by parent (NULL cert on a refusal, err saying why). */
-static inline void xf_test_child (xf_test_office_t *o, xf_test_office_t *parent, bool parent_is_anchor,
+static inline void xf_test_child (xf_test_pki_t *o, xf_test_pki_t *parent, bool parent_is_anchor,
                                   xf_profile_t p, const char *code, const char *name, int days,
                                   xf_err_t *err)
 {
@@ -67,7 +67,7 @@ static inline void xf_test_child (xf_test_office_t *o, xf_test_office_t *parent,
 }
 
 /* A trust state for o (its references are taken: copies are passed). */
-static inline xf_trust_t *xf_test_trust (xf_test_office_t *anchor, xf_test_office_t *o,
+static inline xf_trust_t *xf_test_trust (xf_test_pki_t *anchor, xf_test_pki_t *o,
                                          const char *code, int64_t now, xf_err_t *err)
 {
     X509_up_ref (anchor->cert);
@@ -78,7 +78,7 @@ static inline xf_trust_t *xf_test_trust (xf_test_office_t *anchor, xf_test_offic
     return xf_trust_new (anchor->cert, chain, o->key, code, o->curve_pub, o->curve_sec, now, err);
 }
 
-static inline void xf_test_office_free (xf_test_office_t *o)
+static inline void xf_test_pki_free (xf_test_pki_t *o)
 {
     EVP_PKEY_free (o->key);
     X509_free (o->cert);

@@ -1,0 +1,191 @@
+/* test_xf_office_trust.c — signed envelopes between real offices: a case escalated from a
+ * county to the province through the city arrives signed by the county and is applied; the
+ * same envelope altered by one byte at the city, or an unsigned one, is refused and counted at
+ * the province, applies nothing there and sends nothing back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "xf_test_offices.h"
+#include "xf_test_pki.h"
+
+typedef struct {
+    xf_test_office_t o[4];          /* province, city, 镇平, 淅川 (xf_test_tree_open) */
+    xf_test_pki_t pki[4];
+    xf_trust_t *trust[4];
+} fx_t;
+
+static int setup (void **state)
+{
+    fx_t *fx = calloc (1, sizeof *fx);
+    xf_limits_t lim = {15, 60, 30, 7, 7, NULL, 0};
+    if (!fx || xf_test_tree_open (fx->o, &lim, "trust") != 0)
+        return -1;
+    xf_err_t err = {0, ""};
+    xf_test_root (&fx->pki[0], XF_PROFILE_STANDARD, fx->o[0].code, "中共河南省委组织部");
+    xf_test_child (&fx->pki[1], &fx->pki[0], true, XF_PROFILE_STANDARD, fx->o[1].code, "南阳", 30, &err);
+    xf_test_child (&fx->pki[2], &fx->pki[1], false, XF_PROFILE_STANDARD, fx->o[2].code, "镇平", 30, &err);
+    xf_test_child (&fx->pki[3], &fx->pki[1], false, XF_PROFILE_STANDARD, fx->o[3].code, "淅川", 30, &err);
+    for (int i = 0; i < 4; i++) {
+        fx->trust[i] = xf_test_trust (&fx->pki[0], &fx->pki[i], fx->o[i].code, XF_TEST_NOW, &err);
+        if (!fx->trust[i]) {
+            fprintf (stderr, "%s: %s\n", fx->o[i].code, err.msg);
+            return -1;
+        }
+        xf_office_set_trust (fx->o[i].office, fx->trust[i]);
+    }
+    *state = fx;
+    return 0;
+}
+
+static int teardown (void **state)
+{
+    fx_t *fx = *state;
+    xf_test_tree_close (fx->o);
+    for (int i = 0; i < 4; i++) {
+        xf_trust_destroy (&fx->trust[i]);
+        xf_test_pki_free (&fx->pki[i]);
+    }
+    free (fx);
+    return 0;
+}
+
+/* Registers a case at 镇平 and escalates it to the province; returns its id. */
+static void escalate_case (fx_t *fx, char id[XF_CASE_ID_MAX])
+{
+    xf_err_t err = {0, ""};
+    xf_actor_t who = {XF_TEST_NOW, 1000};
+    xf_case_t *c = xf_case_new ();
+    c->channel = XF__CHANNEL__LETTER;
+    c->category = XF__CATEGORY__APPEAL;
+    xf_case_set (&c->summary, "反映征地补偿问题");
+    c->received = xf_day_of_time (who.now);
+    c->headcount = 1;
+    if (xf_office_register (fx->o[2].office, &who, c, &err) != XF_OK)
+        fail_msg ("register: %s", err.msg);
+    snprintf (id, XF_CASE_ID_MAX, "%s", c->id);
+    xf_case_destroy (&c);
+    if (xf_office_escalate (fx->o[2].office, &who, NULL, id, fx->o[0].code, "越级", &err) != XF_OK)
+        fail_msg ("escalate: %s", err.msg);
+}
+
+/* What the city relays to the province, taken from its outbox. */
+static void relayed_to_province (fx_t *fx, xf_test_taken_t *t)
+{
+    xf_test_tally_t tally = {0};
+    assert_true (xf_test_carry (&fx->o[2], &fx->o[1], XF_TEST_NOW, &tally) > 0);
+    xf_test_take (&fx->o[1], fx->o[0].code, t);
+    assert_true (t->n > 0);
+}
+
+static bool held (xf_test_office_t *o, const char *id)
+{
+    xf_err_t err = {0, ""};
+    xf_case_t *c = xf_office_get (o->office, id, &err);
+    bool found = c != NULL;
+    xf_case_destroy (&c);
+    return found;
+}
+
+static void test_signed_escalation_arrives (void **state)
+{
+    fx_t *fx = *state;
+    char id[XF_CASE_ID_MAX];
+    escalate_case (fx, id);
+    xf_test_taken_t t;
+    relayed_to_province (fx, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        xf_applied_t out;
+        xf_test_apply (&fx->o[0], fx->o[1].code, t.bytes[i], t.len[i], XF_TEST_NOW, &out);
+        assert_false (out.refused);
+        free (t.bytes[i]);
+    }
+    assert_true (held (&fx->o[0], id));
+    uint64_t forged = 9;
+    assert_int_equal (xf_office_forged (fx->o[0].office, &forged, NULL), XF_OK);
+    assert_int_equal (forged, 0);
+}
+
+/* The relay flips one byte inside the county's envelope (a summary character, so it still
+ * decodes): refused at the far end, counted, nothing applied and nothing sent back. */
+static void test_altered_on_the_way_is_refused (void **state)
+{
+    fx_t *fx = *state;
+    char id[XF_CASE_ID_MAX];
+    escalate_case (fx, id);
+    xf_test_taken_t t;
+    relayed_to_province (fx, &t);
+    size_t altered = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        uint8_t *hit = memmem (t.bytes[i], t.len[i], "征地", strlen ("征地"));
+        if (hit) {
+            hit[2] ^= 0x01;   /* 征 → another character of the same block */
+            altered++;
+        }
+        xf_applied_t out;
+        xf_test_apply (&fx->o[0], fx->o[1].code, t.bytes[i], t.len[i], XF_TEST_NOW, &out);
+        if (hit) {
+            assert_true (out.refused && out.forged && !out.bounced);
+            assert_non_null (strstr (out.reason, "altered on the way, or forged"));
+        }
+        free (t.bytes[i]);
+    }
+    assert_int_equal (altered, 1);
+    assert_false (held (&fx->o[0], id));
+    uint64_t forged = 0;
+    assert_int_equal (xf_office_forged (fx->o[0].office, &forged, NULL), XF_OK);
+    assert_int_equal (forged, 1);
+    xf_test_taken_t back;
+    xf_test_take (&fx->o[0], fx->o[1].code, &back);
+    assert_int_equal (back.n, 0);   /* no delivery error to the claimed origin */
+}
+
+/* A county without [trust] sends unsigned envelopes: the province refuses them. */
+static void test_unsigned_is_refused (void **state)
+{
+    fx_t *fx = *state;
+    xf_office_set_trust (fx->o[2].office, NULL);
+    char id[XF_CASE_ID_MAX];
+    escalate_case (fx, id);
+    xf_test_taken_t t;
+    relayed_to_province (fx, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        xf_applied_t out;
+        xf_test_apply (&fx->o[0], fx->o[1].code, t.bytes[i], t.len[i], XF_TEST_NOW, &out);
+        assert_true (out.refused && out.forged);
+        assert_non_null (strstr (out.reason, "it is not signed"));
+        free (t.bytes[i]);
+    }
+    assert_false (held (&fx->o[0], id));
+}
+
+/* 淅川 signs an envelope and the city claims it came from 镇平: the signature names 淅川. */
+static void test_signed_by_another_office (void **state)
+{
+    fx_t *fx = *state;
+    xf_office_set_trust (fx->o[2].office, fx->trust[3]);
+    char id[XF_CASE_ID_MAX];
+    escalate_case (fx, id);
+    xf_test_taken_t t;
+    relayed_to_province (fx, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        xf_applied_t out;
+        xf_test_apply (&fx->o[0], fx->o[1].code, t.bytes[i], t.len[i], XF_TEST_NOW, &out);
+        assert_true (out.refused && out.forged);
+        assert_non_null (strstr (out.reason, "claims origin 411324 but is signed by office 411326"));
+        free (t.bytes[i]);
+    }
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_signed_escalation_arrives, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_altered_on_the_way_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_unsigned_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_signed_by_another_office, setup, teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
