@@ -108,7 +108,7 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                                "reported", (json_int_t) k.by_status[XF__STATUS__REPORTED],
                                "closed", (json_int_t) k.by_status[XF__STATUS__CLOSED],
                                "overdue", (json_int_t) k.overdue);
-    return json_pack ("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:s,s:I},s:o,s:o,s:I,s:o,s:{s:I,s:o},"
+    json_t *status = json_pack ("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:s,s:I},s:o,s:o,s:I,s:o,s:{s:I,s:o},"
                       "s:{s:I,s:I}}",
                       "office", "code", node->conf->code, "name", node->conf->name,
                       "version", XF_VERSION, "public_key", node->public_key,
@@ -121,6 +121,9 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                       (json_int_t) node->conf->reconcile_seconds, "offices", shared,
                       "stats", "pull_seconds", (json_int_t) node->conf->pull_seconds,
                       "snapshots_stored", (json_int_t) snapshots);
+    if (status)
+        json_object_set_new (status, "trust", trust_status (node));
+    return status;
 }
 
 static json_t *cmd_register (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
@@ -558,6 +561,7 @@ static const char *const k_lookup[] = {"query_code", NULL};
 static const char *const k_stats[] = {"period", "consolidated", "request", NULL};
 static const char *const k_score[] = {"period", "request", NULL};
 static const char *const k_clock[] = {"time", NULL};
+static const char *const k_cert_issue[] = {"request", "days", NULL};
 
 static const command_t commands[] = {
     {"status", cmd_status, k_none},
@@ -581,6 +585,8 @@ static const command_t commands[] = {
     {"stats", cmd_stats, k_stats},
     {"reconcile", cmd_reconcile, k_none},
     {"stats.score", cmd_score, k_score},
+    {"cert.issue", cmd_cert_issue, k_cert_issue},
+    {"cert.show", cmd_cert_show, k_none},
     {"clock.show", cmd_clock_show, k_none},
     {"clock.set", cmd_clock_set, k_clock},
 };

@@ -1,5 +1,6 @@
 /* link_zap.c — the ZAP handler (ZeroMQ RFC 27) of the children's ROUTER: only CURVE clients
- * whose key is a configured child's are admitted, and the connection is bound to that child's
+ * whose key is a configured child's are admitted (with [trust], the key its certificate names,
+ * and only while that certificate is valid by the node clock), and the connection is bound to that child's
  * code (the User-Id of every frame it sends). libzmq 4.3 admits every CURVE client while no
  * handler is bound, so the handler is bound before the ROUTER, and a failure stops the node. */
 #include <stdio.h>
@@ -47,14 +48,25 @@ void link_zap_serve (xf_links_t *l)
     zmq_z85_encode (key, (const uint8_t *) parts[6], 32);
     snprintf (addr, sizeof addr, "%.*s", lens[3] < 60 ? lens[3] : 60, parts[3]);
     for (size_t i = 0; i < l->n_peers; i++) {
-        if (!l->peers[i].is_parent && strcmp (l->peers[i].key, key) == 0) {
-            zap_reply (l->zap, parts[1], id_len, "200", "OK", l->peers[i].st.peer);
+        peer_t *p = &l->peers[i];
+        if (p->is_parent || !*p->key || strcmp (p->key, key) != 0)
+            continue;
+        xf_err_t err = {0};
+        if (p->cert && xf_trust_check_child (l->node->trust, p->cert, p->st.peer,
+                                             node_now (l->node), &err) != XF_OK) {
+            l->refused_keys++;
+            log_warn ("refused child %s connecting from %s: its certificate is not valid now: %s",
+                      p->st.peer, addr, err.msg);
+            zap_reply (l->zap, parts[1], id_len, "400", "certificate refused", "");
             return;
         }
+        zap_reply (l->zap, parts[1], id_len, "200", "OK", p->st.peer);
+        return;
     }
     l->refused_keys++;
     log_warn ("refused a connection from %s: CURVE key %s is not the key of any configured "
-              "child office", addr, key);
+              "child office%s", addr, key, l->node->trust ? " (with [trust], the key a child's "
+              "certificate names)" : "");
     zap_reply (l->zap, parts[1], id_len, "400", "unknown key", "");
 }
 

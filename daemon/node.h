@@ -11,6 +11,7 @@
 #include "xf_conf.h"
 #include "xf_office.h"
 #include "xf_store.h"
+#include "xf_trust.h"
 
 typedef struct xf_node {
     xf_conf_t *conf;
@@ -20,6 +21,7 @@ typedef struct xf_node {
     char public_key[41];      /* Z85 CURVE public key derived from key_file */
     char secret_key[41];      /* Z85 CURVE secret key from key_file */
     struct xf_links *links;   /* the parent and child links (link.c) */
+    struct xf_trust *trust;   /* [trust]: certificates and signatures (trust.c); NULL without */
     int64_t clock_offset;     /* node clock = system clock + offset ([debug] clock_control) */
     int64_t started;
     bool stopping;
@@ -52,6 +54,19 @@ xf_net_t links_net (const xf_links_t *l);
 json_t *links_status (xf_links_t *l);
 /* {"refused_keys","unknown_frames"}: what was turned away before it belonged to any link. */
 json_t *links_refusals (const xf_links_t *l);
+
+/* ---- trust.c: [trust] */
+/* Loads and checks this office's certificate and key (nothing to do without [trust]); takes
+ * the parent's CURVE key from the certificate above. -1 with errbuf saying why. */
+int     trust_open (xf_node_t *node, char *errbuf, size_t errlen);
+/* A child's [child] certificate file, checked against this office now; NULL (logged) if it
+ * is refused or there is none. The caller frees it. */
+X509   *trust_child_cert (xf_node_t *node, const xf_conf_child_t *child);
+/* The `trust` object of `status`. */
+json_t *trust_status (xf_node_t *node);
+/* Control commands cert.issue and cert.show. */
+json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+json_t *cmd_cert_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 
 /* Runs the event loop until SIGTERM/SIGINT. Returns the exit status. */
 int loop_run (xf_node_t *node);

@@ -163,6 +163,17 @@ const xf_cert_info_t *xf_trust_anchor_info (const xf_trust_t *t)
     return &t->anchor_info;
 }
 
+int xf_trust_issuer_info (const xf_trust_t *t, xf_cert_info_t *out, xf_err_t *err)
+{
+    if (sk_X509_num (t->chain) > 1)
+        return xf_cert_info (sk_X509_value (t->chain, 1), out, err);
+    if (X509_cmp (sk_X509_value (t->chain, 0), t->anchor) == 0)
+        return xf_err_set (err, XF_ENOTFOUND, "office %s is the anchor: nothing is above it",
+                           t->own.code);
+    *out = t->anchor_info;
+    return XF_OK;
+}
+
 char *xf_trust_chain_pem (const xf_trust_t *t)
 {
     char *pem = NULL;

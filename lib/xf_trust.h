@@ -36,6 +36,9 @@ void xf_trust_destroy (xf_trust_t **t_p);
 xf_profile_t          xf_trust_profile (const xf_trust_t *t);
 const xf_cert_info_t *xf_trust_own (const xf_trust_t *t);
 const xf_cert_info_t *xf_trust_anchor_info (const xf_trust_t *t);
+/* The certificate of the office above this one (the next in the chain, else the anchor);
+ * XF_ENOTFOUND for the anchor office itself. */
+int xf_trust_issuer_info (const xf_trust_t *t, xf_cert_info_t *out, xf_err_t *err);
 /* This office's chain as PEM (its certificate first), malloc'd. */
 char *xf_trust_chain_pem (const xf_trust_t *t);
 

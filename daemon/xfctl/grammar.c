@@ -131,6 +131,29 @@ static const xf_arg_t a_stats[] = {
     {"--out", "out", A_PATH, A_LOCAL, "FILE", 0, 0, "write the output to FILE, not stdout"},
     ARG_END};
 
+#define CERT_DIR {"DIR", "dir", A_PATH, A_REQUIRED | A_POSITIONAL | A_LOCAL, "DIR", 0, 0, \
+                  "where node.key is (xfctl keygen); sign.key is made there if absent"}
+#define CERT_OFFICE                                                                         \
+    {"--code", "code", A_CODE, A_REQUIRED | A_LOCAL, "CODE", 0, 0, "this office's code"},  \
+    {"--name", "name", A_TEXT, A_REQUIRED | A_LOCAL, "NAME", 0, 0, "this office's name"},  \
+    {"--profile", "profile", A_ENUM, A_LOCAL, "standard|national", 0, 0,                   \
+     "standard (Ed25519, X25519, AES-256-GCM; default) or national (SM2, SM3, SM4)"}
+#define CERT_DAYS {"--days", "days", A_INT, A_LOCAL, "N", 1, 3650, \
+                   "validity in days (default 1095)"}
+static const xf_arg_t a_cert_root[] = {CERT_DIR, CERT_OFFICE, CERT_DAYS, ARG_END};
+static const xf_arg_t a_cert_request[] = {CERT_DIR, CERT_OFFICE, ARG_END};
+static const xf_arg_t a_cert_issue[] = {
+    {"FILE", "file", A_PATH, A_REQUIRED | A_POSITIONAL | A_LOCAL, "FILE", 0, 0,
+     "the child's request (node.csr)"},
+    CERT_DAYS,
+    {"--out", "out", A_PATH, A_LOCAL, "FILE", 0, 0,
+     "write the certificate chain to FILE, not stdout"},
+    ARG_END};
+static const xf_arg_t a_cert_show[] = {
+    {"FILE", "file", A_PATH, A_POSITIONAL | A_LOCAL, "FILE", 0, 0,
+     "a PEM certificate or chain (default: this office's, from the daemon)"},
+    ARG_END};
+
 static const xf_arg_t a_clock_set[] = {
     {"TIME", "time", A_TIME, A_REQUIRED | A_POSITIONAL, "YYYY-MM-DDTHH:MM:SS", 0, 0,
      "the new node time, China Standard Time"},
@@ -195,6 +218,23 @@ const xf_cmd_t xf_commands[] = {
      "对账 now with every office this one shares cases with",
      "Sends the digests that otherwise go every [links] reconcile_seconds to each office whose\n"
      "link is quiet. The answers arrive in the background; `xfctl status` shows the result."},
+    {{"cert", "root", NULL}, NULL, RUN_CERT, SHOW_PLAIN, a_cert_root,
+     "the root office's own certificate: the anchor every node pins; needs no daemon",
+     "Writes DIR/node.crt, self-signed with DIR/sign.key (made when absent), naming the CURVE\n"
+     "key of DIR/node.key. Every office's [trust] anchor is this file."},
+    {{"cert", "request", NULL}, NULL, RUN_CERT, SHOW_PLAIN, a_cert_request,
+     "a certificate request for the parent office; needs no daemon",
+     "Writes DIR/node.csr (PKCS#10, PEM) for this office, signed with DIR/sign.key (made when\n"
+     "absent) and naming the CURVE key of DIR/node.key. The parent issues it with\n"
+     "`xfctl cert issue`; install what it returns as [trust] certificate."},
+    {{"cert", "issue", NULL}, "cert.issue", RUN_CERT, SHOW_PLAIN, a_cert_issue,
+     "issue a child office's certificate from its request",
+     "The daemon signs the request with this office's key, once it checks that the request is\n"
+     "well signed, names a configured [child CODE] under this office and uses the tree's\n"
+     "profile. The output is the child's certificate followed by this office's chain: the\n"
+     "child's [trust] certificate file, and the file its [child CODE] certificate names here."},
+    {{"cert", "show", NULL}, "cert.show", RUN_CERT, SHOW_PLAIN, a_cert_show,
+     "a certificate file, or this office's certificate and trust state", NULL},
     {{"clock", "show", NULL}, "clock.show", RUN_REQUEST, SHOW_CLOCK, a_none, "the node's clock", NULL},
     {{"clock", "set", NULL}, "clock.set", RUN_REQUEST, SHOW_CLOCK, a_clock_set,
      "move the node's clock (only with [debug] clock_control = true)", NULL},

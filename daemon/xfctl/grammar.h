@@ -45,6 +45,7 @@ typedef enum {
     RUN_KEYGEN,
     RUN_IMPORT,
     RUN_STATS,
+    RUN_CERT,
     RUN_HELP,
 } xf_run_t;
 

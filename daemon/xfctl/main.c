@@ -164,6 +164,10 @@ static int run (const globals_t *g, const xf_parsed_t *p)
         return xf_grammar_help (stdout, json_object_get (p->opts, "topic"));
     case RUN_KEYGEN:
         return xf_run_keygen (xf_opt_str (p, "dir"));
+    case RUN_CERT:
+        if (xf_cert_is_local (p))
+            return xf_run_cert (NULL, p);
+        break;
     default:
         break;
     }
@@ -174,6 +178,7 @@ static int run (const globals_t *g, const xf_parsed_t *p)
     switch (p->cmd->run) {
     case RUN_IMPORT: rc = xf_run_import (socket, xf_opt_str (p, "file")); break;
     case RUN_STATS:  rc = xf_run_stats (socket, p); break;
+    case RUN_CERT:   rc = xf_run_cert (socket, p); break;
     default:         rc = run_request (socket, p); break;
     }
     free (socket);

@@ -14,4 +14,8 @@ int xf_run_import (const char *socket, const char *file);
 /* stats.c: `stats` with --format and --out. */
 int xf_run_stats (const char *socket, const xf_parsed_t *p);
 
+/* cert.c: `cert root|request|issue|show`; socket NULL for the ones xf_cert_is_local names. */
+int  xf_run_cert (const char *socket, const xf_parsed_t *p);
+bool xf_cert_is_local (const xf_parsed_t *p);
+
 #endif

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# [trust]: a province → city → county tree enrolled with certificates and run with signed
+# envelopes, every link admitted by certificate (no CURVE key of a peer in any config).
+#   1. cert root at the province; cert request at the city and the county; each parent's
+#      daemon issues its child's certificate (cert issue); `openssl x509` reads them.
+#   2. A case escalated from the county straight to the province (two hops) arrives signed by
+#      the county: applied there, nothing counted as forged, the county's chain verified.
+#   3. A request naming an office that is not a configured child is refused, and a county
+#      certificate installed at the wrong parent stops that county at start.
+source "$(dirname "$0")/lib.sh"
+
+trust_config () {   # NAME: [trust] with the province's certificate as the anchor
+    sed -i '/^public_key = /d' "$T/$1/xfsyncd.conf"
+    cat >> "$T/$1/xfsyncd.conf" <<CONF
+
+[trust]
+anchor = $T/prov/node.crt
+certificate = $T/$1/node.crt
+signing_key = $T/$1/sign.key
+CONF
+}
+child_cert () {     # PARENT CHILD CODE: the parent admits the child by its certificate
+    sed -i "/^\[child $3\]/a certificate = $T/$2/node.crt" "$T/$1/xfsyncd.conf"
+}
+
+node_config prov 410000 false
+node_config city 411300 false
+node_config zp 411324 false
+link_nodes city prov
+link_nodes zp city
+for n in prov city zp; do trust_config $n; done
+
+# --- 1. enrolment down the tree
+ctl prov cert root "$T/prov" --code 410000 --name "中共河南省委组织部" >/dev/null
+ctl city cert request "$T/city" --code 411300 --name "中共南阳市委组织部" >/dev/null
+ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" >/dev/null
+[ -f "$T/prov/sign.key" ] && [ "$(stat -c %a "$T/prov/sign.key")" = 600 ] || fail "sign.key not made 0600"
+start_node prov
+expect_exit 1 ctl prov cert issue "$T/zp/node.csr" --out "$T/zp/node.crt"
+grep -q "not a child of this office" <<<"$ERR" || fail "a stranger's request: $ERR"
+ctl prov cert issue "$T/city/node.csr" --out "$T/city/node.crt" >/dev/null
+openssl x509 -in "$T/city/node.crt" -noout -subject -nameopt utf8 | grep -q "CN=411300" \
+    || fail "openssl does not read the city's certificate"
+openssl x509 -in "$T/city/node.crt" -noout -ext subjectAltName | grep -q "urn:xfsync:curve:" \
+    || fail "no CURVE key in the city's certificate"
+child_cert prov city 411300
+stop_node prov
+start_node prov
+start_node city
+ctl city cert issue "$T/zp/node.csr" --out "$T/zp/node.crt" >/dev/null
+[ "$(grep -c 'BEGIN CERTIFICATE' "$T/zp/node.crt")" = 2 ] || fail "the county's chain is not 2 certificates"
+openssl verify -CAfile "$T/prov/node.crt" -untrusted "$T/zp/node.crt" "$T/zp/node.crt" >/dev/null \
+    || fail "openssl does not verify the county's chain"
+child_cert city zp 411324
+stop_node city
+start_node city
+start_node zp
+wait_for "city link up" 30 link_up city 410000
+wait_for "county link up" 30 link_up zp 411300
+pass "enrolled: root, requests, issued down the tree; links admitted by certificate"
+ctlj zp cert show | jq -e '.enabled and .issuer == "411300" and .profile == "standard"' >/dev/null \
+    || fail "cert show at the county"
+"$XFCTL" --json cert show "$T/zp/node.crt" | jq -e '.chain | length == 2' >/dev/null \
+    || fail "cert show FILE"
+
+# --- 2. a signed envelope over two hops
+id=$(ctl zp case register --channel letter --category accusation --summary "反映某乡干部违规问题")
+ctl zp case escalate "$id" --to 410000 --note "直接报省" >/dev/null
+arrived () { ctlj prov case show "$id" | jq -e '.owner == "410000"' >/dev/null; }
+wait_for "the case at the province" 30 arrived
+ctlj prov status | jq -e '.trust.forged == 0 and .trust.verified_signers >= 1' >/dev/null \
+    || fail "province trust status: $(ctlj prov status | jq -c .trust)"
+pass "escalation signed by the county verified at the province, two hops away"
+
+# --- 3. a county certificate at the wrong parent: refused at its start
+mkdir -p "$T/stray"
+"$XFCTL" keygen "$T/stray" >/dev/null
+sed "s#$T/zp/#$T/stray/#g; s#^code = 411324#code = 411325#" "$T/zp/xfsyncd.conf" > "$T/stray/xfsyncd.conf"
+cp "$T/zp/node.crt" "$T/stray/node.crt"
+cp "$T/zp/sign.key" "$T/stray/sign.key"
+expect_exit 1 "$XFSYNCD" -c "$T/stray/xfsyncd.conf" --foreground
+grep -q "it is the certificate of office 411324" <<<"$ERR" || fail "stray county: $ERR"
+pass "a certificate of another office refused at start"
+
+for n in zp city prov; do stop_node $n; done
