@@ -86,7 +86,7 @@ run_child () {
 # ---------------------------------------------------------------- build
 cflags=""
 if [ $do_build = 1 ]; then
-    targets=(--target xfsyncd bench_store bench_control bench_relay_baseline)
+    targets=(--target xfsyncd bench_store bench_control bench_relay_baseline bench_trust)
     configure () {
         cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DXF_SANITIZE=OFF \
               -DCMAKE_C_FLAGS="$cflags" >"$T/build.log" 2>&1
@@ -113,6 +113,7 @@ xfsyncd=$build/xfsyncd
 bench_store=$build/tests/bench_store
 bench_control=$build/tests/bench_control
 bench_relay_baseline=$build/tests/bench_relay_baseline
+bench_trust=$build/tests/bench_trust
 for bin in "$xfsyncd" "$bench_store" "$bench_control"; do
     [ -x "$bin" ] || fail "$bin is missing (build it, or drop --no-build)"
 done
@@ -222,6 +223,12 @@ say "pull.sh ${pull_args[*]}"
 run_child "$T/pull.json" "$root/tests/bench/pull.sh" --build-dir "$build" "${pull_args[@]}" \
     || fail "pull.sh failed"
 
+# ---------------------------------------------------------------- signatures per envelope
+say "bench_trust"
+trust_n=2000
+[ ${#quick[@]} -gt 0 ] && trust_n=200
+run_child "$T/trust.json" "$bench_trust" "$trust_n" || fail "bench_trust failed"
+
 daemon_json=$(printf '{"keygen":"%s","rss_idle":%s,"rss_after_load":%s,"store_file_bytes":%s,"store_disk_bytes":%s,"stop_ms":%s,"exit_status":%s}' \
               "$keygen" "$rss_idle" "$rss_load" "$store_bytes" "$store_disk" "$stop_ms" "$stop_status")
 ratios=$(python3 - "$T/xfrelay.json" "$T/relay.json" <<'PY'
@@ -233,9 +240,10 @@ print(json.dumps({"backlog_throughput_ratio": round(t / bt, 3) if t and bt else 
                   "latency_p50_ratio": round(l / bl, 2) if l and bl else None}))
 PY
 )
-doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s,\n"pull":%s}\n' \
+doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s,\n"pull":%s,\n"trust":%s}\n' \
       "$build_json" "$(cat "$T/store.json")" "$(cat "$T/control.json")" "$daemon_json" \
-      "$(cat "$T/relay.json")" "$(cat "$T/xfrelay.json")" "$ratios" "$(cat "$T/pull.json")")
+      "$(cat "$T/relay.json")" "$(cat "$T/xfrelay.json")" "$ratios" "$(cat "$T/pull.json")" \
+      "$(cat "$T/trust.json")")
 if command -v jq >/dev/null; then
     jq . <<<"$doc" || fail "the combined document is not JSON"
 else
