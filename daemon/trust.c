@@ -20,8 +20,8 @@ static int parent_key (xf_node_t *node, char *errbuf, size_t errlen)
         return 0;
     if (xf_trust_issuer_info (node->trust, &up, &err) != XF_OK || strcmp (up.code, cf->parent_code) != 0) {
         snprintf (errbuf, errlen, "[trust] certificate: it was issued by %s, and [parent] is %s: "
-                  "request the certificate from the parent", *err.msg ? "nobody" : up.issuer,
-                  cf->parent_code);
+                  "request the certificate from the parent", *err.msg ? "nobody (it is the "
+                  "anchor)" : up.code, cf->parent_code);
         return -1;
     }
     char z85[41];
@@ -43,14 +43,12 @@ int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
                   "and links admit children by their CURVE keys alone");
         return 0;
     }
-    uint8_t pub[32], sec[32];
+    uint8_t pub[32];
     xf_err_t err = {0};
     zmq_z85_decode (pub, node->public_key);
-    zmq_z85_decode (sec, node->secret_key);
     int64_t now = node_now (node);
     node->trust = xf_trust_load (cf->trust_anchor, cf->trust_certificate, cf->trust_signing_key,
-                                 cf->code, pub, sec, now, &err);
-    memset (sec, 0, sizeof sec);
+                                 cf->code, pub, now, &err);
     if (!node->trust) {
         snprintf (errbuf, errlen, "%s", err.msg);
         return -1;

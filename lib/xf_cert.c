@@ -15,13 +15,6 @@
 
 #define CURVE_URI "urn:xfsync:curve:"
 
-static int ossl_fail (xf_err_t *err, int code, const char *what)
-{
-    char why[256];
-    xf_crypto_error (why, sizeof why);
-    return xf_err_set (err, code, "%s%s%s", what, *why ? ": " : "", why);
-}
-
 const char *xf_cert_time (int64_t t, char *buf)
 {
     time_t cst = (time_t) (t + 8 * 3600);
@@ -44,28 +37,31 @@ bool xf_code_under (const char *above, const char *code)
 }
 
 /* SM2 signatures over certificates and requests use the standard signer ID on both sides. A
- * tree has one profile, so a certificate with an SM2 key was signed with SM2; any other must
- * not be given an ID (verifying an Ed25519 signature with one fails). */
+ * tree has one profile, so a certificate (or request) with an SM2 key was signed with SM2; any
+ * other must not be given an ID (verifying an Ed25519 signature with one fails). The ID for
+ * one with the key, else NULL. */
+static ASN1_OCTET_STRING *sm2_id (const EVP_PKEY *key)
+{
+    if (xf_profile_of_key (key) != XF_PROFILE_NATIONAL)
+        return NULL;
+    ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new ();
+    if (id && !ASN1_OCTET_STRING_set (id, (const unsigned char *) XF_SM2_ID, strlen (XF_SM2_ID)))
+        ASN1_OCTET_STRING_free (id), id = NULL;
+    return id;
+}
+
 static void set_sm2_id (X509 *x)
 {
-    if (xf_profile_of_key (X509_get0_pubkey (x)) != XF_PROFILE_NATIONAL)
-        return;
-    ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new ();
-    if (id && ASN1_OCTET_STRING_set (id, (const unsigned char *) XF_SM2_ID, strlen (XF_SM2_ID)))
+    ASN1_OCTET_STRING *id = sm2_id (X509_get0_pubkey (x));
+    if (id)
         X509_set0_distinguishing_id (x, id);
-    else
-        ASN1_OCTET_STRING_free (id);
 }
 
 static void set_req_sm2_id (X509_REQ *r)
 {
-    if (xf_profile_of_key (X509_REQ_get0_pubkey (r)) != XF_PROFILE_NATIONAL)
-        return;
-    ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new ();
-    if (id && ASN1_OCTET_STRING_set (id, (const unsigned char *) XF_SM2_ID, strlen (XF_SM2_ID)))
+    ASN1_OCTET_STRING *id = sm2_id (X509_REQ_get0_pubkey (r));
+    if (id)
         X509_REQ_set0_distinguishing_id (r, id);
-    else
-        ASN1_OCTET_STRING_free (id);
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -218,7 +214,7 @@ X509 *xf_cert_self_signed (EVP_PKEY *key, const char *code, const char *name,
     X509_EXTENSION_free (san);
     if (!ok) {
         X509_free (x);
-        ossl_fail (err, XF_EINVAL, "cannot make the anchor certificate");
+        xf_crypto_fail (err, XF_EINVAL, "cannot make the anchor certificate");
         return NULL;
     }
     set_sm2_id (x);
@@ -252,7 +248,7 @@ char *xf_cert_request (EVP_PKEY *key, const char *code, const char *name, const 
              && X509_REQ_sign_ctx (r, m) > 0 && PEM_write_bio_X509_REQ (b, r);
     char *pem = ok ? bio_text (b) : NULL;
     if (!pem)
-        ossl_fail (err, XF_EINVAL, "cannot make the certificate request");
+        xf_crypto_fail (err, XF_EINVAL, "cannot make the certificate request");
     BIO_free (b);
     EVP_MD_CTX_free (m);
     sk_X509_EXTENSION_pop_free (exts, X509_EXTENSION_free);
@@ -267,7 +263,7 @@ static X509_REQ *parse_request (const char *pem, size_t len, xf_err_t *err)
     X509_REQ *r = b ? PEM_read_bio_X509_REQ (b, NULL, NULL, NULL) : NULL;
     BIO_free (b);
     if (!r)
-        ossl_fail (err, XF_EINVAL, "not a PEM certificate request (it starts with -----BEGIN "
+        xf_crypto_fail (err, XF_EINVAL, "not a PEM certificate request (it starts with -----BEGIN "
                    "CERTIFICATE REQUEST-----; make one with `xfctl cert request`)");
     return r;
 }
@@ -288,7 +284,7 @@ int xf_cert_request_read (const char *pem, size_t len, xf_cert_info_t *out, EVP_
         rc = xf_err_set (err, XF_EINVAL, "the request's key is %s; an office key is Ed25519 or SM2",
                          k ? EVP_PKEY_get0_type_name (k) : "missing");
     else if (X509_REQ_verify (r, k) != 1)
-        rc = ossl_fail (err, XF_EPERM, "the request is not signed by the key it carries");
+        rc = xf_crypto_fail (err, XF_EPERM, "the request is not signed by the key it carries");
     if (rc == XF_OK) {
         name_entry (X509_REQ_get_subject_name (r), NID_commonName, out->code, sizeof out->code);
         name_entry (X509_REQ_get_subject_name (r), NID_organizationName, out->name, sizeof out->name);
@@ -347,7 +343,7 @@ X509 *xf_cert_issue (const char *pem, size_t len, X509 *issuer, EVP_PKEY *issuer
     X509_EXTENSION_free (san);
     EVP_PKEY_free (key);
     if (rc == XF_OK && !ok)
-        ossl_fail (err, XF_EINVAL, "cannot issue the certificate");
+        xf_crypto_fail (err, XF_EINVAL, "cannot issue the certificate");
     if (!ok) {
         X509_free (x);
         return NULL;
@@ -358,17 +354,16 @@ X509 *xf_cert_issue (const char *pem, size_t len, X509 *issuer, EVP_PKEY *issuer
 
 /* ---------------------------------------------------------------- files and encodings */
 
-STACK_OF (X509) *xf_cert_parse_chain (const char *pem, size_t len, const char *what, xf_err_t *err)
+/* Every PEM certificate b holds, in order; NULL (err naming what) when it holds none. */
+static STACK_OF (X509) *read_chain (BIO *b, const char *what, xf_err_t *err)
 {
-    BIO *b = BIO_new_mem_buf (pem, (int) len);
-    STACK_OF (X509) *chain = sk_X509_new_null ();
+    STACK_OF (X509) *chain = b ? sk_X509_new_null () : NULL;
     X509 *x;
-    while (b && chain && (x = PEM_read_bio_X509 (b, NULL, NULL, NULL)) != NULL) {
+    while (chain && (x = PEM_read_bio_X509 (b, NULL, NULL, NULL)) != NULL) {
         set_sm2_id (x);
         if (!sk_X509_push (chain, x))
             X509_free (x);
     }
-    BIO_free (b);
     ERR_clear_error ();   /* the end of the text reads as an error */
     if (!chain || sk_X509_num (chain) == 0) {
         sk_X509_pop_free (chain, X509_free);
@@ -378,32 +373,24 @@ STACK_OF (X509) *xf_cert_parse_chain (const char *pem, size_t len, const char *w
     return chain;
 }
 
+STACK_OF (X509) *xf_cert_parse_chain (const char *pem, size_t len, const char *what, xf_err_t *err)
+{
+    BIO *b = BIO_new_mem_buf (pem, (int) len);
+    STACK_OF (X509) *chain = read_chain (b, what, err);
+    BIO_free (b);
+    return chain;
+}
+
 STACK_OF (X509) *xf_cert_load_chain (const char *path, xf_err_t *err)
 {
-    FILE *f = fopen (path, "r");
-    if (!f) {
+    BIO *b = BIO_new_file (path, "r");
+    if (!b) {
+        ERR_clear_error ();
         xf_err_set (err, XF_EIO, "cannot read the certificate %s: %s", path, strerror (errno));
         return NULL;
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0, n;
-    char buf[4096];
-    while ((n = fread (buf, 1, sizeof buf, f)) > 0 && len < (1u << 20)) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *t = realloc (text, cap);
-            if (!t)
-                break;
-            text = t;
-        }
-        memcpy (text + len, buf, n);
-        len += n;
-    }
-    fclose (f);
-    STACK_OF (X509) *chain = text ? xf_cert_parse_chain (text, len, path, err) : NULL;
-    if (!text)
-        xf_err_set (err, XF_EINVAL, "%s is empty", path);
-    free (text);
+    STACK_OF (X509) *chain = read_chain (b, path, err);
+    BIO_free (b);
     return chain;
 }
 
@@ -509,7 +496,7 @@ int xf_cert_verify (X509 *anchor, X509 *leaf, STACK_OF (X509) *untrusted, int64_
     int rc = XF_OK;
     if (!store || !ctx || !X509_STORE_add_cert (store, anchor)
         || !X509_STORE_CTX_init (ctx, store, leaf, untrusted))
-        rc = ossl_fail (err, XF_ENOMEM, "cannot set up certificate verification");
+        rc = xf_crypto_fail (err, XF_ENOMEM, "cannot set up certificate verification");
     if (rc == XF_OK) {
         X509_STORE_CTX_set_time (ctx, 0, (time_t) now);
         if (X509_verify_cert (ctx) != 1) {

@@ -32,8 +32,7 @@ const char *xf_crypto_error (char *buf, size_t size)
     return buf;
 }
 
-/* err set from the OpenSSL error queue: "what: reason". */
-static int ossl_fail (xf_err_t *err, int code, const char *what)
+int xf_crypto_fail (xf_err_t *err, int code, const char *what)
 {
     char why[256];
     xf_crypto_error (why, sizeof why);
@@ -81,7 +80,7 @@ int xf_hash (xf_profile_t p, const void *const *parts, const size_t *lens, size_
         ok = EVP_DigestUpdate (m, parts[i], lens[i]) == 1;
     ok = ok && EVP_DigestFinal_ex (m, out, &len) == 1 && len == XF_HASH_LEN;
     EVP_MD_CTX_free (m);
-    return ok ? XF_OK : ossl_fail (err, XF_ENOMEM, "cannot compute a hash");
+    return ok ? XF_OK : xf_crypto_fail (err, XF_ENOMEM, "cannot compute a hash");
 }
 
 /* ---------------------------------------------------------------- signing keys */
@@ -90,7 +89,7 @@ EVP_PKEY *xf_key_generate (xf_profile_t p, xf_err_t *err)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen (NULL, NULL, p == XF_PROFILE_NATIONAL ? "SM2" : "ED25519");
     if (!k)
-        ossl_fail (err, XF_ENOMEM, "cannot generate a signing key");
+        xf_crypto_fail (err, XF_ENOMEM, "cannot generate a signing key");
     return k;
 }
 
@@ -106,7 +105,7 @@ EVP_PKEY *xf_key_load (const char *path, xf_err_t *err)
     if (!k) {
         char what[300];
         snprintf (what, sizeof what, "%s is not a PEM private key", path);
-        ossl_fail (err, XF_EINVAL, what);
+        xf_crypto_fail (err, XF_EINVAL, what);
         return NULL;
     }
     if (xf_profile_of_key (k) < 0) {
@@ -168,7 +167,7 @@ int xf_sign (EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[XF_SIG_MAX]
     *sig_len = XF_SIG_MAX;
     int ok = m && EVP_DigestSign (m, sig, sig_len, msg, len) == 1;
     EVP_MD_CTX_free (m);
-    return ok ? XF_OK : ossl_fail (err, XF_EINVAL, "cannot sign");
+    return ok ? XF_OK : xf_crypto_fail (err, XF_EINVAL, "cannot sign");
 }
 
 int xf_verify (EVP_PKEY *pub, const void *msg, size_t len, const uint8_t *sig, size_t sig_len,
@@ -188,7 +187,7 @@ EVP_PKEY *xf_key_x25519 (const uint8_t raw[32], int secret, xf_err_t *err)
     EVP_PKEY *k = secret ? EVP_PKEY_new_raw_private_key (EVP_PKEY_X25519, NULL, raw, 32)
                          : EVP_PKEY_new_raw_public_key (EVP_PKEY_X25519, NULL, raw, 32);
     if (!k)
-        ossl_fail (err, XF_EINVAL, "not an X25519 key");
+        xf_crypto_fail (err, XF_EINVAL, "not an X25519 key");
     return k;
 }
 
@@ -392,7 +391,7 @@ int xf_seal (xf_profile_t p, EVP_PKEY *recipient, const char *context, const uin
                                       : seal_standard (recipient, context, plain, len, out);
     if (!ok) {
         xf_sealed_clear (out);
-        return ossl_fail (err, XF_EINVAL, "cannot seal");
+        return xf_crypto_fail (err, XF_EINVAL, "cannot seal");
     }
     return XF_OK;
 }

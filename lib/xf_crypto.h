@@ -80,5 +80,8 @@ void xf_sealed_clear (Xf__SealedIdentity *s);
 
 /* The last OpenSSL error as text ("" when there is none), for messages. Clears the queue. */
 const char *xf_crypto_error (char *buf, size_t size);
+/* Sets err to "what: <the last OpenSSL error>" (just what when there is none) with code, and
+ * returns code. */
+int xf_crypto_fail (xf_err_t *err, int code, const char *what);
 
 #endif

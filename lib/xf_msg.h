@@ -2,7 +2,7 @@
  * checks a decoded message passes before anything else uses it.
  *
  * A LinkFrame's envelope payload is a SignedEnvelope: the packed Envelope bytes exactly as
- * the origin sealed (and, with the trust issue, signed) them. Relays forward those bytes,
+ * the origin sealed them, with its signature and certificate chain (lib/xf_trust.h). Relays forward those bytes,
  * never a re-pack, so fields a newer origin added survive into the signature check.
  *
  * Contract: xf_msg_*_unpack returns a message only if it decoded *and* passed the
@@ -70,7 +70,7 @@ Xf__Envelope *xf_msg_frame_envelope (const Xf__LinkFrame *f, xf_err_t *err);
 
 /* Checks e (xf_msg_envelope_check) and packs it into a malloc'd buffer, *buf_p, that the
  * caller frees once done with *out; *out is reset and its envelope points at that buffer,
- * signature and signer left empty (signing comes with the trust issue). On failure
+ * signature, signer and chain left empty (xf_trust_sign fills them). On failure
  * *buf_p = NULL and *out is untouched; XF_EINVAL also for a pack over XF_MSG_MAX_FRAME. */
 int xf_msg_seal (const Xf__Envelope *e, Xf__SignedEnvelope *out, uint8_t **buf_p,
                  xf_err_t *err);

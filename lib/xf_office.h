@@ -14,6 +14,7 @@
 #include "xf_route.h"
 #include "xf_stats.h"
 #include "xf_store.h"
+#include "xf_trust.h"
 
 typedef struct xf_office xf_office_t;
 
@@ -38,8 +39,7 @@ int xf_office_set_identity_key (xf_office_t *o, const uint8_t *key, size_t len, 
 /* End-to-end trust (lib/xf_trust.h, borrowed; NULL: none). With it, every envelope this office
  * originates is signed, and an envelope addressed here is applied only if its origin signed it
  * (one that fails is refused, logged by the caller and counted: xf_office_forged). */
-struct xf_trust;
-void xf_office_set_trust (xf_office_t *o, struct xf_trust *trust);
+void xf_office_set_trust (xf_office_t *o, xf_trust_t *trust);
 /* Envelopes addressed here refused for their signature since the store was made. */
 int xf_office_forged (xf_office_t *o, uint64_t *n, xf_err_t *err);
 

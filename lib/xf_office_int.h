@@ -5,7 +5,6 @@
 
 #include "xf_office.h"
 #include "xf_route.h"
-#include "xf_trust.h"
 
 struct xf_office {
     xf_store_t *store;

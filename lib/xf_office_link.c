@@ -136,28 +136,24 @@ static int relay (xf_txn_t *txn, const xf_net_t *net, const char *hop,
     return rc;
 }
 
-/* With trust: applied here only when its origin signed it; a forgery is counted, and a
- * refusal of a genuine one goes back to its origin like any other. */
-static int verify_origin (xf_txn_t *txn, xf_office_t *o, const Xf__SignedEnvelope *se,
-                          const Xf__Envelope *env, int64_t now, xf_applied_t *out, xf_err_t *err)
+/* With trust, an envelope addressed here is applied only when its origin signed it; a forgery
+ * is counted and refused (out->forged), and nothing goes back to an origin that did not sign. */
+static int check_signature (xf_txn_t *txn, xf_office_t *o, const Xf__SignedEnvelope *se,
+                            const Xf__Envelope *env, int64_t now, xf_applied_t *out, xf_err_t *err)
 {
     xf_err_t why = {0};
-    if (xf_trust_verify (o->trust, se, env->from, now, &why) != XF_OK) {
-        uint64_t n;
-        int rc = xf_txn_meta_u64 (txn, "trust/forged", &n, err);
-        if (rc == XF_OK)
-            rc = xf_txn_meta_set_u64 (txn, "trust/forged", n + 1, err);
-        out->forged = true;
-        xf_office_refuse (out, "not applied: %s", why.msg, NULL);
-        return rc;
-    }
-    int rc = apply_here (txn, o, env, now, out, err);
-    if (rc != XF_OK || !out->refused)
-        return rc;
-    return bounce (txn, o, env, now, out, err);
+    if (!o->trust || xf_trust_verify (o->trust, se, env->from, now, &why) == XF_OK)
+        return XF_OK;
+    uint64_t n;
+    int rc = xf_txn_meta_u64 (txn, "trust/forged", &n, err);
+    if (rc == XF_OK)
+        rc = xf_txn_meta_set_u64 (txn, "trust/forged", n + 1, err);
+    out->forged = true;
+    xf_office_refuse (out, "not applied: %s", why.msg, NULL);
+    return rc;
 }
 
-void xf_office_set_trust (xf_office_t *o, struct xf_trust *trust)
+void xf_office_set_trust (xf_office_t *o, xf_trust_t *trust)
 {
     o->trust = trust;
 }
@@ -179,8 +175,8 @@ int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const c
                        env->from, peer);
     switch (xf_routes_lookup (net->routes, env->to, &hop)) {
     case XF_ROUTE_SELF:
-        if (o->trust)   /* nothing goes back to an origin that did not sign it */
-            return verify_origin (txn, o, se, env, now, out, err);
+        if ((rc = check_signature (txn, o, se, env, now, out, err)) != XF_OK || out->forged)
+            return rc;
         if ((rc = apply_here (txn, o, env, now, out, err)) != XF_OK || !out->refused)
             return rc;
         break;

@@ -22,7 +22,6 @@ struct xf_trust {
     STACK_OF (X509) *chain;      /* this office's certificate first, the anchor excluded */
     xf_cert_info_t own;
     EVP_PKEY *key;
-    EVP_PKEY *open_key;          /* X25519 from the CURVE secret, or the SM2 key */
     ProtobufCBinaryData *chain_der;
     size_t n_chain;
     known_t *known;
@@ -37,8 +36,6 @@ void xf_trust_destroy (xf_trust_t **t_p)
     X509_free (t->anchor);
     sk_X509_pop_free (t->chain, X509_free);
     EVP_PKEY_free (t->key);
-    if (t->open_key != t->key)
-        EVP_PKEY_free (t->open_key);
     for (size_t i = 0; i < t->n_chain; i++)
         free (t->chain_der[i].data);
     free (t->chain_der);
@@ -101,8 +98,7 @@ static int encode_chain (xf_trust_t *t)
 }
 
 xf_trust_t *xf_trust_new (X509 *anchor, STACK_OF (X509) *chain, EVP_PKEY *key, const char *code,
-                          const uint8_t curve_public[32], const uint8_t curve_secret[32],
-                          int64_t now, xf_err_t *err)
+                          const uint8_t curve_public[32], int64_t now, xf_err_t *err)
 {
     xf_trust_t *t = calloc (1, sizeof *t);
     if (!t) {
@@ -122,20 +118,14 @@ xf_trust_t *xf_trust_new (X509 *anchor, STACK_OF (X509) *chain, EVP_PKEY *key, c
              : check_own (t, code, curve_public, now, err);
     if (rc == XF_OK && encode_chain (t) != XF_OK)
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
-    if (rc == XF_OK) {
-        if (t->profile == XF_PROFILE_NATIONAL)
-            t->open_key = t->key;
-        else if (curve_secret && !(t->open_key = xf_key_x25519 (curve_secret, 1, err)))
-            rc = XF_ECONFIG;
-    }
     if (rc != XF_OK)
         xf_trust_destroy (&t);
     return t;
 }
 
 xf_trust_t *xf_trust_load (const char *anchor_path, const char *chain_path, const char *key_path,
-                           const char *code, const uint8_t curve_public[32],
-                           const uint8_t curve_secret[32], int64_t now, xf_err_t *err)
+                           const char *code, const uint8_t curve_public[32], int64_t now,
+                           xf_err_t *err)
 {
     X509 *anchor = xf_cert_load (anchor_path, err);
     STACK_OF (X509) *chain = anchor ? xf_cert_load_chain (chain_path, err) : NULL;
@@ -145,7 +135,7 @@ xf_trust_t *xf_trust_load (const char *anchor_path, const char *chain_path, cons
         sk_X509_pop_free (chain, X509_free);
         return NULL;
     }
-    return xf_trust_new (anchor, chain, key, code, curve_public, curve_secret, now, err);
+    return xf_trust_new (anchor, chain, key, code, curve_public, now, err);
 }
 
 xf_profile_t xf_trust_profile (const xf_trust_t *t)
@@ -209,6 +199,26 @@ static known_t *find_known (xf_trust_t *t, const char *fp)
     return NULL;
 }
 
+/* The cache slot of fingerprint fp: the one it had (a signer verified again once its entry
+ * fell outside the validity, after the node clock moved), else a new one. */
+static known_t *remember (xf_trust_t *t, const char *fp, xf_err_t *err)
+{
+    known_t *k = find_known (t, fp);
+    if (k)
+        return k;
+    if (t->n_known == CACHE_MAX) {   /* a tree has far fewer offices: start over */
+        for (size_t i = 0; i < t->n_known; i++)
+            EVP_PKEY_free (t->known[i].pub);
+        memset (t->known, 0, CACHE_MAX * sizeof *t->known);
+        t->n_known = 0;
+    }
+    if (!t->known && !(t->known = calloc (CACHE_MAX, sizeof *t->known))) {
+        xf_err_set (err, XF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return &t->known[t->n_known++];
+}
+
 /* Verifies the chain an envelope carries and remembers its leaf. */
 static known_t *learn_chain (xf_trust_t *t, const Xf__SignedEnvelope *se, int64_t now, xf_err_t *err)
 {
@@ -234,23 +244,14 @@ static known_t *learn_chain (xf_trust_t *t, const Xf__SignedEnvelope *se, int64_
                          se->signer);
     if (rc == XF_OK)
         rc = xf_cert_verify (t->anchor, leaf, above, now, err);
-    known_t *k = NULL;
-    if (rc == XF_OK) {
-        if (t->n_known == CACHE_MAX) {   /* a tree has far fewer offices: start over */
-            for (size_t i = 0; i < t->n_known; i++)
-                EVP_PKEY_free (t->known[i].pub);
-            t->n_known = 0;
-        }
-        if (!t->known && !(t->known = calloc (CACHE_MAX, sizeof *t->known)))
-            xf_err_set (err, XF_ENOMEM, "out of memory");
-        else {
-            k = &t->known[t->n_known++];
-            memcpy (k->fp, info.fingerprint, sizeof k->fp);
-            memcpy (k->code, info.code, sizeof k->code);
-            k->pub = X509_get_pubkey (leaf);
-            k->not_before = info.not_before;
-            k->not_after = info.not_after;
-        }
+    known_t *k = rc == XF_OK ? remember (t, info.fingerprint, err) : NULL;
+    if (k) {
+        EVP_PKEY_free (k->pub);
+        memcpy (k->fp, info.fingerprint, sizeof k->fp);
+        memcpy (k->code, info.code, sizeof k->code);
+        k->pub = X509_get_pubkey (leaf);
+        k->not_before = info.not_before;
+        k->not_after = info.not_after;
     }
     X509_free (leaf);
     sk_X509_pop_free (above, X509_free);
@@ -330,25 +331,3 @@ int xf_trust_check_child (xf_trust_t *t, X509 *cert, const char *child, int64_t 
     return xf_cert_verify (t->anchor, cert, t->chain, now, err);
 }
 
-/* ---------------------------------------------------------------- sealing keys */
-
-EVP_PKEY *xf_trust_seal_key_of (const xf_trust_t *t, const xf_cert_info_t *office, X509 *cert,
-                                xf_err_t *err)
-{
-    if (t->profile == XF_PROFILE_NATIONAL) {
-        EVP_PKEY *k = cert ? X509_get_pubkey (cert) : NULL;
-        if (!k)
-            xf_err_set (err, XF_EINVAL, "no SM2 key for office %s", office->code);
-        return k;
-    }
-    if (!office->has_curve) {
-        xf_err_set (err, XF_EINVAL, "the certificate of %s names no CURVE key", office->code);
-        return NULL;
-    }
-    return xf_key_x25519 (office->curve, 0, err);
-}
-
-EVP_PKEY *xf_trust_open_key (const xf_trust_t *t)
-{
-    return t->open_key;
-}

@@ -22,15 +22,13 @@ typedef struct xf_trust xf_trust_t;
 /* Takes anchor, chain (this office's certificate first; an anchor at its end is dropped) and
  * key in every case. Refused (XF_ECONFIG naming what to fix) unless the chain verifies to the
  * anchor at now, its first certificate names code and curve_public (the CURVE key of
- * key_file) and key is that certificate's key. curve_secret (may be NULL) is kept for
- * opening what is sealed to this office. */
+ * key_file) and key is that certificate's key. */
 xf_trust_t *xf_trust_new (X509 *anchor, STACK_OF (X509) *chain, EVP_PKEY *key, const char *code,
-                          const uint8_t curve_public[32], const uint8_t curve_secret[32],
-                          int64_t now, xf_err_t *err);
+                          const uint8_t curve_public[32], int64_t now, xf_err_t *err);
 /* The same from PEM files. */
 xf_trust_t *xf_trust_load (const char *anchor_path, const char *chain_path, const char *key_path,
-                           const char *code, const uint8_t curve_public[32],
-                           const uint8_t curve_secret[32], int64_t now, xf_err_t *err);
+                           const char *code, const uint8_t curve_public[32], int64_t now,
+                           xf_err_t *err);
 void xf_trust_destroy (xf_trust_t **t_p);
 
 xf_profile_t          xf_trust_profile (const xf_trust_t *t);
@@ -66,11 +64,5 @@ int xf_trust_issue (xf_trust_t *t, const char *request, size_t len, int64_t now,
  * XF_EPERM with the reason. */
 int xf_trust_check_child (xf_trust_t *t, X509 *cert, const char *child, int64_t now,
                           xf_err_t *err);
-
-/* The X25519 key (standard) or SM2 key (national) things are sealed to for this office, and
- * the private key that opens them (NULL without curve_secret in the standard profile). */
-EVP_PKEY *xf_trust_seal_key_of (const xf_trust_t *t, const xf_cert_info_t *office, X509 *cert,
-                                xf_err_t *err);
-EVP_PKEY *xf_trust_open_key (const xf_trust_t *t);
 
 #endif

@@ -21,18 +21,10 @@
 #include "xf_cert.h"
 #include "xfctl.h"
 
-static char *path_in (const char *dir, const char *file)
-{
-    size_t len = strlen (dir);
-    while (len > 0 && dir[len - 1] == '/')
-        len--;
-    return xasprintf ("%.*s/%s", (int) len, dir, file);
-}
-
 /* The CURVE public key of DIR/node.key, raw. */
 static int node_curve (const char *dir, uint8_t curve[32])
 {
-    char *path = path_in (dir, "node.key"), line[128] = "", pub[41];
+    char *path = xfctl_path_in (dir, "node.key"), line[128] = "", pub[41];
     FILE *f = fopen (path, "re");
     int rc = XFCTL_OK;
     if (!f || !fgets (line, sizeof line, f))
@@ -53,7 +45,7 @@ static int node_curve (const char *dir, uint8_t curve[32])
 /* DIR/sign.key, made for the profile when absent; an existing one must be of the profile. */
 static int signing_key (const char *dir, xf_profile_t profile, EVP_PKEY **key, char **made)
 {
-    char *path = path_in (dir, "sign.key");
+    char *path = xfctl_path_in (dir, "sign.key");
     xf_err_t err = {0};
     struct stat st;
     *made = NULL;
@@ -62,11 +54,10 @@ static int signing_key (const char *dir, xf_profile_t profile, EVP_PKEY **key, c
         if (*key && xf_profile_of_key (*key) != (int) profile) {
             EVP_PKEY_free (*key);
             *key = NULL;
+            const char *other = xf_profile_name (profile == XF_PROFILE_NATIONAL
+                                                 ? XF_PROFILE_STANDARD : XF_PROFILE_NATIONAL);
             xf_err_set (&err, XF_EINVAL, "%s is a key of the %s profile, not %s (give --profile "
-                        "%s, or move the key away)", path,
-                        profile == XF_PROFILE_NATIONAL ? "standard" : "national",
-                        xf_profile_name (profile),
-                        profile == XF_PROFILE_NATIONAL ? "standard" : "national");
+                        "%s, or move the key away)", path, other, xf_profile_name (profile), other);
         }
     } else if ((*key = xf_key_generate (profile, &err)) && xf_key_save (path, *key, &err) != XF_OK) {
         EVP_PKEY_free (*key);
@@ -75,23 +66,6 @@ static int signing_key (const char *dir, xf_profile_t profile, EVP_PKEY **key, c
         *made = xasprintf ("%s", path);
     free (path);
     return *key ? XFCTL_OK : xfctl_refuse (xf_err_name (err.code), "%s", err.msg);
-}
-
-/* Writes text to path through a temporary file and a rename: never half a file. */
-static int write_file (const char *path, const char *text, mode_t mode)
-{
-    char *tmp = xasprintf ("%s.tmp", path);
-    FILE *f = fopen (tmp, "we");
-    int ok = f && fputs (text, f) >= 0 && fflush (f) == 0 && chmod (tmp, mode) == 0;
-    int saved = errno;
-    if (f && fclose (f) != 0)
-        ok = 0;
-    if (ok && rename (tmp, path) != 0)
-        ok = 0, saved = errno;
-    if (!ok)
-        remove (tmp);
-    free (tmp);
-    return ok ? XFCTL_OK : xfctl_refuse ("io", "cannot write %s: %s", path, strerror (saved));
 }
 
 static json_t *info_json (const xf_cert_info_t *c)
@@ -146,7 +120,7 @@ static int make_local (const xf_parsed_t *p, bool root)
     if (rc != XFCTL_OK)
         return rc;
     xf_err_t err = {0};
-    char *text = NULL, *path = path_in (dir, root ? "node.crt" : "node.csr");
+    char *text = NULL, *path = xfctl_path_in (dir, root ? "node.crt" : "node.csr");
     json_t *result = NULL;
     if (root) {
         X509 *x = xf_cert_self_signed (key, code, name, curve, (int64_t) time (NULL), days_of (p), &err);
@@ -163,7 +137,7 @@ static int make_local (const xf_parsed_t *p, bool root)
         rc = xfctl_refuse (xf_err_name (err.code ? err.code : XF_ENOMEM), "%s",
                            *err.msg ? err.msg : "out of memory");
     if (rc == XFCTL_OK)
-        rc = write_file (path, text, 0644);
+        rc = xfctl_write_file (path, text, 0644);
     if (rc == XFCTL_OK) {
         json_object_set_new (result, root ? "certificate" : "request", json_string (path));
         if (made)
@@ -227,7 +201,7 @@ static int issue (const char *socket, const xf_parsed_t *p)
         return rc;
     const char *chain = json_string_value (json_object_get (result, "certificate"));
     if (out && chain) {
-        rc = write_file (out, chain, 0644);
+        rc = xfctl_write_file (out, chain, 0644);
         json_object_set_new (result, "certificate", json_string (out));
     }
     if (rc == XFCTL_OK && !out && !xfctl_json ())
@@ -247,8 +221,6 @@ int xf_run_cert (const char *socket, const xf_parsed_t *p)
         return make_local (p, false);
     if (strcmp (what, "show") == 0 && xf_opt_str (p, "file"))
         return show_file (xf_opt_str (p, "file"));
-    if (!socket)
-        return XFCTL_UNREACHABLE;
     if (strcmp (what, "issue") == 0)
         return issue (socket, p);
     json_t *result = NULL;

@@ -14,32 +14,6 @@
 #include "text.h"
 #include "xfctl.h"
 
-static int write_all (int fd, const char *s, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write (fd, s, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        s += n, len -= (size_t) n;
-    }
-    return 0;
-}
-
-/* Writes line to an open fd with the given mode, syncs and closes it; -1 with errno. */
-static int finish (int fd, const char *line, mode_t mode)
-{
-    int rc = 0;
-    if (fchmod (fd, mode) != 0 || write_all (fd, line, strlen (line)) != 0 || fsync (fd) != 0)
-        rc = -1;
-    int saved = errno;
-    if (close (fd) != 0 && rc == 0)
-        return -1;
-    errno = saved;
-    return rc;
-}
-
 static int write_secret (const char *path, const char *secret)
 {
     int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -50,7 +24,7 @@ static int write_secret (const char *path, const char *secret)
     if (fd < 0)
         return xfctl_refuse ("io", "cannot create %s: %s", path, strerror (errno));
     char *line = xasprintf ("%s\n", secret);
-    int rc = finish (fd, line, 0600);
+    int rc = xfctl_finish_file (fd, line, 0600);
     int saved = errno;
     explicit_bzero (line, strlen (line));
     free (line);
@@ -58,24 +32,6 @@ static int write_secret (const char *path, const char *secret)
         unlink (path);
         return xfctl_refuse ("io", "cannot write %s: %s", path, strerror (saved));
     }
-    return XFCTL_OK;
-}
-
-/* The public key goes in by rename, so a reader never sees half a file. */
-static int write_public (const char *path, const char *public)
-{
-    char *tmp = xasprintf ("%s.tmp.%ld", path, (long) getpid ());
-    int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    char *line = xasprintf ("%s\n", public);
-    int rc = fd < 0 ? -1 : finish (fd, line, 0644);
-    if (rc == 0 && rename (tmp, path) != 0)
-        rc = -1;
-    int saved = errno;
-    if (rc != 0 && fd >= 0)
-        unlink (tmp);
-    free (line), free (tmp);
-    if (rc != 0)
-        return xfctl_refuse ("io", "cannot write %s: %s", path, strerror (saved));
     return XFCTL_OK;
 }
 
@@ -107,17 +63,14 @@ int xf_run_keygen (const char *dir)
     if (zmq_curve_keypair (public, secret) != 0)
         return xfctl_refuse ("io", "cannot make a CURVE key pair: %s (is libzmq built with "
                              "libsodium?)", zmq_strerror (errno));
-    size_t len = strlen (dir);
-    while (len > 0 && dir[len - 1] == '/')
-        len--;   /* "/etc/xfsync/" and "/" both join cleanly */
-    char *key_path = xasprintf ("%.*s/node.key", (int) len, dir);
-    char *pub_path = xasprintf ("%.*s/node.pub", (int) len, dir);
+    char *key_path = xfctl_path_in (dir, "node.key"), *pub_path = xfctl_path_in (dir, "node.pub");
     int rc = write_secret (key_path, secret);
     explicit_bzero (secret, sizeof secret);
-    if (rc == XFCTL_OK && (rc = write_public (pub_path, public)) != XFCTL_OK)
+    char *pub_line = xasprintf ("%s\n", public);
+    if (rc == XFCTL_OK && (rc = xfctl_write_file (pub_path, pub_line, 0644)) != XFCTL_OK)
         unlink (key_path);   /* no half-made identity: the operator can simply run it again */
     if (rc == XFCTL_OK)
         report (public, key_path, pub_path);
-    free (key_path), free (pub_path);
+    free (key_path), free (pub_path), free (pub_line);
     return rc;
 }

@@ -7,6 +7,7 @@
 #define XFCTL_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -39,5 +40,12 @@ char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 json_t *xjson (json_t *j);                    /* checks a jansson constructor's result */
 void xjson_set (json_t *obj, const char *key, json_t *value);   /* steals value */
 void xjson_append (json_t *arr, json_t *value);                 /* steals value */
+
+/* files.c: writes text to an open fd with mode, syncs and closes it (-1 with errno); writes
+ * text to path (mode) through a temporary file and a rename, reporting a failure
+ * (XFCTL_REFUSED, code "io"); DIR/FILE however DIR ends (malloc'd). */
+int   xfctl_finish_file (int fd, const char *text, mode_t mode);
+int   xfctl_write_file (const char *path, const char *text, mode_t mode);
+char *xfctl_path_in (const char *dir, const char *file);
 
 #endif

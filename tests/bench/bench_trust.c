@@ -6,51 +6,15 @@
  * Usage: bench_trust [ENVELOPES]   (default 2000 per measurement) */
 #include <openssl/rand.h>
 #include "bench_common.h"
-#include "xf_cert.h"
+#include "../unit/xf_test_pki.h"   /* the same little tree of certificates as the unit tests */
 #include "xf_msg.h"
-#include "xf_trust.h"
 
 #define ENVELOPE_BYTES 1500   /* a case event with its record, typically 1-3 KB */
 
-typedef struct {
-    EVP_PKEY *key;
-    uint8_t pub[32], sec[32];
-    X509 *cert;
-} office_t;
-
-static void office (office_t *o, xf_profile_t p, const char *code, office_t *parent,
-                    bool parent_is_anchor, int64_t now)
+static xf_trust_t *trust_of (xf_test_pki_t *anchor, xf_test_pki_t *o, const char *code)
 {
-    EVP_PKEY *x = EVP_PKEY_Q_keygen (NULL, NULL, "X25519");
-    size_t n = 32;
-    EVP_PKEY_get_raw_public_key (x, o->pub, &n);
-    n = 32;
-    EVP_PKEY_get_raw_private_key (x, o->sec, &n);
-    EVP_PKEY_free (x);
-    o->key = xf_key_generate (p, NULL);
-    if (!parent) {
-        o->cert = xf_cert_self_signed (o->key, code, "省", o->pub, now - 60, 365, NULL);
-        return;
-    }
-    char *req = xf_cert_request (o->key, code, "办公室", o->pub, NULL);
-    o->cert = xf_cert_issue (req, strlen (req), parent->cert, parent->key, parent_is_anchor,
-                             now - 60, 365, NULL);
-    free (req);
-}
-
-static xf_trust_t *trust_of (office_t *anchor, office_t *o, office_t *mid, const char *code, int64_t now)
-{
-    STACK_OF (X509) *chain = sk_X509_new_null ();
-    X509_up_ref (o->cert);
-    sk_X509_push (chain, o->cert);
-    if (mid) {
-        X509_up_ref (mid->cert);
-        sk_X509_push (chain, mid->cert);
-    }
-    X509_up_ref (anchor->cert);
-    EVP_PKEY_up_ref (o->key);
     xf_err_t err = {0};
-    xf_trust_t *t = xf_trust_new (anchor->cert, chain, o->key, code, o->pub, o->sec, now, &err);
+    xf_trust_t *t = xf_test_trust (anchor, o, code, XF_TEST_NOW, &err);
     if (!t) {
         fprintf (stderr, "bench_trust: %s\n", err.msg);
         exit (1);
@@ -60,12 +24,17 @@ static xf_trust_t *trust_of (office_t *anchor, office_t *o, office_t *mid, const
 
 static json_t *measure (xf_profile_t p, int n)
 {
-    int64_t now = (int64_t) time (NULL);
-    office_t prov, city, county;
-    office (&prov, p, "410000", NULL, false, now);
-    office (&city, p, "411300", &prov, true, now);
-    office (&county, p, "411324", &city, false, now);
-    xf_trust_t *from = trust_of (&prov, &county, &city, "411324", now);
+    int64_t now = XF_TEST_NOW;
+    xf_test_pki_t prov, city, county;
+    xf_err_t err = {0};
+    xf_test_root (&prov, p, "410000", "省");
+    xf_test_child (&city, &prov, true, p, "411300", "市", 365, &err);
+    xf_test_child (&county, &city, false, p, "411324", "县", 365, &err);
+    if (!county.cert) {
+        fprintf (stderr, "bench_trust: %s\n", err.msg);
+        exit (1);
+    }
+    xf_trust_t *from = trust_of (&prov, &county, "411324");
     uint8_t env[ENVELOPE_BYTES], sig[XF_SIG_MAX], md[XF_HASH_LEN];
     RAND_bytes (env, sizeof env);
     Xf__SignedEnvelope se = XF__SIGNED_ENVELOPE__INIT;
@@ -84,7 +53,7 @@ static json_t *measure (xf_profile_t p, int n)
         xf_trust_sign (from, &se, sig, NULL);
     double sign_s = (bench_now () - t0) / n;
 
-    xf_trust_t *at = trust_of (&prov, &prov, NULL, "410000", now);
+    xf_trust_t *at = trust_of (&prov, &prov, "410000");
     int bad = xf_trust_verify (at, &se, "411324", now, NULL) != XF_OK;
     t0 = bench_now ();
     for (int i = 0; i < n; i++)
@@ -94,7 +63,7 @@ static json_t *measure (xf_profile_t p, int n)
     int first_n = n / 10 > 0 ? n / 10 : 1;
     double first_total = 0;
     for (int i = 0; i < first_n; i++) {   /* a fresh office each time: the chain is verified */
-        xf_trust_t *fresh = trust_of (&prov, &prov, NULL, "410000", now);
+        xf_trust_t *fresh = trust_of (&prov, &prov, "410000");
         t0 = bench_now ();
         bad += xf_trust_verify (fresh, &se, "411324", now, NULL) != XF_OK;
         first_total += bench_now () - t0;
@@ -115,11 +84,9 @@ static json_t *measure (xf_profile_t p, int n)
                              "chain_bytes", (json_int_t) chain_bytes, "failures", bad);
     xf_trust_destroy (&at);
     xf_trust_destroy (&from);
-    office_t *all[] = {&prov, &city, &county};
-    for (int i = 0; i < 3; i++) {
-        EVP_PKEY_free (all[i]->key);
-        X509_free (all[i]->cert);
-    }
+    xf_test_pki_free (&county);
+    xf_test_pki_free (&city);
+    xf_test_pki_free (&prov);
     return out;
 }
 

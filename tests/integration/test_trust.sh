@@ -5,8 +5,9 @@
 #      daemon issues its child's certificate (cert issue); `openssl x509` reads them.
 #   2. A case escalated from the county straight to the province (two hops) arrives signed by
 #      the county: applied there, nothing counted as forged, the county's chain verified.
-#   3. A request naming an office that is not a configured child is refused, and a county
-#      certificate installed at the wrong parent stops that county at start.
+#   3. A request naming an office that is not a configured child is refused; a node started
+#      with another office's certificate, with one from another parent than its [parent], or
+#      with none, stops at start saying so.
 source "$(dirname "$0")/lib.sh"
 
 trust_config () {   # NAME: [trust] with the province's certificate as the anchor
@@ -81,5 +82,14 @@ cp "$T/zp/sign.key" "$T/stray/sign.key"
 expect_exit 1 "$XFSYNCD" -c "$T/stray/xfsyncd.conf" --foreground
 grep -q "it is the certificate of office 411324" <<<"$ERR" || fail "stray county: $ERR"
 pass "a certificate of another office refused at start"
+# the county's own files, but another parent named in [parent]; then no certificate at all
+sed "s#^code = 411300#code = 411400#" "$T/zp/xfsyncd.conf" > "$T/stray/xfsyncd.conf"
+sed -i "s#$T/zp/data#$T/stray/data#; s#$T/zp/control.sock#$T/stray/control.sock#" "$T/stray/xfsyncd.conf"
+expect_exit 1 "$XFSYNCD" -c "$T/stray/xfsyncd.conf" --foreground
+grep -q "it was issued by 411300, and \[parent\] is 411400" <<<"$ERR" || fail "wrong parent: $ERR"
+sed -i "s#^certificate = .*#certificate = $T/stray/absent.crt#" "$T/stray/xfsyncd.conf"
+expect_exit 1 "$XFSYNCD" -c "$T/stray/xfsyncd.conf" --foreground
+grep -q "cannot read the certificate $T/stray/absent.crt: No such file" <<<"$ERR" || fail "absent: $ERR"
+pass "a certificate from another parent, and a missing one, refused at start"
 
 for n in zp city prov; do stop_node $n; done

@@ -94,6 +94,7 @@ static void test_issue_refusals (void **state)
     assert_non_null (sig);
     sig[-10] = sig[-10] == 'A' ? 'B' : 'A';   /* inside the signature's base64 */
     assert_null (xf_cert_issue (req, strlen (req), city.cert, city.key, false, XF_TEST_NOW, 30, &err));
+    assert_non_null (strstr (err.msg, "not signed by the key it carries"));
     free (req);
     EVP_PKEY_free (k);
     xf_test_pki_free (&county);

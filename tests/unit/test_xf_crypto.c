@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "xf_crypto.h"
@@ -118,10 +119,15 @@ static void test_sm2_signer_id_matches_openssl_tool (void **state)
     xf_test_rmtree (dir);
 }
 
-/* The recipient's key for a profile: X25519 (a CURVE key) or SM2. */
+/* The recipient's key for a profile: X25519 made from the 32 bytes of a CURVE secret key, as
+ * a node holds it, or SM2. */
 static EVP_PKEY *recipient (xf_profile_t p)
 {
-    return p == XF_PROFILE_NATIONAL ? xf_key_generate (p, NULL) : EVP_PKEY_Q_keygen (NULL, NULL, "X25519");
+    uint8_t raw[32];
+    if (p == XF_PROFILE_NATIONAL)
+        return xf_key_generate (p, NULL);
+    RAND_bytes (raw, sizeof raw);
+    return xf_key_x25519 (raw, 1, NULL);
 }
 
 static void test_seal_opens_only_for_recipient_and_context (void **state)
