@@ -63,6 +63,7 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
         log_warn ("%s", err.msg);
         return;
     }
+    trust_learn (l->node, p->st.peer, h->certificates, h->n_certificates);
     if (before != XF_LINK_UP)
         log_info ("link %s: up (it applied our %llu, we applied its %llu; %llu waiting for it)",
                   p->st.peer, (unsigned long long) h->applied, (unsigned long long) p->st.applied,

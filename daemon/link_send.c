@@ -62,12 +62,22 @@ static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
         ra.n_names = n;
         h.routes = &ra;
     }
+    ProtobufCBinaryData *certs = NULL;
+    if (l->node->trust && p->is_parent && codes
+        && (certs = calloc (n < XF_MSG_MAX_CERTS ? n : XF_MSG_MAX_CERTS, sizeof *certs))) {
+        h.n_certificates = xf_trust_certificates (l->node->trust, codes, n, certs,
+                                                  n < XF_MSG_MAX_CERTS ? n : XF_MSG_MAX_CERTS);
+        h.certificates = certs;
+    } else if (l->node->trust && !p->is_parent)
+        h.certificates = (ProtobufCBinaryData *) xf_trust_chain_der (l->node->trust,
+                                                                     &h.n_certificates);
     f.version = XF_LINK_VERSION_MAX_SPOKEN;
     f.ack = p->st.applied;
     f.payload_case = XF__LINK_FRAME__PAYLOAD_HELLO;
     f.hello = &h;
     send_frame (l, p, &f);
     xf_link_hello_sent (&p->st, now);
+    free (certs);
 }
 
 static void send_ack (xf_links_t *l, peer_t *p, int64_t now)

@@ -62,6 +62,8 @@ int     trust_open (xf_node_t *node, char *errbuf, size_t errlen);
 /* A child's [child] certificate file, checked against this office now; NULL (logged) if it
  * is refused or there is none. The caller frees it. */
 X509   *trust_child_cert (xf_node_t *node, const xf_conf_child_t *child);
+/* Learns the office certificates a peer's hello carried and stores the new ones. */
+void    trust_learn (xf_node_t *node, const char *peer, const ProtobufCBinaryData *ders, size_t n);
 /* The `trust` object of `status`. */
 json_t *trust_status (xf_node_t *node);
 /* Control commands cert.issue and cert.show. */

@@ -1,7 +1,9 @@
 /* trust.c — the node's [trust] at start: its certificate and signing key loaded and checked
  * against the anchor and the node key, the parent's CURVE key taken from the certificate
  * above this office's, and the children's from the certificates they are admitted by. */
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 #include "log.h"
@@ -34,6 +36,8 @@ static int parent_key (xf_node_t *node, char *errbuf, size_t errlen)
     snprintf (cf->parent_public_key, sizeof cf->parent_public_key, "%s", z85);
     return 0;
 }
+
+static int load_directory (xf_node_t *node, xf_err_t *err);
 
 int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
 {
@@ -70,8 +74,133 @@ int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
     if (own->not_after - now < EXPIRY_WARN_DAYS * 86400)
         log_warn ("trust: this office's certificate expires on %s: request a new one now "
                   "(xfctl cert request) and have the parent issue it", until);
+    uint8_t secret[32];
+    zmq_z85_decode (secret, node->secret_key);
+    int rc = xf_trust_set_curve_secret (node->trust, secret, &err);
+    OPENSSL_cleanse (secret, sizeof secret);
+    if (rc != XF_OK || load_directory (node, &err) != XF_OK) {
+        snprintf (errbuf, errlen, "[trust]: %s", err.msg);
+        return -1;
+    }
     xf_office_set_trust (node->office, node->trust);
     return 0;
+}
+
+/* ---------------------------------------------------------------- the directory */
+
+#define CERT_PREFIX "cert/"
+
+typedef struct {
+    ProtobufCBinaryData *ders;
+    size_t n, cap;
+} certs_t;
+
+static void certs_free (certs_t *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free (c->ders[i].data);
+    free (c->ders);
+    memset (c, 0, sizeof *c);
+}
+
+static int certs_add (certs_t *c, const void *der, size_t len)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        ProtobufCBinaryData *grown = realloc (c->ders, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        c->ders = grown;
+        c->cap = cap;
+    }
+    uint8_t *copy = malloc (len ? len : 1);
+    if (!copy)
+        return -1;
+    memcpy (copy, der, len);
+    c->ders[c->n++] = (ProtobufCBinaryData) {len, copy};
+    return 0;
+}
+
+static int collect_cert (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    if (klen < strlen (CERT_PREFIX) || memcmp (key, CERT_PREFIX, strlen (CERT_PREFIX)) != 0)
+        return 1;
+    return certs_add (arg, val, vlen) == 0 ? 0 : XF_ENOMEM;
+}
+
+static int read_certs (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    return xf_txn_scan (txn, XF_DB_LINKS, CERT_PREFIX, strlen (CERT_PREFIX), collect_cert, arg, err);
+}
+
+/* The certificates learned before a restart, so that identities can be sealed to the offices
+ * around before their links come up again. */
+static int load_directory (xf_node_t *node, xf_err_t *err)
+{
+    certs_t c = {0};
+    xf_trust_learned_t seen;
+    int rc = xf_store_read (node->store, read_certs, &c, err);
+    if (rc == XF_OK)
+        rc = xf_trust_learn (node->trust, c.ders, c.n, node_now (node), NULL, NULL, &seen, err);
+    if (rc == XF_OK && seen.refused)
+        log_warn ("trust: %zu stored certificate(s) of other offices no longer verify (%s); they "
+                  "come again with the offices' hellos", seen.refused, seen.why);
+    certs_free (&c);
+    return rc;
+}
+
+typedef struct {
+    certs_t ders;
+    char (*codes)[16];
+    size_t cap_codes;
+} fresh_t;
+
+static void keep_fresh (const char *code, const ProtobufCBinaryData *der, void *arg)
+{
+    fresh_t *f = arg;
+    if (f->ders.n == f->cap_codes) {
+        size_t cap = f->cap_codes ? f->cap_codes * 2 : 32;
+        char (*grown)[16] = realloc (f->codes, cap * sizeof *grown);
+        if (!grown)
+            return;
+        f->codes = grown;
+        f->cap_codes = cap;
+    }
+    if (certs_add (&f->ders, der->data, der->len) == 0)
+        snprintf (f->codes[f->ders.n - 1], 16, "%s", code);
+}
+
+static int save_fresh (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    fresh_t *f = arg;
+    int rc = XF_OK;
+    for (size_t i = 0; rc == XF_OK && i < f->ders.n; i++) {
+        char key[32];
+        int klen = snprintf (key, sizeof key, CERT_PREFIX "%s", f->codes[i]);
+        rc = xf_txn_put (txn, XF_DB_LINKS, key, (size_t) klen, f->ders.ders[i].data,
+                         f->ders.ders[i].len, err);
+    }
+    return rc;
+}
+
+void trust_learn (xf_node_t *node, const char *peer, const ProtobufCBinaryData *ders, size_t n)
+{
+    fresh_t f = {0};
+    xf_trust_learned_t seen;
+    xf_err_t err = {0};
+    if (!node->trust || n == 0)
+        return;
+    if (xf_trust_learn (node->trust, ders, n, node_now (node), keep_fresh, &f, &seen, &err) != XF_OK)
+        log_error ("link %s: cannot learn the certificates it sent: %s", peer, err.msg);
+    if (seen.refused)
+        log_warn ("link %s: %zu of its %zu certificate(s) refused: %s", peer, seen.refused, n,
+                  seen.why);
+    if (f.ders.n && xf_store_write (node->store, save_fresh, &f, &err) != XF_OK)
+        log_error ("link %s: cannot store the certificates it sent: %s", peer, err.msg);
+    else if (f.ders.n)
+        log_info ("link %s: learned %zu office certificate(s)", peer, f.ders.n);
+    certs_free (&f.ders);
+    free (f.codes);
 }
 
 /* A child's certificate file, checked now: its CURVE key is the one its link is admitted by. */
@@ -101,13 +230,14 @@ json_t *trust_status (xf_node_t *node)
         return json_pack ("{s:b,s:I}", "enabled", 0, "forged", (json_int_t) forged);
     const xf_cert_info_t *own = xf_trust_own (node->trust);
     char from[32], until[32];
-    return json_pack ("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "enabled", 1,
+    return json_pack ("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "enabled", 1,
                       "profile", xf_profile_name (xf_trust_profile (node->trust)),
                       "fingerprint", own->fingerprint, "issuer", own->issuer,
                       "anchor", xf_trust_anchor_info (node->trust)->code,
                       "not_before", xf_cert_time (own->not_before, from),
                       "not_after", xf_cert_time (own->not_after, until),
                       "verified_signers", (json_int_t) xf_trust_known (node->trust),
+                      "offices_known", (json_int_t) xf_trust_offices (node->trust),
                       "forged", (json_int_t) forged);
 }
 

@@ -81,6 +81,13 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
         set_str (po, "address", p->address);
         json_object_set_new (o, "petitioner", po);
     }
+    if (c->n_sealed) {   /* who can read the identity; "sealed" when this office cannot */
+        json_t *to = json_array ();
+        for (size_t i = 0; i < c->n_sealed; i++)
+            json_array_append_new (to, json_string (c->sealed[i]->recipient));
+        json_object_set_new (o, "identity", json_string (c->petitioner ? "open" : "sealed"));
+        json_object_set_new (o, "sealed_for", to);
+    }
     const Xf__Accused *a = c->accused;
     if (a && (*a->name || *a->unit || a->rank)) {
         json_t *ao = json_object ();
@@ -122,7 +129,8 @@ json_t *xf_case_to_json (const xf_case_t *c, xf_day_t today)
 static const char *const assigned_keys[] = {
     "id", "origin", "owner", "supervisor", "status", "registered", "accept_due", "decided",
     "handle_due", "extension_days", "handler", "reported", "closed", "urges", "filed", "round",
-    "reject_reason", "reply", "query_code", "repeat_of", "review_level", "held_by", NULL,
+    "reject_reason", "reply", "query_code", "repeat_of", "review_level", "held_by", "identity",
+    "sealed_for", NULL,
 };
 
 static bool is_assigned (const char *key)

@@ -716,6 +716,13 @@ static int check_hello (const Xf__Hello *h, xf_err_t *err)
                      "from %s: peer speaks link versions %u..%u, this node %d..%d", h->code,
                      (unsigned) h->min_version, (unsigned) h->max_version,
                      XF_LINK_VERSION_MIN, XF_LINK_VERSION_MAX);
+    if (h->n_certificates > XF_MSG_MAX_CERTS)
+        return bad (err, label, "from %s: %zu certificates, more than %d", h->code,
+                    h->n_certificates, XF_MSG_MAX_CERTS);
+    for (size_t i = 0; i < h->n_certificates; i++)
+        if (h->certificates[i].len == 0 || h->certificates[i].len > XF_MSG_MAX_CERT)
+            return bad (err, label, "from %s: certificate %zu of %zu bytes (1 to %d)", h->code,
+                        i + 1, h->certificates[i].len, XF_MSG_MAX_CERT);
     return h->routes ? check_routes (h->routes, label, err) : 0;
 }
 

@@ -38,6 +38,8 @@
 #define XF_MSG_MAX_TEXT     (64 * 1024)     /* longest string field, in bytes */
 #define XF_ENVELOPE_FORMAT  1               /* the newest envelope format this build reads */
 #define XF_MSG_SIGHTING_KEY_LEN 32          /* HMAC-SHA256 of a petitioner identity */
+#define XF_MSG_MAX_CERTS    4096            /* certificates in a hello (a province has ~200) */
+#define XF_MSG_MAX_CERT     (16 * 1024)     /* bytes of one DER certificate */
 #define XF_MSG_SHARE_HASH_LEN 16            /* reconciliation: a month's hash of shared cases */
 
 /* Decodes and checks one link frame. Returns NULL with err set on any failure (nothing

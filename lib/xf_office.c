@@ -280,6 +280,7 @@ static int register_in (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, xf
         || (rc = xf_txn_meta_set_u64 (txn, name, seq + 1, err))
         || (rc = xf_case_register (c, id, o->code, today, &o->lim, err))
         || (rc = xf_office_mark_petitioner (txn, o, c, up, err))
+        || (rc = xf_office_seal_new (o, c, err))
         || (rc = assign_query_code (txn, o, c, err))
         || (rc = xf_office_due_add (txn, c->accept_due, c->id, STAGE_ACCEPT, err))
         || (rc = count_registration (txn, c, err))
@@ -353,6 +354,8 @@ int xf_office_register (xf_office_t *o, const xf_actor_t *who, xf_case_t *c, xf_
     if (!one[0])
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     int rc = xf_office_register_batch (o, who, one, 1, false, NULL, err);
+    if (rc == XF_OK)   /* the caller sees what it registered */
+        rc = xf_office_unseal (o, one[0], err);
     if (rc == XF_OK) {   /* move the registered record into the caller's struct */
         xf_case_t tmp = *c;
         *c = *one[0];

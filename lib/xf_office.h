@@ -42,6 +42,9 @@ int xf_office_set_identity_key (xf_office_t *o, const uint8_t *key, size_t len, 
 void xf_office_set_trust (xf_office_t *o, xf_trust_t *trust);
 /* Envelopes addressed here refused for their signature since the store was made. */
 int xf_office_forged (xf_office_t *o, uint64_t *n, xf_err_t *err);
+/* The petitioner's identity of c opened into c->petitioner when it is sealed to this office
+ * (nothing to do otherwise: not entitled, not sealed, or no trust). */
+int xf_office_unseal (xf_office_t *o, xf_case_t *c, xf_err_t *err);
 
 /* Registers c (registration fields filled, e.g. by xf_case_from_json). On success c holds
  * the registered case, including its new id. */

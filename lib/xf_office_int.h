@@ -52,6 +52,13 @@ static inline xf_day_t xf_office_due_day (const void *key)
     return (xf_day_t) (xf_be32_get (key) ^ 0x80000000u);
 }
 
+/* With trust: the petitioner's identity of a case being registered sealed to this office, the
+ * clear copy dropped (nothing without trust or an identity). */
+int xf_office_seal_new (xf_office_t *o, xf_case_t *c, xf_err_t *err);
+/* With trust, after c changed owner: an entry sealed to the new owner (opened from this
+ * office's), and the entries of offices no longer entitled dropped. */
+int xf_office_reseal (xf_office_t *o, xf_case_t *c, xf_err_t *err);
+
 /* ---------------------------------------------------------------- between offices */
 
 /* Wraps body (the member of the envelope's body union that body_case names) in a new envelope

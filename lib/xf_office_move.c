@@ -21,26 +21,22 @@ static size_t moved_key (char *key, const char *id)
 #define FOR_EACH_KEPT(X) X (summary) X (petitioner) X (accused) X (query_code) X (reject_reason) \
     X (reply) X (leader)
 
-/* Remembers what a move changes (the record without its bulk: summary, parties, sealed
- * identities), so that a move that does not arrive can be undone. */
+/* Remembers what a move changes (the record without its bulk: summary, parties), so that a
+ * move that does not arrive can be undone. The sealed identities are what a move changes too:
+ * the entry of this office, dropped from the record that leaves, comes back with a take back. */
 int xf_office_remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
 {
     char key[MOVED_KEY_MAX];
-    size_t len = 0, n_sealed = c->n_sealed;
-    Xf__SealedIdentity **sealed = c->sealed;
+    size_t len = 0;
     ProtobufCBinaryData pkey = c->petitioner_key;
 #define SAVE(f) __typeof__ (c->f) saved_##f = c->f; c->f = NULL;
     FOR_EACH_KEPT (SAVE)
 #undef SAVE
-    c->sealed = NULL;
-    c->n_sealed = 0;
     c->petitioner_key = (ProtobufCBinaryData) {0, NULL};
     uint8_t *buf = xf_case_pack (c, &len);
 #define RESTORE(f) c->f = saved_##f;
     FOR_EACH_KEPT (RESTORE)
 #undef RESTORE
-    c->sealed = sealed;
-    c->n_sealed = n_sealed;
     c->petitioner_key = pkey;
     if (!buf)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
@@ -55,14 +51,8 @@ static void undo_move (xf_case_t *slim, xf_case_t *c)
 #define TAKE(f) __typeof__ (c->f) t_##f = slim->f; slim->f = c->f; c->f = t_##f;
     FOR_EACH_KEPT (TAKE)
 #undef TAKE
-    Xf__SealedIdentity **sealed = slim->sealed;
-    size_t n_sealed = slim->n_sealed;
     ProtobufCBinaryData pkey = slim->petitioner_key;
-    slim->sealed = c->sealed;
-    slim->n_sealed = c->n_sealed;
     slim->petitioner_key = c->petitioner_key;
-    c->sealed = sealed;
-    c->n_sealed = n_sealed;
     c->petitioner_key = pkey;
 }
 
@@ -223,6 +213,8 @@ static int move_one (xf_txn_t *txn, move_t *mv, const char *id, xf_err_t *err)
         rc = xf_office_attach_history (txn, c, &ev, err);
     if (rc == XF_OK)
         rc = xf_case_move (c, mv->o->code, mv->m->kind, mv->to, today, &mv->o->lim, err);
+    if (rc == XF_OK)
+        rc = xf_office_reseal (mv->o, c, err);
     union { Xf__Escalation e; Xf__Assignment a; Xf__Transfer t; Xf__Report r; Xf__SendBack s; } body;
     int counter = rc == XF_OK ? fill_event (mv, c, &ev, &body) : -1;
     if (rc == XF_OK && !(rc = xf_office_remember_move (txn, before, err))

@@ -211,6 +211,8 @@ int xf_office_receive_review (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope 
         rc = xf_err_set (&why, XF_ENOMEM, "out of memory");
     if (rc == XF_OK)
         rc = xf_case_review (c, env->from, from_parent, today, &why);
+    if (rc == XF_OK)
+        rc = xf_office_reseal (o, c, &why);
     if (rc == XF_ENOTFOUND || rc == XF_EPERM || rc == XF_ESTATE) {
         rc = xf_office_answer_refusal (txn, o, env, req->case_id, rc, why.msg, NULL, now, out, err);
         xf_case_destroy (&before);

@@ -1,6 +1,7 @@
 /* xf_trust.c — an office's trust state (xf_trust.h): its certificates and key, signing and
  * verifying envelopes, issuing to children and judging their certificates. */
 #include "xf_trust.h"
+#include "xf_trust_int.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -8,25 +9,6 @@
 
 #define CACHE_MAX 1024
 
-typedef struct {
-    char fp[XF_CERT_FP_LEN + 1];
-    char code[16];
-    EVP_PKEY *pub;
-    int64_t not_before, not_after;
-} known_t;
-
-struct xf_trust {
-    xf_profile_t profile;
-    X509 *anchor;
-    xf_cert_info_t anchor_info;
-    STACK_OF (X509) *chain;      /* this office's certificate first, the anchor excluded */
-    xf_cert_info_t own;
-    EVP_PKEY *key;
-    ProtobufCBinaryData *chain_der;
-    size_t n_chain;
-    known_t *known;
-    size_t n_known;
-};
 
 void xf_trust_destroy (xf_trust_t **t_p)
 {
@@ -42,6 +24,7 @@ void xf_trust_destroy (xf_trust_t **t_p)
     for (size_t i = 0; i < t->n_known; i++)
         EVP_PKEY_free (t->known[i].pub);
     free (t->known);
+    xf_trust_dir_free (t);
     free (t);
     *t_p = NULL;
 }
@@ -118,6 +101,8 @@ xf_trust_t *xf_trust_new (X509 *anchor, STACK_OF (X509) *chain, EVP_PKEY *key, c
              : check_own (t, code, curve_public, now, err);
     if (rc == XF_OK && encode_chain (t) != XF_OK)
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
+    if (rc == XF_OK)
+        rc = xf_trust_dir_init (t, now, err);
     if (rc != XF_OK)
         xf_trust_destroy (&t);
     return t;
@@ -162,6 +147,12 @@ int xf_trust_issuer_info (const xf_trust_t *t, xf_cert_info_t *out, xf_err_t *er
                            t->own.code);
     *out = t->anchor_info;
     return XF_OK;
+}
+
+const ProtobufCBinaryData *xf_trust_chain_der (const xf_trust_t *t, size_t *n)
+{
+    *n = t->n_chain;
+    return t->chain_der;
 }
 
 char *xf_trust_chain_pem (const xf_trust_t *t)
@@ -268,8 +259,13 @@ int xf_trust_verify (xf_trust_t *t, const Xf__SignedEnvelope *se, const char *or
     if (k && (now < k->not_before || now > k->not_after))
         k = NULL;   /* verify again: that says why */
     xf_err_t why = {0};
-    if (!k && !(k = learn_chain (t, se, now, &why)))
-        return xf_err_set (err, XF_EPERM, "its signer's certificate is refused: %s", why.msg);
+    if (!k) {
+        if (!(k = learn_chain (t, se, now, &why)))
+            return xf_err_set (err, XF_EPERM, "its signer's certificate is refused: %s", why.msg);
+        xf_trust_learned_t seen;   /* the origin can now be sealed to, wherever it is */
+        if (xf_trust_learn (t, se->chain, se->n_chain, now, NULL, NULL, &seen, &why) != XF_OK)
+            return xf_err_set (err, why.code, "%s", why.msg);
+    }
     if (strcmp (k->code, origin) != 0)
         return xf_err_set (err, XF_EPERM, "it claims origin %s but is signed by office %s",
                            origin, k->code);

@@ -37,6 +37,8 @@ const xf_cert_info_t *xf_trust_anchor_info (const xf_trust_t *t);
 /* The certificate of the office above this one (the next in the chain, else the anchor);
  * XF_ENOTFOUND for the anchor office itself. */
 int xf_trust_issuer_info (const xf_trust_t *t, xf_cert_info_t *out, xf_err_t *err);
+/* This office's chain as DER (its certificate first, the anchor excluded), borrowed. */
+const ProtobufCBinaryData *xf_trust_chain_der (const xf_trust_t *t, size_t *n);
 /* This office's chain as PEM (its certificate first), malloc'd. */
 char *xf_trust_chain_pem (const xf_trust_t *t);
 
@@ -64,5 +66,49 @@ int xf_trust_issue (xf_trust_t *t, const char *request, size_t len, int64_t now,
  * XF_EPERM with the reason. */
 int xf_trust_check_child (xf_trust_t *t, X509 *cert, const char *child, int64_t now,
                           xf_err_t *err);
+
+/* ---------------------------------------------------------------- the directory and sealing
+ *
+ * The directory holds the current certificate of every office this one has learned: the anchor
+ * and its own chain from the start; its children's subtrees from their hellos; the offices
+ * above from the parent's hello; any origin whose envelope verified. A certificate enters only
+ * when it verifies under the anchor; a newer certificate of an office replaces an older one. */
+
+typedef struct {
+    size_t learned;        /* certificates that entered the directory */
+    size_t refused;        /* that did not verify or decode */
+    char why[256];         /* the last refusal */
+} xf_trust_learned_t;
+
+/* Called for each certificate that entered (der borrowed), e.g. to store it. */
+typedef void (*xf_trust_fresh_fn) (const char *code, const ProtobufCBinaryData *der, void *arg);
+
+/* Learns what ders holds (DER certificates in any order: intermediates are found among them and
+ * in the directory). Refusals are counted in *out, not errors; XF_ENOMEM only. */
+int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, int64_t now,
+                    xf_trust_fresh_fn fresh, void *arg, xf_trust_learned_t *out, xf_err_t *err);
+/* The directory's certificate of office code, or NULL. */
+const xf_cert_info_t *xf_trust_office (const xf_trust_t *t, const char *code);
+size_t xf_trust_offices (const xf_trust_t *t);
+/* The DER certificates the directory holds for codes (borrowed), at most max; how many. */
+size_t xf_trust_certificates (const xf_trust_t *t, const char *const *codes, size_t n,
+                              ProtobufCBinaryData *out, size_t max);
+
+/* The key that opens what is sealed to this office: standard, its CURVE secret key (32 raw
+ * bytes); national, its signing key (secret ignored). Until it is set nothing opens. */
+int xf_trust_set_curve_secret (xf_trust_t *t, const uint8_t secret[32], xf_err_t *err);
+/* An earlier open key (taken), still tried after a key rotation: identities sealed to the old
+ * key before the office's new certificate was known keep opening. */
+int xf_trust_retire_key (xf_trust_t *t, EVP_PKEY *key, xf_err_t *err);
+
+/* Seals plain (a packed Petitioner) to office `recipient` by its directory certificate, bound
+ * to case_id: *out is a new SealedIdentity (free with xf__sealed_identity__free_unpacked).
+ * XF_ENOTFOUND when no certificate of the recipient is known. */
+int xf_trust_seal (xf_trust_t *t, const char *recipient, const char *case_id, const uint8_t *plain,
+                   size_t len, Xf__SealedIdentity **out, xf_err_t *err);
+/* Opens an entry sealed to this office for case_id; *plain is malloc'd (clear it, then free).
+ * XF_EPERM when it is another office's or does not open. */
+int xf_trust_open (xf_trust_t *t, const char *case_id, const Xf__SealedIdentity *in,
+                   uint8_t **plain, size_t *len, xf_err_t *err);
 
 #endif

@@ -5,7 +5,11 @@
 #      daemon issues its child's certificate (cert issue); `openssl x509` reads them.
 #   2. A case escalated from the county straight to the province (two hops) arrives signed by
 #      the county: applied there, nothing counted as forged, the county's chain verified.
-#   3. A request naming an office that is not a configured child is refused; a node started
+#   3. A petitioner's identity is sealed: readable at the registering county and at the office
+#      handling the case (the province, then the city it assigns to), never at a relay or a
+#      supervisor, and absent from every data file (the relaying city's while it holds the
+#      escalation in its queue).
+#   4. A request naming an office that is not a configured child is refused; a node started
 #      with another office's certificate, with one from another parent than its [parent], or
 #      with none, stops at start saying so.
 source "$(dirname "$0")/lib.sh"
@@ -73,7 +77,43 @@ ctlj prov status | jq -e '.trust.forged == 0 and .trust.verified_signers >= 1' >
     || fail "province trust status: $(ctlj prov status | jq -c .trust)"
 pass "escalation signed by the county verified at the province, two hops away"
 
-# --- 3. a county certificate at the wrong parent: refused at its start
+# --- 3. a petitioner's identity sealed: open at the registering office and the handler only
+name="张秀英" phone=13837700000 idno=41132419800101123X
+id2=$(ctl zp case register --channel visit --category appeal --summary "反映征地补偿问题" \
+      --name "$name" --id-number $idno --phone $phone --address "镇平县城关镇")
+ctlj zp case show "$id2" | jq -e --arg n "$name" '.identity == "open" and .petitioner.name == $n
+    and .sealed_for == ["411324"]' >/dev/null || fail "at the county: $(ctlj zp case show "$id2" | jq -c '[.identity, .sealed_for, .petitioner]')"
+ctlj city status | jq -e '.trust.offices_known >= 3' >/dev/null \
+    || fail "the city learned no certificates: $(ctlj city status | jq -c .trust)"
+no_identity () {   # NODE: the name, id number and phone appear nowhere in its data file
+    ! grep -a -q -F -e "$name" -e "$phone" -e "$idno" "$T/$1/data/data.mdb"
+}
+stop_node prov     # the escalation waits at the city, the relay
+ctl zp case escalate "$id2" --to 410000 --note "报省" >/dev/null
+waiting () { ctlj city status | jq -e '[.links[] | select(.peer == "410000") | .queue] | .[0] >= 1' >/dev/null; }
+wait_for "the escalation queued at the city" 30 waiting
+for n in zp city; do no_identity $n || fail "the identity is readable in $n's data file"; done
+grep -a -q -F "反映征地补偿问题" "$T/city/data/data.mdb" || fail "the grep cannot see the city's queue"
+pass "identity sealed at rest: absent from the county's and the relaying city's data files"
+start_node prov
+arrived2 () { ctlj prov case show "$id2" | jq -e '.owner == "410000"' >/dev/null; }
+wait_for "the sealed case at the province" 30 arrived2
+ctlj prov case show "$id2" | jq -e --arg n "$name" '.identity == "open" and .petitioner.name == $n
+    and .petitioner.phone == "'$phone'" and (.sealed_for | sort) == ["410000", "411324"]' >/dev/null \
+    || fail "at the province: $(ctlj prov case show "$id2" | jq -c '[.identity, .sealed_for]')"
+ctl prov case assign "$id2" --to 411300 --note "请南阳市办理" >/dev/null
+at_city () { ctlj city case show "$id2" | jq -e '.owner == "411300"' >/dev/null; }
+wait_for "the case assigned to the city" 30 at_city
+ctlj city case show "$id2" | jq -e --arg n "$name" '.identity == "open" and .petitioner.name == $n' \
+    >/dev/null || fail "the city handles the case and cannot read it: $(ctlj city case show "$id2" | jq -c '[.identity, .sealed_for]')"
+sleep 0.5
+ctlj prov case show "$id2" | jq -e '.identity == "sealed" and (.petitioner | not)
+    and (.sealed_for | sort) == ["411300", "411324"]' >/dev/null \
+    || fail "the province, now a supervisor, still reads it: $(ctlj prov case show "$id2" | jq -c '[.identity, .sealed_for, .petitioner]')"
+for n in zp city prov; do no_identity $n || fail "the identity is readable in $n's data file"; done
+pass "identity open at the handler (province, then city) and the county; sealed at the supervisor"
+
+# --- 4. a county certificate at the wrong parent: refused at its start
 mkdir -p "$T/stray"
 "$XFCTL" keygen "$T/stray" >/dev/null
 sed "s#$T/zp/#$T/stray/#g; s#^code = 411324#code = 411325#" "$T/zp/xfsyncd.conf" > "$T/stray/xfsyncd.conf"

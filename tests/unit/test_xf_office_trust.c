@@ -1,7 +1,8 @@
 /* test_xf_office_trust.c — signed envelopes between real offices: a case escalated from a
  * county to the province through the city arrives signed by the county and is applied; the
  * same envelope altered by one byte at the city, or an unsigned one, is refused and counted at
- * the province, applies nothing there and sends nothing back. */
+ * the province, applies nothing there and sends nothing back. A petitioner's identity is sealed
+ * to the registering office and the handler only, wherever the case goes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,8 @@ static int setup (void **state)
             return -1;
         }
         xf_office_set_trust (fx->o[i].office, fx->trust[i]);
+        static const uint8_t tree_key[32] = "identity key of the test tree..";
+        xf_office_set_identity_key (fx->o[i].office, tree_key, sizeof tree_key, &err);
     }
     *state = fx;
     return 0;
@@ -180,6 +183,175 @@ static void test_signed_by_another_office (void **state)
     expect_forged (fx, &t, "claims origin 411324 but is signed by office 411326");
 }
 
+/* ---------------------------------------------------------------- sealed identities */
+
+static const char *const NAME = "张秀英", *const PHONE = "13837700000";
+
+static void register_with_identity (fx_t *fx, char id[XF_CASE_ID_MAX])
+{
+    xf_err_t err = {0, ""};
+    xf_actor_t who = {XF_TEST_NOW, 1000};
+    xf_case_t *c = xf_case_new ();
+    c->channel = XF__CHANNEL__VISIT;
+    c->category = XF__CATEGORY__APPEAL;
+    xf_case_set (&c->summary, "反映征地补偿问题");
+    c->received = xf_day_of_time (who.now);
+    c->headcount = 1;
+    c->petitioner = malloc (sizeof *c->petitioner);
+    xf__petitioner__init (c->petitioner);
+    xf_case_set (&c->petitioner->name, NAME);
+    xf_case_set (&c->petitioner->phone, PHONE);
+    if (xf_office_register (fx->o[2].office, &who, c, &err) != XF_OK)
+        fail_msg ("register: %s", err.msg);
+    assert_non_null (c->petitioner);   /* the caller sees what it registered */
+    assert_string_equal (c->petitioner->name, NAME);
+    snprintf (id, XF_CASE_ID_MAX, "%s", c->id);
+    xf_case_destroy (&c);
+}
+
+/* The stored record as it is, not opened. */
+static int raw_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    void **a = arg;
+    const void *v;
+    size_t len;
+    int rc = xf_txn_get (txn, XF_DB_CASES, a[0], strlen (a[0]), &v, &len, err);
+    if (rc == XF_OK)
+        a[1] = xf_case_unpack (v, len, err);
+    return rc;
+}
+
+static xf_case_t *raw_case (xf_test_office_t *o, const char *id)
+{
+    void *a[2] = {(void *) id, NULL};
+    xf_err_t err = {0, ""};
+    if (xf_store_read (o->store, raw_txn, a, &err) != XF_OK)
+        return NULL;
+    return a[1];
+}
+
+/* Whether the office shows the identity (it opens an entry sealed to it). */
+static bool reads_identity (xf_test_office_t *o, const char *id)
+{
+    xf_case_t *c = xf_office_get (o->office, id, NULL);
+    assert_non_null (c);
+    bool open = c->petitioner && strcmp (c->petitioner->name, NAME) == 0;
+    xf_case_destroy (&c);
+    return open;
+}
+
+static void expect_sealed_for (xf_test_office_t *o, const char *id, const char *a, const char *b)
+{
+    xf_case_t *c = raw_case (o, id);
+    assert_non_null (c);
+    assert_null (c->petitioner);
+    assert_int_equal (c->n_sealed, b ? 2 : 1);
+    for (size_t i = 0; i < c->n_sealed; i++)
+        assert_true (strcmp (c->sealed[i]->recipient, a) == 0
+                     || (b && strcmp (c->sealed[i]->recipient, b) == 0));
+    xf_case_destroy (&c);
+}
+
+/* Registered at 镇平: stored sealed to itself only, shown open there. Escalated to the province
+ * through the city: the city's queue holds no clear identity, the province opens its entry. */
+static void test_identity_sealed_to_the_handler (void **state)
+{
+    fx_t *fx = *state;
+    xf_err_t err = {0, ""};
+    xf_actor_t who = {XF_TEST_NOW, 1000};
+    char id[XF_CASE_ID_MAX];
+    register_with_identity (fx, id);
+    expect_sealed_for (&fx->o[2], id, fx->o[2].code, NULL);
+    assert_true (reads_identity (&fx->o[2], id));
+    assert_int_equal (xf_office_escalate (fx->o[2].office, &who, NULL, id, fx->o[0].code, "越级",
+                                          &err), XF_OK);
+    xf_test_taken_t t;
+    relayed_to_province (fx, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        assert_null (memmem (t.bytes[i], t.len[i], NAME, strlen (NAME)));
+        assert_null (memmem (t.bytes[i], t.len[i], PHONE, strlen (PHONE)));
+        xf_applied_t out;
+        xf_test_apply (&fx->o[0], fx->o[1].code, t.bytes[i], t.len[i], XF_TEST_NOW, &out);
+        assert_false (out.refused);
+        free (t.bytes[i]);
+    }
+    expect_sealed_for (&fx->o[0], id, fx->o[0].code, fx->o[2].code);
+    assert_true (reads_identity (&fx->o[0], id));
+    assert_true (reads_identity (&fx->o[2], id));   /* the registering office keeps its entry */
+    /* the same petitioner again at 镇平: recognized by the keyed hash, nothing clear stored */
+    char again[XF_CASE_ID_MAX];
+    register_with_identity (fx, again);
+    xf_case_t *c = raw_case (&fx->o[2], again);
+    assert_non_null (c);
+    assert_true (c->flags & XF__CASE_FLAG__FLAG_REPEAT);
+    assert_int_equal (c->n_repeat_of, 1);
+    assert_string_equal (c->repeat_of[0], id);
+    xf_case_destroy (&c);
+}
+
+/* The province assigns to 淅川, whose certificate it has not learned: refused, saying so, the
+ * case unchanged. Once 淅川's chain is learned the assignment goes; 淅川 opens its entry and
+ * the province, now a supervisor, holds only ciphertext. */
+static void test_identity_follows_the_handler (void **state)
+{
+    fx_t *fx = *state;
+    xf_err_t err = {0, ""};
+    xf_actor_t who = {XF_TEST_NOW, 1000};
+    char id[XF_CASE_ID_MAX];
+    xf_test_tally_t tally = {0};
+    register_with_identity (fx, id);
+    assert_int_equal (xf_office_escalate (fx->o[2].office, &who, NULL, id, fx->o[0].code, "越级",
+                                          &err), XF_OK);
+    xf_test_settle (fx->o, 4, XF_TEST_NOW, &tally);
+    xf_move_req_t m = {.kind = XF_MOVE_ASSIGN, .to = fx->o[3].code, .text = "请淅川县办理"};
+    const char *ids[] = {id};
+    assert_int_equal (xf_office_move (fx->o[0].office, &who, NULL, ids, 1, &m, NULL, &err),
+                      XF_ENOTFOUND);
+    assert_non_null (strstr (err.msg, "no certificate of office 411326 is known"));
+    expect_sealed_for (&fx->o[0], id, fx->o[0].code, fx->o[2].code);
+    /* what 淅川's hello brings to the city, and the city's to the province */
+    ProtobufCBinaryData der[2];
+    for (int i = 0; i < 2; i++)
+        der[i].data = xf_cert_der (sk_X509_value (fx->pki[3].chain, i), &der[i].len);
+    xf_trust_learned_t seen;
+    assert_int_equal (xf_trust_learn (fx->trust[0], der, 2, XF_TEST_NOW, NULL, NULL, &seen, &err),
+                      XF_OK);
+    assert_int_equal (seen.learned, 1);   /* 淅川's; the city's was known from its messages */
+    assert_int_equal (seen.refused, 0);
+    for (int i = 0; i < 2; i++)
+        free (der[i].data);
+    err = (xf_err_t) {0, ""};
+    assert_int_equal (xf_office_move (fx->o[0].office, &who, NULL, ids, 1, &m, NULL, &err), XF_OK);
+    xf_test_settle (fx->o, 4, XF_TEST_NOW, &tally);
+    assert_true (reads_identity (&fx->o[3], id));
+    assert_false (reads_identity (&fx->o[0], id));
+    expect_sealed_for (&fx->o[0], id, fx->o[3].code, fx->o[2].code);
+    expect_sealed_for (&fx->o[3], id, fx->o[3].code, fx->o[2].code);
+}
+
+/* A certificate that does not verify under the anchor (another tree's) never enters the
+ * directory, so nothing can be sealed to a planted key. */
+static void test_foreign_certificate_not_learned (void **state)
+{
+    fx_t *fx = *state;
+    xf_err_t err = {0, ""};
+    xf_test_pki_t other;
+    xf_test_root (&other, XF_PROFILE_STANDARD, "411326", "假淅川");
+    ProtobufCBinaryData der;
+    der.data = xf_cert_der (other.cert, &der.len);
+    xf_trust_learned_t seen;
+    size_t before = xf_trust_offices (fx->trust[0]);
+    assert_int_equal (xf_trust_learn (fx->trust[0], &der, 1, XF_TEST_NOW, NULL, NULL, &seen, &err),
+                      XF_OK);
+    assert_int_equal (seen.learned, 0);
+    assert_int_equal (seen.refused, 1);
+    assert_true (*seen.why);
+    assert_int_equal (xf_trust_offices (fx->trust[0]), before);
+    assert_null (xf_trust_office (fx->trust[0], "411326"));
+    free (der.data);
+    xf_test_pki_free (&other);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +359,9 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_altered_on_the_way_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unsigned_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown (test_signed_by_another_office, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_identity_sealed_to_the_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_identity_follows_the_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_foreign_certificate_not_learned, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

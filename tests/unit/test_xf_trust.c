@@ -1,6 +1,7 @@
 /* test_xf_trust.c — an office's trust state: what it refuses to start with, envelopes signed at
  * a county and verified at the province (and every way that fails), issuing to a child, and
- * the certificate a child's link is admitted by. */
+ * the certificate a child's link is admitted by; the directory of offices' certificates and
+ * sealing to them in both profiles. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +258,64 @@ static void test_issue_and_admit_children (void **state)
     free_tree (&t);
 }
 
+/* The province learns the county's chain (as the city's hello brings it) and seals to it: the
+ * county opens it, the city cannot, nor the county under another case id; nothing is sealed
+ * to an office not in the directory. */
+static void seal_across_the_tree (xf_profile_t p)
+{
+    tree_t t;
+    xf_err_t err = {0};
+    make_tree (&t, p);
+    xf_trust_t *prov = xf_test_trust (&t.prov, &t.prov, "410000", XF_TEST_NOW, &err);
+    xf_trust_t *city = xf_test_trust (&t.prov, &t.city, "411300", XF_TEST_NOW, &err);
+    xf_trust_t *county = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
+    assert_non_null (prov && city && county);
+    const uint8_t plain[] = "\x0a\x09张秀英";
+    Xf__SealedIdentity *s = NULL;
+    assert_int_equal (xf_trust_seal (prov, "411324", "411324-2026-000001", plain, sizeof plain, &s,
+                                     &err), XF_ENOTFOUND);
+    size_t n = 0;
+    const ProtobufCBinaryData *der = xf_trust_chain_der (county, &n);
+    assert_int_equal (n, 2);
+    xf_trust_learned_t seen;
+    assert_int_equal (xf_trust_learn (prov, der, n, XF_TEST_NOW, NULL, NULL, &seen, &err), XF_OK);
+    assert_int_equal (seen.learned, 2);
+    assert_non_null (xf_trust_office (prov, "411324"));
+    assert_int_equal (xf_trust_learn (prov, der, n, XF_TEST_NOW, NULL, NULL, &seen, &err), XF_OK);
+    assert_int_equal (seen.learned, 0);   /* known already */
+    assert_int_equal (xf_trust_seal (prov, "411324", "411324-2026-000001", plain, sizeof plain, &s,
+                                     &err), XF_OK);
+    assert_string_equal (s->recipient, "411324");
+    uint8_t *out = NULL;
+    size_t len = 0;
+    assert_int_equal (xf_trust_open (county, "411324-2026-000001", s, &out, &len, &err), XF_OK);
+    assert_int_equal (len, sizeof plain);
+    assert_memory_equal (out, plain, len);
+    free (out);
+    assert_int_equal (xf_trust_open (city, "411324-2026-000001", s, &out, &len, &err), XF_EPERM);
+    assert_int_equal (xf_trust_open (county, "411324-2026-000002", s, &out, &len, &err), XF_EPERM);
+    free (s->recipient);   /* relabelled for the city: still the county's ciphertext */
+    s->recipient = strdup ("411300");
+    assert_int_equal (xf_trust_open (city, "411324-2026-000001", s, &out, &len, &err), XF_EPERM);
+    xf__sealed_identity__free_unpacked (s, NULL);
+    xf_trust_destroy (&prov);
+    xf_trust_destroy (&city);
+    xf_trust_destroy (&county);
+    free_tree (&t);
+}
+
+static void test_seal_standard (void **state)
+{
+    (void) state;
+    seal_across_the_tree (XF_PROFILE_STANDARD);
+}
+
+static void test_seal_national (void **state)
+{
+    (void) state;
+    seal_across_the_tree (XF_PROFILE_NATIONAL);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +324,8 @@ int main (void)
         cmocka_unit_test (test_envelopes_national),
         cmocka_unit_test (test_envelope_from_another_tree),
         cmocka_unit_test (test_issue_and_admit_children),
+        cmocka_unit_test (test_seal_standard),
+        cmocka_unit_test (test_seal_national),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

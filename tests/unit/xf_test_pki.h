@@ -75,7 +75,10 @@ static inline xf_trust_t *xf_test_trust (xf_test_pki_t *anchor, xf_test_pki_t *o
     STACK_OF (X509) *chain = sk_X509_dup (o->chain);
     for (int i = 0; i < sk_X509_num (chain); i++)
         X509_up_ref (sk_X509_value (chain, i));
-    return xf_trust_new (anchor->cert, chain, o->key, code, o->curve_pub, now, err);
+    xf_trust_t *t = xf_trust_new (anchor->cert, chain, o->key, code, o->curve_pub, now, err);
+    if (t && xf_trust_set_curve_secret (t, o->curve_sec, err) != XF_OK)
+        xf_trust_destroy (&t);
+    return t;
 }
 
 static inline void xf_test_pki_free (xf_test_pki_t *o)

@@ -1,0 +1,283 @@
+/* xf_trust_seal.c — the directory of offices' certificates an office has learned (the anchor,
+ * its own chain, what its children announce and what verified envelopes carry), and sealing a
+ * petitioner's identity to an office by its certificate: standard, to the X25519 CURVE key the
+ * certificate names; national, to its SM2 key. Only certificates that verify under the anchor
+ * enter the directory, so an announcement passed on by any office cannot plant a key. */
+#include "xf_trust.h"
+#include "xf_trust_int.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIR_MAX 8192   /* a country has about 3,400 offices */
+
+static void entry_free (office_cert_t *e)
+{
+    X509_free (e->cert);
+    EVP_PKEY_free (e->seal);
+    free (e->der.data);
+    memset (e, 0, sizeof *e);
+}
+
+void xf_trust_dir_free (xf_trust_t *t)
+{
+    for (size_t i = 0; i < t->n_dir; i++)
+        entry_free (&t->dir[i]);
+    free (t->dir);
+    t->dir = NULL;
+    t->n_dir = t->cap_dir = 0;
+    EVP_PKEY_free (t->open_key);
+    t->open_key = NULL;
+    for (size_t i = 0; i < t->n_retired; i++)
+        EVP_PKEY_free (t->retired[i]);
+    free (t->retired);
+    t->retired = NULL;
+    t->n_retired = 0;
+}
+
+static office_cert_t *find_office (const xf_trust_t *t, const char *code)
+{
+    for (size_t i = 0; i < t->n_dir; i++)
+        if (strcmp (t->dir[i].info.code, code) == 0)
+            return &t->dir[i];
+    return NULL;
+}
+
+static EVP_PKEY *seal_key_of (const xf_trust_t *t, X509 *x, const xf_cert_info_t *info,
+                              xf_err_t *err)
+{
+    if (t->profile == XF_PROFILE_NATIONAL)
+        return X509_get_pubkey (x);
+    if (!info->has_curve) {
+        xf_err_set (err, XF_EPERM, "the certificate of %s names no CURVE key", info->code);
+        return NULL;
+    }
+    return xf_key_x25519 (info->curve, 0, err);
+}
+
+/* Puts x (taken) into the directory as the certificate of its office: a newer one (a renewal,
+ * a rotated key) replaces an older one; an older one is dropped. 1 when it entered. */
+static int put_office (xf_trust_t *t, X509 *x, const xf_cert_info_t *info, xf_err_t *err)
+{
+    office_cert_t *e = find_office (t, info->code);
+    if (e && (strcmp (e->info.fingerprint, info->fingerprint) == 0
+              || e->info.not_before > info->not_before)) {
+        X509_free (x);
+        return 0;
+    }
+    office_cert_t fresh = {.info = *info, .cert = x};
+    fresh.seal = seal_key_of (t, x, info, err);
+    fresh.der.data = fresh.seal ? xf_cert_der (x, &fresh.der.len) : NULL;
+    if (!fresh.der.data) {
+        entry_free (&fresh);
+        return err && err->code ? err->code : xf_err_set (err, XF_ENOMEM, "out of memory");
+    }
+    if (e) {
+        entry_free (e);
+        *e = fresh;
+        return 1;
+    }
+    if (t->n_dir == DIR_MAX) {
+        entry_free (&fresh);
+        return xf_err_set (err, XF_ENOMEM, "the directory holds %d offices already", DIR_MAX);
+    }
+    if (t->n_dir == t->cap_dir) {
+        size_t cap = t->cap_dir ? t->cap_dir * 2 : 32;
+        office_cert_t *grown = realloc (t->dir, cap * sizeof *grown);
+        if (!grown) {
+            entry_free (&fresh);
+            return xf_err_set (err, XF_ENOMEM, "out of memory");
+        }
+        t->dir = grown;
+        t->cap_dir = cap;
+    }
+    t->dir[t->n_dir++] = fresh;
+    return 1;
+}
+
+static int put_trusted (xf_trust_t *t, X509 *x, xf_err_t *err)
+{
+    xf_cert_info_t info;
+    if (!X509_up_ref (x))
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    int rc = xf_cert_info (x, &info, err);
+    if (rc != XF_OK) {
+        X509_free (x);
+        return rc;
+    }
+    rc = put_office (t, x, &info, err);
+    return rc < 0 ? rc : XF_OK;
+}
+
+int xf_trust_dir_init (xf_trust_t *t, int64_t now, xf_err_t *err)
+{
+    (void) now;
+    int rc = put_trusted (t, t->anchor, err);
+    for (int i = 0; rc == XF_OK && i < sk_X509_num (t->chain); i++)
+        rc = put_trusted (t, sk_X509_value (t->chain, i), err);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- learning */
+
+/* Every certificate the directory and this office's chain hold, and the bag, as the
+ * intermediates a new certificate may need. */
+static STACK_OF (X509) *pool_of (const xf_trust_t *t, STACK_OF (X509) *bag)
+{
+    STACK_OF (X509) *pool = sk_X509_dup (bag);
+    for (size_t i = 0; pool && i < t->n_dir; i++)
+        if (!sk_X509_push (pool, t->dir[i].cert)) {
+            sk_X509_free (pool);
+            return NULL;
+        }
+    return pool;
+}
+
+int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, int64_t now,
+                    xf_trust_fresh_fn fresh, void *arg, xf_trust_learned_t *out, xf_err_t *err)
+{
+    memset (out, 0, sizeof *out);
+    STACK_OF (X509) *bag = sk_X509_new_null ();
+    if (!bag)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        X509 *x = xf_cert_from_der (ders[i].data, ders[i].len);
+        if (!x || !sk_X509_push (bag, x)) {
+            X509_free (x);
+            out->refused++;
+            snprintf (out->why, sizeof out->why, "certificate %zu does not decode", i + 1);
+        }
+    }
+    STACK_OF (X509) *pool = pool_of (t, bag);
+    int rc = pool ? XF_OK : xf_err_set (err, XF_ENOMEM, "out of memory");
+    for (int i = 0; rc == XF_OK && i < sk_X509_num (bag); i++) {
+        X509 *x = sk_X509_value (bag, i);
+        xf_cert_info_t info;
+        xf_err_t why = {0};
+        const office_cert_t *e;
+        if (xf_cert_info (x, &info, &why) != XF_OK)
+            goto refused;
+        if ((e = find_office (t, info.code)) && strcmp (e->info.fingerprint, info.fingerprint) == 0)
+            continue;   /* known already: the common case of every hello */
+        if (xf_cert_verify (t->anchor, x, pool, now, &why) != XF_OK)
+            goto refused;
+        X509_up_ref (x);
+        int entered = put_office (t, x, &info, &why);
+        if (entered < 0 && entered != XF_EPERM) {
+            rc = xf_err_set (err, entered, "%s", why.msg);
+            break;
+        }
+        if (entered < 0)
+            goto refused;
+        if (entered) {
+            out->learned++;
+            e = find_office (t, info.code);
+            if (fresh)
+                fresh (info.code, &e->der, arg);
+        }
+        continue;
+    refused:
+        out->refused++;
+        snprintf (out->why, sizeof out->why, "%.200s", why.msg);
+    }
+    sk_X509_free (pool);
+    sk_X509_pop_free (bag, X509_free);
+    return rc;
+}
+
+const xf_cert_info_t *xf_trust_office (const xf_trust_t *t, const char *code)
+{
+    const office_cert_t *e = find_office (t, code);
+    return e ? &e->info : NULL;
+}
+
+size_t xf_trust_offices (const xf_trust_t *t)
+{
+    return t->n_dir;
+}
+
+size_t xf_trust_certificates (const xf_trust_t *t, const char *const *codes, size_t n,
+                              ProtobufCBinaryData *out, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < max; i++) {
+        const office_cert_t *e = find_office (t, codes[i]);
+        if (e)
+            out[k++] = e->der;
+    }
+    return k;
+}
+
+/* ---------------------------------------------------------------- sealing */
+
+int xf_trust_set_curve_secret (xf_trust_t *t, const uint8_t secret[32], xf_err_t *err)
+{
+    EVP_PKEY *k = t->profile == XF_PROFILE_NATIONAL ? (EVP_PKEY_up_ref (t->key) ? t->key : NULL)
+                                                    : xf_key_x25519 (secret, 1, err);
+    if (!k)
+        return err && err->code ? err->code : xf_err_set (err, XF_ENOMEM, "out of memory");
+    EVP_PKEY_free (t->open_key);
+    t->open_key = k;
+    return XF_OK;
+}
+
+int xf_trust_retire_key (xf_trust_t *t, EVP_PKEY *key, xf_err_t *err)
+{
+    EVP_PKEY **grown = realloc (t->retired, (t->n_retired + 1) * sizeof *grown);
+    if (!grown) {
+        EVP_PKEY_free (key);
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    }
+    t->retired = grown;
+    t->retired[t->n_retired++] = key;
+    return XF_OK;
+}
+
+/* "<case id>|<recipient>": an entry copied into another case, or relabelled for another office,
+ * does not open. */
+static void seal_context (char *buf, size_t size, const char *case_id, const char *recipient)
+{
+    snprintf (buf, size, "%s|%s", case_id, recipient);
+}
+
+int xf_trust_seal (xf_trust_t *t, const char *recipient, const char *case_id, const uint8_t *plain,
+                   size_t len, Xf__SealedIdentity **out, xf_err_t *err)
+{
+    const office_cert_t *e = find_office (t, recipient);
+    if (!e)
+        return xf_err_set (err, XF_ENOTFOUND, "no certificate of office %s is known here yet (an "
+                           "office's certificate comes with its link's hello and with its "
+                           "messages): the petitioner's identity cannot be sealed to it", recipient);
+    char context[96];
+    seal_context (context, sizeof context, case_id, recipient);
+    Xf__SealedIdentity *s = malloc (sizeof *s);
+    if (!s || (xf__sealed_identity__init (s), !(s->recipient = strdup (recipient)))) {
+        free (s);
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    }
+    int rc = xf_seal (t->profile, e->seal, context, plain, len, s, err);
+    if (rc != XF_OK) {
+        xf__sealed_identity__free_unpacked (s, NULL);
+        return xf_err_prefix (err, "sealing to %s", recipient);
+    }
+    *out = s;
+    return XF_OK;
+}
+
+int xf_trust_open (xf_trust_t *t, const char *case_id, const Xf__SealedIdentity *in,
+                   uint8_t **plain, size_t *len, xf_err_t *err)
+{
+    if (!t->open_key)
+        return xf_err_set (err, XF_ESTATE, "this office has no key to open sealed identities");
+    if (strcmp (in->recipient, t->own.code) != 0)
+        return xf_err_set (err, XF_EPERM, "the identity is sealed to office %s, not to this one",
+                           in->recipient);
+    char context[96];
+    seal_context (context, sizeof context, case_id, in->recipient);
+    int rc = xf_open (t->profile, t->open_key, context, in, plain, len, err);
+    for (size_t i = 0; rc == XF_EPERM && i < t->n_retired; i++)
+        rc = xf_open (t->profile, t->retired[i], context, in, plain, len, err);
+    return rc;
+}
