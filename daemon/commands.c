@@ -28,7 +28,7 @@ static xf_day_t today (const xf_node_t *node)
 
 static xf_actor_t actor (const xf_node_t *node, uid_t uid)
 {
-    return (xf_actor_t) {node_now (node), (uint32_t) uid};
+    return (xf_actor_t) {node_now (node), (uint32_t) uid, node->role};
 }
 
 /* ---------------------------------------------------------------- argument helpers */
@@ -562,6 +562,8 @@ static const char *const k_stats[] = {"period", "consolidated", "request", NULL}
 static const char *const k_score[] = {"period", "request", NULL};
 static const char *const k_clock[] = {"time", NULL};
 static const char *const k_cert_issue[] = {"request", "days", NULL};
+static const char *const k_recuse[] = {"id", "operator", NULL};
+static const char *const k_audit_show[] = {"id", "uid", "from", "to", "action", "limit", NULL};
 
 static const command_t commands[] = {
     {"status", cmd_status, k_none},
@@ -589,6 +591,9 @@ static const command_t commands[] = {
     {"cert.show", cmd_cert_show, k_none},
     {"clock.show", cmd_clock_show, k_none},
     {"clock.set", cmd_clock_set, k_clock},
+    {"case.recuse", cmd_recuse, k_recuse},
+    {"audit.verify", cmd_audit_verify, k_none},
+    {"audit.show", cmd_audit_show, k_audit_show},
 };
 
 static const char *unknown_arg (const json_t *args, const char *const *keys)
@@ -608,6 +613,30 @@ static const char *unknown_arg (const json_t *args, const char *const *keys)
 static json_t *refusal (const char *code, const char *message)
 {
     return json_pack ("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", code, "message", message);
+}
+
+/* One command for operator uid: its role and recusals checked, the command run, the result
+ * trimmed of what the operator may not see, the request audited. */
+static json_t *run (xf_node_t *node, uid_t uid, const command_t *cmd, const json_t *args)
+{
+    access_caller_t who;
+    xf_err_t err = {0};
+    access_caller (node, uid, &who);
+    node->role = xf_role_name (who.role);
+    json_t *result = NULL;
+    if (access_allow (node, &who, cmd->name, args, &err) == XF_OK)
+        result = cmd->fn (node, uid, args, &err);
+    else
+        log_warn ("%s refused: %s", cmd->name, err.msg);
+    if (result)
+        access_filter (node, &who, cmd->name, result);
+    if (!result && !err.code)
+        xf_err_set (&err, XF_EINVAL, "refused");
+    audit_request (node, &who, cmd->name, args, result ? NULL : &err);
+    node->role = NULL;
+    access_caller_clear (&who);
+    return result ? json_pack ("{s:b,s:o}", "ok", 1, "result", result)
+                  : refusal (xf_err_name (err.code), err.msg);
 }
 
 json_t *commands_execute (xf_node_t *node, uid_t uid, const json_t *request)
@@ -635,11 +664,7 @@ json_t *commands_execute (xf_node_t *node, uid_t uid, const json_t *request)
             resp = refusal ("bad_request", msg);
             break;
         }
-        xf_err_t err = {0};
-        json_t *result = commands[i].fn (node, uid, a, &err);
-        resp = result ? json_pack ("{s:b,s:o}", "ok", 1, "result", result)
-                      : refusal (xf_err_name (err.code ? err.code : XF_EINVAL),
-                                 err.msg[0] ? err.msg : "refused");
+        resp = run (node, uid, &commands[i], a);
     }
     json_decref (empty);
     if (!resp) {

@@ -175,7 +175,8 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "%s", err.msg);
         return -1;
     }
-    if (load_identity_key (node, errbuf, errlen) != 0 || trust_open (node, errbuf, errlen) != 0)
+    if (load_identity_key (node, errbuf, errlen) != 0 || trust_open (node, errbuf, errlen) != 0
+        || access_open (node, errbuf, errlen) != 0)
         return -1;
     size_t indexed = 0;
     if (xf_office_share_rebuild (node->office, false, &indexed, &err) != XF_OK) {
@@ -204,6 +205,7 @@ static void close_node (xf_node_t *node)
     links_destroy (&node->links);
     xf_office_destroy (&node->office);
     xf_trust_destroy (&node->trust);
+    xf_access_destroy (&node->access);
     xf_store_close (&node->store);
     xf_conf_destroy (&node->conf);
 }

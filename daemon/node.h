@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "control.h"
+#include "xf_access.h"
 #include "xf_conf.h"
 #include "xf_office.h"
 #include "xf_store.h"
@@ -26,6 +27,8 @@ typedef struct xf_node {
     int64_t started;
     bool stopping;
     bool deadlines_dirty;     /* run the deadline scan at the next loop turn */
+    struct xf_access *access; /* [roles] and [recusal] (access.c) */
+    const char *role;         /* the role of the operator whose request runs now */
 } xf_node_t;
 
 /* The node clock, unix seconds. */
@@ -69,6 +72,35 @@ json_t *trust_status (xf_node_t *node);
 /* Control commands cert.issue and cert.show. */
 json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 json_t *cmd_cert_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+
+/* ---- access.c: roles and recusal of the operators on the control socket */
+typedef struct {
+    xf_operator_t op;
+    char name[64];
+    char *group_names[64];
+    xf_role_t role;
+} access_caller_t;
+/* Builds the roles and recusals of the config; -1 with errbuf saying why. */
+int  access_open (xf_node_t *node, char *errbuf, size_t errlen);
+/* Who uid is: its user name, groups and role. Clear it with access_caller_clear. */
+void access_caller (xf_node_t *node, uid_t uid, access_caller_t *c);
+void access_caller_clear (access_caller_t *c);
+/* XF_OK when the caller may run command with args; else XF_EPERM saying which role it needs,
+ * or which case the caller is recused from. */
+int  access_allow (xf_node_t *node, const access_caller_t *c, const char *command,
+                   const json_t *args, xf_err_t *err);
+/* Whether the caller is recused from the case (by the config or a stored recusal). */
+bool access_recused (xf_node_t *node, const access_caller_t *c, const char *case_id);
+/* Drops from a case.list result the cases the caller is recused from. */
+void access_filter (xf_node_t *node, const access_caller_t *c, const char *command, json_t *result);
+json_t *cmd_recuse (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+
+/* ---- audit.c: the audit log on the control socket */
+/* Audits a request that changed no case, or was refused (refused: why; NULL: done). */
+void    audit_request (xf_node_t *node, const access_caller_t *c, const char *command,
+                       const json_t *args, const xf_err_t *refused);
+json_t *cmd_audit_verify (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+json_t *cmd_audit_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 
 /* Runs the event loop until SIGTERM/SIGINT. Returns the exit status. */
 int loop_run (xf_node_t *node);

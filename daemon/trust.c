@@ -83,6 +83,7 @@ int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
         return -1;
     }
     xf_office_set_trust (node->office, node->trust);
+    xf_office_set_audit_profile (node->office, xf_trust_profile (node->trust));
     return 0;
 }
 

@@ -27,10 +27,11 @@
 #define SUFFIX_MAX 32       /* room for "\n… and N more errors" */
 
 enum sec { SEC_NONE, SEC_NODE, SEC_PARENT, SEC_CHILD, SEC_DEADLINES, SEC_REPORT, SEC_DEBUG,
-           SEC_LINKS, SEC_STATS, SEC_SCORE, SEC_TRUST,
+           SEC_LINKS, SEC_STATS, SEC_SCORE, SEC_TRUST, SEC_ROLES, SEC_RECUSAL,
            SEC_BAD /* unknown, duplicate or broken header: its keys are skipped */ };
 static const char *const SEC_NAMES[] = { "", "node", "parent", "child", "deadlines", "report",
-                                         "debug", "links", "stats", "score", "trust", "" };
+                                         "debug", "links", "stats", "score", "trust", "roles",
+                                         "recusal", "" };
 
 enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL, K_BASES, K_PROFILE };
 
@@ -83,6 +84,12 @@ static const keydef_t KEYS[] = {
     { SEC_TRUST, "certificate", K_STR, IN_CONF (trust_certificate), false, 0, 0 },
     { SEC_TRUST, "signing_key", K_STR, IN_CONF (trust_signing_key), false, 0, 0 },
     { SEC_TRUST, "profile", K_PROFILE, IN_CONF (trust_profile), false, 0, 0 },
+    /* operators: user names, uids and @groups (xf_access.h); checked in check_whole */
+    { SEC_ROLES, "viewer", K_STR, IN_CONF (role_members[XF_ROLE_VIEWER]), false, 0, 0 },
+    { SEC_ROLES, "clerk", K_STR, IN_CONF (role_members[XF_ROLE_CLERK]), false, 0, 0 },
+    { SEC_ROLES, "leader", K_STR, IN_CONF (role_members[XF_ROLE_LEADER]), false, 0, 0 },
+    { SEC_ROLES, "admin", K_STR, IN_CONF (role_members[XF_ROLE_ADMIN]), false, 0, 0 },
+    { SEC_RECUSAL, "cases", K_STR, IN_CONF (recusals), false, 0, 0 },
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -609,6 +616,16 @@ static void check_whole (ctx_t *c)
         if (!f->children[i].key_given)
             add_err (c, f->children[i].line, "public_key is required in [child %s] (or configure "
                      "[trust] and admit children by their certificates)", f->children[i].code);
+    f->has_roles = c->sec_seen[SEC_ROLES] != 0;
+    for (int r = XF_ROLE_VIEWER; r < XF_ROLE_COUNT; r++) {
+        xf_err_t why = {0};
+        if (f->role_members[r] && xf_access_check_members (f->role_members[r], &why) != XF_OK)
+            add_err (c, c->seen[find_key (SEC_ROLES, xf_role_name (r))], "[roles] %s: %s",
+                     xf_role_name (r), why.msg);
+    }
+    xf_err_t why = {0};
+    if (f->recusals && xf_access_check_recusals (f->recusals, &why) != XF_OK)
+        add_err (c, c->seen[find_key (SEC_RECUSAL, "cases")], "[recusal] cases: %s", why.msg);
     if (f->data_dir && f->has_trust && !f->trust_certificate)
         c->oom |= !(f->trust_certificate = join (f->data_dir, "node.crt"));
     if (f->data_dir && f->has_trust && !f->trust_signing_key)
@@ -734,6 +751,9 @@ void xf_conf_destroy (xf_conf_t **conf_p)
     free (f->trust_anchor);
     free (f->trust_certificate);
     free (f->trust_signing_key);
+    for (int r = 0; r < XF_ROLE_COUNT; r++)
+        free (f->role_members[r]);
+    free (f->recusals);
     free_items (f->required_items, f->n_required_items);
     free (f->score_filed_bases);
     free (f->path);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "xf_access.h"
 #include "xf_err.h"
 
 #define XF_CODE_MAX    13   /* GB/T 2260 codes are 6 digits; room for township codes (12) */
@@ -70,6 +71,12 @@ typedef struct {
     char *trust_certificate;        /* this office's chain; default <data_dir>/node.crt */
     char *trust_signing_key;        /* default <data_dir>/sign.key */
     int trust_profile;              /* xf_profile_t: standard (default) or national */
+    /* [roles] operators given each role (xf_access.h); has_roles false without the section
+     * (every operator is then an admin) */
+    bool has_roles;
+    char *role_members[XF_ROLE_COUNT];
+    /* [recusal] cases = CASE_ID:OPERATOR, … (回避) */
+    char *recusals;
     /* where it came from, for messages */
     char *path;
 } xf_conf_t;

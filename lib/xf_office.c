@@ -98,6 +98,8 @@ int xf_office_append_event (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who
     ev->office = o->code;
     ev->operator_uid = who->uid;
     int rc = xf_office_put_event (txn, ev, err);
+    if (rc == XF_OK)
+        rc = xf_office_audit_event (txn, o, who, ev, err);
     return rc == XF_OK ? xf_office_publish (txn, o, c, ev, err) : rc;
 }
 

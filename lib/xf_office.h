@@ -14,6 +14,7 @@
 #include "xf_route.h"
 #include "xf_stats.h"
 #include "xf_store.h"
+#include "xf_audit.h"
 #include "xf_trust.h"
 
 typedef struct xf_office xf_office_t;
@@ -23,7 +24,11 @@ typedef struct xf_office xf_office_t;
 typedef struct {
     int64_t now;       /* node clock, unix seconds */
     uint32_t uid;      /* operator (SO_PEERCRED), 0 for the node itself */
+    const char *role;  /* the operator's role, for the audit log; XF_ACTOR_NODE for the node
+                        * itself (the deadline scanner, automatic urges); NULL: not known */
 } xf_actor_t;
+
+#define XF_ACTOR_NODE "node"
 
 /* store is borrowed and must outlive the office. */
 xf_office_t *xf_office_new (xf_store_t *store, const char *code, const xf_limits_t *lim,
@@ -42,6 +47,16 @@ int xf_office_set_identity_key (xf_office_t *o, const uint8_t *key, size_t len, 
 void xf_office_set_trust (xf_office_t *o, xf_trust_t *trust);
 /* Envelopes addressed here refused for their signature since the store was made. */
 int xf_office_forged (xf_office_t *o, uint64_t *n, xf_err_t *err);
+/* The audit log (lib/xf_audit.h): its hash follows the profile (standard by default). Every
+ * event recorded here and every envelope addressed here is audited in its own transaction;
+ * note records an operator action that changes no case (in a transaction of its own). */
+void    xf_office_set_audit_profile (xf_office_t *o, xf_profile_t p);
+int     xf_office_audit_note (xf_office_t *o, const xf_actor_t *who, const char *action,
+                              const char *case_id, const char *detail, xf_err_t *err);
+int     xf_office_audit_verify (xf_office_t *o, xf_audit_report_t *out, xf_err_t *err);
+/* The records f selects (a JSON array, the caller's). */
+json_t *xf_office_audit_show (xf_office_t *o, const xf_audit_filter_t *f, xf_err_t *err);
+
 /* The petitioner's identity of c opened into c->petitioner when it is sealed to this office
  * (nothing to do otherwise: not entitled, not sealed, or no trust). */
 int xf_office_unseal (xf_office_t *o, xf_case_t *c, xf_err_t *err);

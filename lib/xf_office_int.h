@@ -19,6 +19,7 @@ struct xf_office {
     int64_t (*clock_ms) (void);   /* monotonic milliseconds, for the pulls' deadlines */
     bool snapshots_due;        /* a child's snapshot arrived: ours may change */
     xf_trust_t *trust;         /* borrowed; NULL: envelopes go unsigned, none is verified */
+    xf_profile_t audit_profile;   /* the audit log's hash: SHA-256, or SM3 (national) */
 };
 
 #define DUE_KEY_MAX (4 + XF_CASE_ID_MAX)
@@ -58,6 +59,16 @@ int xf_office_seal_new (xf_office_t *o, xf_case_t *c, xf_err_t *err);
 /* With trust, after c changed owner: an entry sealed to the new owner (opened from this
  * office's), and the entries of offices no longer entitled dropped. */
 int xf_office_reseal (xf_office_t *o, xf_case_t *c, xf_err_t *err);
+
+/* The audit log (xf_office_audit.c), inside the caller's transaction: a record of action on
+ * case_id (may be NULL) by who; of an event this office recorded; of an envelope addressed
+ * here, applied or refused as out says. */
+int xf_office_audit (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who, const char *action,
+                     const char *case_id, const char *detail, xf_err_t *err);
+int xf_office_audit_event (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who,
+                           const Xf__CaseEvent *ev, xf_err_t *err);
+int xf_office_audit_applied (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
+                             const xf_applied_t *out, xf_err_t *err);
 
 /* ---------------------------------------------------------------- between offices */
 

@@ -175,9 +175,11 @@ int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const c
                        env->from, peer);
     switch (xf_routes_lookup (net->routes, env->to, &hop)) {
     case XF_ROUTE_SELF:
-        if ((rc = check_signature (txn, o, se, env, now, out, err)) != XF_OK || out->forged)
-            return rc;
-        if ((rc = apply_here (txn, o, env, now, out, err)) != XF_OK || !out->refused)
+        if ((rc = check_signature (txn, o, se, env, now, out, err)) == XF_OK && !out->forged)
+            rc = apply_here (txn, o, env, now, out, err);
+        if (rc == XF_OK)
+            rc = xf_office_audit_applied (txn, o, env, now, out, err);
+        if (rc != XF_OK || !out->refused || out->forged)
             return rc;
         break;
     case XF_ROUTE_CHILD:

@@ -326,7 +326,7 @@ int xf_office_take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
     }
     undo_move (was, c);
     was->last_event = c->last_event;
-    xf_actor_t node = {.now = now, .uid = 0};
+    xf_actor_t node = {.now = now, .uid = 0, .role = XF_ACTOR_NODE};
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     Xf__Returned body = XF__RETURNED__INIT;
     body.to = de->to;

@@ -226,7 +226,7 @@ int xf_office_receive_review (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope 
     body.due = c ? c->handle_due : 0;
     ev.body_case = XF__CASE_EVENT__BODY_REVIEW;
     ev.review = &body;
-    xf_actor_t node = {.now = now, .uid = 0};
+    xf_actor_t node = {.now = now, .uid = 0, .role = XF_ACTOR_NODE};
     if (rc != XF_OK)
         *err = why;
     else if (!xf_case_watched_by (before, env->from))

@@ -116,7 +116,7 @@ static int scan_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 
 int xf_office_scan_deadlines (xf_office_t *o, int64_t now, size_t *marked, xf_err_t *err)
 {
-    xf_actor_t node = {now, 0};
+    xf_actor_t node = {now, 0, XF_ACTOR_NODE};
     size_t total = 0;
     scan_t s;
     do {

@@ -320,7 +320,7 @@ int xf_office_receive_request (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope
         xf_case_destroy (&c);
         return rc;
     }
-    xf_actor_t node = {.now = now, .uid = 0};
+    xf_actor_t node = {.now = now, .uid = 0, .role = XF_ACTOR_NODE};
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     Xf__Urge u = *asked->urge;
     u.number = c->urges;

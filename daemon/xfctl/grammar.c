@@ -159,6 +159,22 @@ static const xf_arg_t a_clock_set[] = {
      "the new node time, China Standard Time"},
     ARG_END};
 
+static const xf_arg_t a_recuse[] = {
+    ARG_ID,
+    {"--operator", "operator", A_TEXT, 0, "USER", 0, 0,
+     "the operator (user name or uid) related to the case; default: yourself"},
+    ARG_END};
+
+static const xf_arg_t a_audit_show[] = {
+    {"--case", "id", A_TEXT, 0, "ID", 0, 0, "only records of this case"},
+    {"--uid", "uid", A_INT, 0, "UID", -1, 4294967295L, "only this operator's records (-1: the node)"},
+    {"--from", "from", A_TIME, 0, "YYYY-MM-DDTHH:MM:SS", 0, 0, "from this time (CST)"},
+    {"--to", "to", A_TIME, 0, "YYYY-MM-DDTHH:MM:SS", 0, 0, "up to this time (CST)"},
+    {"--action", "action", A_TEXT, 0, "PREFIX", 0, 0,
+     "only actions starting so: case., apply., node., cert., …"},
+    {"--limit", "limit", A_INT, 0, "N", 1, 1000000, "the newest N records only"},
+    ARG_END};
+
 static const xf_arg_t a_help[] = {
     {"COMMAND", "topic", A_TEXT, A_POSITIONAL | A_REST | A_LOCAL, "COMMAND", 0, 0,
      "the command to explain"},
@@ -204,6 +220,11 @@ const xf_cmd_t xf_commands[] = {
           "复查/复核 request, at the office above the last decision", NULL),
     CASE ("lookup", "case.lookup", SHOW_PLAIN, a_lookup,
           "the public status for a petitioner's 查询码, at any office", NULL),
+    CASE ("recuse", "case.recuse", SHOW_PLAIN, a_recuse,
+          "回避: an operator related to the case can no longer read or act on it",
+          "Anyone may recuse themselves; recusing another operator needs the role leader. The\n"
+          "recusal is kept in the store and cannot be undone from xfctl. [recusal] cases in the\n"
+          "configuration recuses operators as well."),
     {{"stats", NULL}, "stats", RUN_STATS, SHOW_STATS, a_stats,
      "the statistics of a period",
      "csv has one header row and one row per office, columns named like by_channel.letter."},
@@ -238,6 +259,14 @@ const xf_cmd_t xf_commands[] = {
     {{"clock", "show", NULL}, "clock.show", RUN_REQUEST, SHOW_CLOCK, a_none, "the node's clock", NULL},
     {{"clock", "set", NULL}, "clock.set", RUN_REQUEST, SHOW_CLOCK, a_clock_set,
      "move the node's clock (only with [debug] clock_control = true)", NULL},
+    {{"audit", "verify", NULL}, "audit.verify", RUN_REQUEST, SHOW_PLAIN, a_none,
+     "check the whole audit log's hash chain; names the first broken record",
+     "Every operator action and every message applied here is one record of a hash chain\n"
+     "(SHA-256, or SM3 with the national profile). A changed, missing or reordered record\n"
+     "breaks it: the command then fails (exit status 1) naming the first broken record. Keep\n"
+     "the head it prints elsewhere: a rewrite of the whole tail shows only against that."},
+    {{"audit", "show", NULL}, "audit.show", RUN_REQUEST, SHOW_AUDIT, a_audit_show,
+     "audit records, filtered by case, operator, time or action", NULL},
     {{"help", NULL}, NULL, RUN_HELP, SHOW_PLAIN, a_help, "this list, or one command's help", NULL},
     {{NULL}, NULL, RUN_HELP, SHOW_PLAIN, NULL, NULL, NULL},
 };

@@ -59,6 +59,7 @@ typedef enum {         /* how a result is shown in text mode */
     SHOW_LIST,
     SHOW_CLOCK,
     SHOW_STATS,
+    SHOW_AUDIT,        /* audit records, one per row */
 } xf_show_t;
 
 typedef struct {

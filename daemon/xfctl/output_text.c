@@ -194,6 +194,27 @@ static int show_history (const json_t *r, FILE *out)
     return rc;
 }
 
+static int show_audit (const json_t *r, FILE *out)
+{
+    static const char *const head[] = {"SEQ", "AT", "UID", "ROLE", "ACTION", "CASE", "DETAIL"};
+    text_table_t *t = text_table_new (7, head);
+    text_table_right (t, 0);
+    text_table_right (t, 2);
+    size_t i;
+    json_t *e;
+    json_array_foreach (json_object_get (r, "records"), i, e) {
+        char *seq = scalar (member (e, "seq")), *uid = scalar (member (e, "uid"));
+        char *detail = text_clean (str (e, "detail"));
+        const char *row[] = {seq, str (e, "at"), uid, str (e, "role"), str (e, "action"),
+                             str (e, "case"), detail};
+        text_table_add (t, row);
+        free (seq), free (uid), free (detail);
+    }
+    int rc = text_table_print (t, out);
+    text_table_destroy (&t);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- node */
 
 static void show_links (text_table_t *kv, const json_t *links, text_table_t **lt)
@@ -317,6 +338,7 @@ int xf_out_text (xf_show_t show, const json_t *result, FILE *out)
     case SHOW_STATUS:    rc = show_status (result, out); break;
     case SHOW_CLOCK:     rc = show_clock (result, out); break;
     case SHOW_STATS:     rc = xf_out_stats_table (result, out); break;
+    case SHOW_AUDIT:     rc = show_audit (result, out); break;
     case SHOW_PLAIN:
     default:             rc = kv_show (result, out); break;
     }

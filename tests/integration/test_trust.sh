@@ -75,6 +75,10 @@ arrived () { ctlj prov case show "$id" | jq -e '.owner == "410000"' >/dev/null; 
 wait_for "the case at the province" 30 arrived
 ctlj prov status | jq -e '.trust.forged == 0 and .trust.verified_signers >= 1' >/dev/null \
     || fail "province trust status: $(ctlj prov status | jq -c .trust)"
+ctlj prov audit show --action apply.escalate | jq -e --arg id "$id" '.records | length == 1
+    and .[0].case == $id and .[0].uid == -1 and .[0].role == "node"
+    and (.[0].detail | startswith("from 411324"))' >/dev/null \
+    || fail "the applied escalation is not in the province's audit log: $(ctlj prov audit show --limit 5 | jq -c .)"
 pass "escalation signed by the county verified at the province, two hops away"
 
 # --- 3. a petitioner's identity sealed: open at the registering office and the handler only

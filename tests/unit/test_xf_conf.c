@@ -678,9 +678,32 @@ static void test_trust (void **state)
     assert_error (msg, "t.conf:6: ", "public_key is required in [child 411324001] (or configure [trust]");
 }
 
+static void test_roles_and_recusal (void **state)
+{
+    (void) state;
+    xf_conf_t *c = parse_ok (NODE "[roles]\nviewer = @xf-view\nclerk = alice, 1001\nadmin = root\n"
+                             "[recusal]\ncases = 411324-2026-000001:alice\n");
+    assert_true (c->has_roles);
+    assert_string_equal (c->role_members[XF_ROLE_CLERK], "alice, 1001");
+    assert_null (c->role_members[XF_ROLE_LEADER]);
+    assert_string_equal (c->recusals, "411324-2026-000001:alice");
+    xf_conf_destroy (&c);
+    c = parse_ok (NODE);
+    assert_false (c->has_roles);
+    xf_conf_destroy (&c);
+    xf_err_t err = { 0, "" };
+    const char *msg = parse_bad (NODE "[roles]\nclerk = Alice Wang\nboss = bob\n"   /* 6, 7 */
+                                      "[recusal]\ncases = 411324-2026-000001\n", &err);   /* 9 */
+    assert_error (msg, "t.conf:6: ", "[roles] clerk: \"Alice Wang\" is not a user name, a uid or an @group");
+    assert_error (msg, "t.conf:7: ", "unknown key \"boss\" in [roles]");
+    assert_error (msg, "t.conf:9: ", "[recusal] cases: \"411324-2026-000001\" is not CASE_ID:OPERATOR");
+    assert_int_equal (count_lines (msg), 3);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_roles_and_recusal),
         cmocka_unit_test (test_full_config),
         cmocka_unit_test (test_shipped_example),
         cmocka_unit_test (test_defaults_when_omitted),

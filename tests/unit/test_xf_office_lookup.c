@@ -42,7 +42,7 @@ static int setup (void **state)
     xf_err_t err = {0, ""};
     if (!fx || xf_test_tree_open (fx->o, &LIM, "test_xf_office_lookup"))
         return -1;
-    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000};
+    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000, "clerk"};
     xf_case_t *c = xf_case_new ();
     c->channel = XF__CHANNEL__LETTER;
     c->category = XF__CATEGORY__ACCUSATION;

@@ -47,7 +47,7 @@ static int open_tree (void **state, bool keyed)
     for (int i = 0; keyed && i < N_OFFICES; i++)
         if (xf_office_set_identity_key (fx->o[i].office, KEY, sizeof KEY, &err))
             return -1;
-    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000};
+    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000, "clerk"};
     *state = fx;
     return 0;
 }

@@ -66,7 +66,7 @@ static int setup (void **state)
     fx_t *fx = calloc (1, sizeof *fx);
     if (!fx || xf_test_tree_open (fx->o, &LIM, "test_xf_office_reconcile"))
         return -1;
-    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000};
+    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000, "clerk"};
     register_at (fx, ZP, fx->id);
     move (fx, ZP, fx->id, XF_MOVE_ESCALATE, NULL);
     xf_test_settle (fx->o, N_OFFICES, fx->who.now, &fx->tally);

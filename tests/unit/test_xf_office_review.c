@@ -41,7 +41,7 @@ static int setup (void **state)
     fx_t *fx = calloc (1, sizeof *fx);
     if (!fx || xf_test_tree_open (fx->o, &LIM, "test_xf_office_review"))
         return -1;
-    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000};
+    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000, "clerk"};
     *state = fx;
     return 0;
 }

@@ -71,7 +71,7 @@ static int setup (void **state)
     for (int i = 0; i < N_OFFICES; i++)
         xf_office_set_clock_ms (fx->o[i].office, clock_ms);
     fake_ms = 1000000;
-    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000};
+    fx->who = (xf_actor_t) {xf_day_start (xf_day_from_ymd (2026, 11, 2)) + 9 * 3600, 1000, "clerk"};
     char id[XF_CASE_ID_MAX];
     const char *ids[] = {id};
     xf_err_t err = {0, ""};

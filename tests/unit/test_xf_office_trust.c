@@ -59,7 +59,7 @@ static int teardown (void **state)
 static void escalate_case (fx_t *fx, char id[XF_CASE_ID_MAX])
 {
     xf_err_t err = {0, ""};
-    xf_actor_t who = {XF_TEST_NOW, 1000};
+    xf_actor_t who = {XF_TEST_NOW, 1000, "clerk"};
     xf_case_t *c = xf_case_new ();
     c->channel = XF__CHANNEL__LETTER;
     c->category = XF__CATEGORY__APPEAL;
@@ -190,7 +190,7 @@ static const char *const NAME = "张秀英", *const PHONE = "13837700000";
 static void register_with_identity (fx_t *fx, char id[XF_CASE_ID_MAX])
 {
     xf_err_t err = {0, ""};
-    xf_actor_t who = {XF_TEST_NOW, 1000};
+    xf_actor_t who = {XF_TEST_NOW, 1000, "clerk"};
     xf_case_t *c = xf_case_new ();
     c->channel = XF__CHANNEL__VISIT;
     c->category = XF__CATEGORY__APPEAL;
@@ -258,7 +258,7 @@ static void test_identity_sealed_to_the_handler (void **state)
 {
     fx_t *fx = *state;
     xf_err_t err = {0, ""};
-    xf_actor_t who = {XF_TEST_NOW, 1000};
+    xf_actor_t who = {XF_TEST_NOW, 1000, "clerk"};
     char id[XF_CASE_ID_MAX];
     register_with_identity (fx, id);
     expect_sealed_for (&fx->o[2], id, fx->o[2].code, NULL);
@@ -296,7 +296,7 @@ static void test_identity_follows_the_handler (void **state)
 {
     fx_t *fx = *state;
     xf_err_t err = {0, ""};
-    xf_actor_t who = {XF_TEST_NOW, 1000};
+    xf_actor_t who = {XF_TEST_NOW, 1000, "clerk"};
     char id[XF_CASE_ID_MAX];
     xf_test_tally_t tally = {0};
     register_with_identity (fx, id);

@@ -1,0 +1,202 @@
+/* access.c — who is asking on the control socket: the operator behind a request (its uid from
+ * SO_PEERCRED, the user name and groups the system gives that uid), the role [roles] gives
+ * them, the refusal of a command their role does not cover or of a case they are recused from
+ * (回避), and the case list without those cases. */
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "log.h"
+#include "node.h"
+#include "xf_access.h"
+
+#define GROUPS_MAX 64
+
+int access_open (xf_node_t *node, char *errbuf, size_t errlen)
+{
+    const xf_conf_t *cf = node->conf;
+    xf_err_t err = {0};
+    node->access = xf_access_new (cf->has_roles, (const char *const *) cf->role_members,
+                                  cf->recusals, &err);
+    if (!node->access) {
+        snprintf (errbuf, errlen, "%s", err.msg);
+        return -1;
+    }
+    if (!cf->has_roles)
+        log_warn ("no [roles] in the configuration: every operator who can open the control "
+                  "socket may do everything (admin)");
+    return 0;
+}
+
+void access_caller (xf_node_t *node, uid_t uid, access_caller_t *c)
+{
+    struct passwd pw, *pwp = NULL;
+    char buf[4096];
+    memset (c, 0, sizeof *c);
+    c->op.uid = (uint32_t) uid;
+    c->op.name = c->name;
+    c->op.groups = (const char *const *) c->group_names;
+    if (getpwuid_r (uid, &pw, buf, sizeof buf, &pwp) == 0 && pwp) {
+        snprintf (c->name, sizeof c->name, "%s", pwp->pw_name);
+        gid_t gids[GROUPS_MAX];
+        int n = GROUPS_MAX;
+        if (getgrouplist (pwp->pw_name, pwp->pw_gid, gids, &n) < 0)
+            n = GROUPS_MAX;   /* more than we keep: the first ones */
+        for (int i = 0; i < n && c->op.n_groups < GROUPS_MAX; i++) {
+            struct group gr, *grp = NULL;
+            char gbuf[4096];
+            if (getgrgid_r (gids[i], &gr, gbuf, sizeof gbuf, &grp) == 0 && grp
+                && (c->group_names[c->op.n_groups] = strdup (grp->gr_name)))
+                c->op.n_groups++;
+        }
+    }
+    c->role = xf_access_role (node->access, &c->op);
+}
+
+void access_caller_clear (access_caller_t *c)
+{
+    for (size_t i = 0; i < c->op.n_groups; i++)
+        free (c->group_names[i]);
+    c->op.n_groups = 0;
+}
+
+/* "uid 1001 (zhangsan)" */
+static const char *who_text (const access_caller_t *c, char *buf, size_t size)
+{
+    if (*c->name)
+        snprintf (buf, size, "uid %u (%s)", (unsigned) c->op.uid, c->name);
+    else
+        snprintf (buf, size, "uid %u", (unsigned) c->op.uid);
+    return buf;
+}
+
+typedef struct {
+    const char *id;
+    uint32_t uid;
+    bool recused;
+} recused_t;
+
+static int recused_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    recused_t *r = arg;
+    return xf_access_recused (txn, r->id, r->uid, &r->recused, err);
+}
+
+bool access_recused (xf_node_t *node, const access_caller_t *c, const char *case_id)
+{
+    recused_t r = {case_id, c->op.uid, false};
+    xf_err_t err = {0};
+    if (xf_access_recused_by_config (node->access, &c->op, case_id))
+        return true;
+    if (xf_store_read (node->store, recused_txn, &r, &err) != XF_OK) {
+        log_error ("recusal of case %s: %s; refused to be safe", case_id, err.msg);
+        return true;
+    }
+    return r.recused;
+}
+
+/* Whether a case.recuse request names the caller (no operator: yourself). */
+static bool recuses_self (const access_caller_t *c, const json_t *args)
+{
+    const char *who = json_string_value (json_object_get (args, "operator"));
+    if (!who)
+        return true;
+    char uid[16];
+    snprintf (uid, sizeof uid, "%u", (unsigned) c->op.uid);
+    return strcmp (who, uid) == 0 || (*c->name && strcmp (who, c->name) == 0);
+}
+
+static int refuse_recused (xf_node_t *node, const access_caller_t *c, const char *id, xf_err_t *err)
+{
+    char w[96];
+    if (!id || !access_recused (node, c, id))
+        return XF_OK;
+    return xf_err_set (err, XF_EPERM, "%s is recused from case %s (回避): it can neither read nor "
+                       "act on it", who_text (c, w, sizeof w), id);
+}
+
+int access_allow (xf_node_t *node, const access_caller_t *c, const char *command,
+                  const json_t *args, xf_err_t *err)
+{
+    xf_role_t needed = xf_access_needed (command);
+    char w[96];
+    if (strcmp (command, "case.recuse") == 0 && recuses_self (c, args))
+        needed = XF_ROLE_VIEWER;   /* anyone may declare their own relation to a case */
+    if (c->role < needed)
+        return xf_err_set (err, XF_EPERM, "%s needs the role %s; %s has %s%s", command,
+                           xf_role_name (needed), who_text (c, w, sizeof w),
+                           c->role ? "the role " : "", c->role ? xf_role_name (c->role)
+                                                               : "no role in [roles]");
+    /* the audit log names cases, it does not show them: an auditor checks a recused case too */
+    if (strcmp (command, "case.recuse") == 0 || strncmp (command, "audit.", 6) == 0)
+        return XF_OK;
+    int rc = refuse_recused (node, c, json_string_value (json_object_get (args, "id")), err);
+    json_t *ids = json_object_get (args, "ids"), *v;
+    size_t i;
+    json_array_foreach (ids, i, v) {
+        if (rc == XF_OK)
+            rc = refuse_recused (node, c, json_string_value (v), err);
+    }
+    return rc;
+}
+
+void access_filter (xf_node_t *node, const access_caller_t *c, const char *command, json_t *result)
+{
+    json_t *cases = json_object_get (result, "cases");
+    if (strcmp (command, "case.list") != 0 || !json_is_array (cases))
+        return;
+    for (size_t i = json_array_size (cases); i-- > 0;) {
+        const char *id = json_string_value (json_object_get (json_array_get (cases, i), "id"));
+        if (id && access_recused (node, c, id))
+            json_array_remove (cases, i);
+    }
+}
+
+/* ---------------------------------------------------------------- case.recuse */
+
+static int recuse_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    recused_t *r = arg;
+    return xf_access_recuse (txn, r->id, r->uid, err);
+}
+
+/* The uid an operator argument names: digits, or a user name the system knows. */
+static int operator_uid (const char *who, uid_t self, uint32_t *uid, xf_err_t *err)
+{
+    struct passwd pw, *pwp = NULL;
+    char buf[4096], *end;
+    if (!who) {
+        *uid = (uint32_t) self;
+        return XF_OK;
+    }
+    unsigned long n = strtoul (who, &end, 10);
+    if (*who && !*end && n <= UINT32_MAX) {
+        *uid = (uint32_t) n;
+        return XF_OK;
+    }
+    if (getpwnam_r (who, &pw, buf, sizeof buf, &pwp) != 0 || !pwp)
+        return xf_err_set (err, XF_ENOTFOUND, "there is no user \"%.64s\" on this machine: name "
+                           "the operator by user name or uid", who);
+    *uid = (uint32_t) pwp->pw_uid;
+    return XF_OK;
+}
+
+json_t *cmd_recuse (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    const char *id = json_string_value (json_object_get (args, "id"));
+    const char *who = json_string_value (json_object_get (args, "operator"));
+    recused_t r = {id, 0, false};
+    if (!id) {
+        xf_err_set (err, XF_EINVAL, "argument \"id\" is required");
+        return NULL;
+    }
+    if (operator_uid (who, uid, &r.uid, err) != XF_OK
+        || xf_store_write (node->store, recuse_txn, &r, err) != XF_OK)
+        return NULL;
+    log_info ("uid %u recused from case %s (回避), recorded by uid %u", (unsigned) r.uid, id,
+              (unsigned) uid);
+    return json_pack ("{s:s,s:I,s:I}", "id", id, "uid", (json_int_t) r.uid, "recorded_by",
+                      (json_int_t) uid);
+}
