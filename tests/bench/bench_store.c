@@ -145,7 +145,7 @@ static double acc_per_s (const acc_t *a)
 static double register_single (xf_office_t *o, int64_t now, uint64_t *next, double seconds,
                                acc_t *a)
 {
-    xf_actor_t who = {now, 1000};
+    xf_actor_t who = {now, 1000, "clerk"};
     xf_day_t today = xf_day_of_time (now);
     double total = 0;
     size_t n = 0;
@@ -175,7 +175,7 @@ static double register_batch (xf_office_t *o, int64_t now, uint64_t first, size_
 {
     static xf_case_t **cases;
     static size_t cap;
-    xf_actor_t who = {now, 1000};
+    xf_actor_t who = {now, 1000, "clerk"};
     xf_err_t err = {0};
     size_t bad = 0;
     if (n > cap) {
