@@ -563,6 +563,7 @@ static const char *const k_score[] = {"period", "request", NULL};
 static const char *const k_clock[] = {"time", NULL};
 static const char *const k_cert_issue[] = {"request", "days", NULL};
 static const char *const k_recuse[] = {"id", "operator", NULL};
+static const char *const k_cert_revoke[] = {"serial", "fingerprint", "reason", NULL};
 static const char *const k_audit_show[] = {"id", "uid", "from", "to", "action", "limit", NULL};
 
 static const command_t commands[] = {
@@ -592,6 +593,7 @@ static const command_t commands[] = {
     {"clock.show", cmd_clock_show, k_none},
     {"clock.set", cmd_clock_set, k_clock},
     {"case.recuse", cmd_recuse, k_recuse},
+    {"cert.revoke", cmd_cert_revoke, k_cert_revoke},
     {"audit.verify", cmd_audit_verify, k_none},
     {"audit.show", cmd_audit_show, k_audit_show},
 };

@@ -150,25 +150,6 @@ static int open_dealer (xf_links_t *l, char *errbuf, size_t errlen)
     return 0;
 }
 
-/* [trust]: a child is admitted by the CURVE key its certificate names, never by a bare key. */
-static void admit_by_certificate (xf_links_t *l, peer_t *p, const xf_conf_child_t *child)
-{
-    xf_cert_info_t info;
-    p->key[0] = 0;
-    if (!(p->cert = trust_child_cert (l->node, child))) {
-        if (!child->certificate)
-            log_warn ("child %s: no certificate in [child %s]: its link will not be admitted "
-                      "until it has one (xfctl cert issue, then certificate = FILE)",
-                      child->code, child->code);
-        return;
-    }
-    xf_cert_info (p->cert, &info, NULL);
-    zmq_z85_encode (p->key, info.curve, 32);
-    if (child->public_key[0] && strcmp (child->public_key, p->key) != 0)
-        log_warn ("child %s: public_key in the configuration is not the key of its certificate; "
-                  "the certificate's (%s) is used", child->code, p->key);
-}
-
 static int make_peers (xf_links_t *l)
 {
     const xf_conf_t *c = l->node->conf;
@@ -183,9 +164,8 @@ static int make_peers (xf_links_t *l)
     for (size_t i = 0; i < c->n_children; i++) {
         peer_t *p = &l->peers[l->n_peers++];
         snprintf (p->st.peer, sizeof p->st.peer, "%s", c->children[i].code);
-        snprintf (p->key, sizeof p->key, "%s", c->children[i].public_key);
-        if (l->node->trust)
-            admit_by_certificate (l, p, &c->children[i]);
+        if (!l->node->trust)   /* with it, children are admitted by certificate (trust_admit) */
+            snprintf (p->key, sizeof p->key, "%s", c->children[i].public_key);
         if (xf_routes_add_child (l->routes, p->st.peer, NULL) != XF_OK)
             return -1;
         xf_routes_set_name (l->routes, p->st.peer, c->children[i].name);
@@ -240,8 +220,6 @@ void links_destroy (xf_links_t **links_p)
     if (l->ctx)
         zmq_ctx_term (l->ctx);
     xf_routes_destroy (&l->routes);
-    for (size_t i = 0; i < l->n_peers; i++)
-        X509_free (l->peers[i].cert);
     free (l->peers);
     free (l);
     *links_p = NULL;

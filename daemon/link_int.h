@@ -19,8 +19,7 @@
 typedef struct {
     xf_link_t st;
     bool is_parent;
-    char key[41];                 /* the child's CURVE public key: configured, or its certificate's */
-    X509 *cert;                   /* [trust]: the certificate the child is admitted by */
+    char key[41];                 /* the child's configured CURVE key ("" with [trust]) */
     uint8_t rid[256];             /* ROUTER routing id of the child's connection */
     size_t rid_len;
     int64_t last_seen;            /* node clock, for `status` */

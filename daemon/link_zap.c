@@ -1,7 +1,7 @@
 /* link_zap.c — the ZAP handler (ZeroMQ RFC 27) of the children's ROUTER: only CURVE clients
- * whose key is a configured child's are admitted (with [trust], the key its certificate names,
- * and only while that certificate is valid by the node clock), and the connection is bound to that child's
- * code (the User-Id of every frame it sends). libzmq 4.3 admits every CURVE client while no
+ * whose key is a configured child's are admitted (with [trust], a key that a certificate issued
+ * to the child names, while that certificate is valid by the node clock and not revoked), and
+ * the connection is bound to that child's code (the User-Id of every frame it sends). libzmq 4.3 admits every CURVE client while no
  * handler is bound, so the handler is bound before the ROUTER, and a failure stops the node. */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +18,26 @@ static void zap_reply (void *zap, const char *req_id, size_t req_len, const char
     zmq_send (zap, text, strlen (text), ZMQ_SNDMORE);
     zmq_send (zap, user, strlen (user), ZMQ_SNDMORE);
     zmq_send (zap, "", 0, 0);
+}
+
+/* [trust]: a child is admitted by a certificate this office issued it (or [child] names) that
+ * names the connecting key and is valid now: not expired, not revoked. */
+static void admit_by_certificate (xf_links_t *l, const char *req_id, size_t id_len,
+                                  const uint8_t raw[32], const char *key, const char *addr)
+{
+    char code[16], why[600];
+    if (trust_admit (l->node, raw, code, why, sizeof why) == 0) {
+        zap_reply (l->zap, req_id, id_len, "200", "OK", code);
+        return;
+    }
+    l->refused_keys++;
+    if (*why)
+        log_warn ("refused a connection from %s: %s", addr, why);
+    else
+        log_warn ("refused a connection from %s: CURVE key %s is not named by any certificate "
+                  "of a configured child (xfctl cert issue admits a child by its certificate)",
+                  addr, key);
+    zap_reply (l->zap, req_id, id_len, "400", *why ? "certificate refused" : "unknown key", "");
 }
 
 void link_zap_serve (xf_links_t *l)
@@ -47,26 +67,20 @@ void link_zap_serve (xf_links_t *l)
     char key[41], addr[64];
     zmq_z85_encode (key, (const uint8_t *) parts[6], 32);
     snprintf (addr, sizeof addr, "%.*s", lens[3] < 60 ? lens[3] : 60, parts[3]);
+    if (l->node->trust) {
+        admit_by_certificate (l, parts[1], id_len, (const uint8_t *) parts[6], key, addr);
+        return;
+    }
     for (size_t i = 0; i < l->n_peers; i++) {
         peer_t *p = &l->peers[i];
         if (p->is_parent || !*p->key || strcmp (p->key, key) != 0)
             continue;
-        xf_err_t err = {0};
-        if (p->cert && xf_trust_check_child (l->node->trust, p->cert, p->st.peer,
-                                             node_now (l->node), &err) != XF_OK) {
-            l->refused_keys++;
-            log_warn ("refused child %s connecting from %s: its certificate is not valid now: %s",
-                      p->st.peer, addr, err.msg);
-            zap_reply (l->zap, parts[1], id_len, "400", "certificate refused", "");
-            return;
-        }
         zap_reply (l->zap, parts[1], id_len, "200", "OK", p->st.peer);
         return;
     }
     l->refused_keys++;
     log_warn ("refused a connection from %s: CURVE key %s is not the key of any configured "
-              "child office%s", addr, key, l->node->trust ? " (with [trust], the key a child's "
-              "certificate names)" : "");
+              "child office", addr, key);
     zap_reply (l->zap, parts[1], id_len, "400", "unknown key", "");
 }
 

@@ -28,7 +28,14 @@ static void usage (FILE *out)
 /* The node's CURVE secret key: one Z85 line, readable by the daemon's user only. */
 static int load_key (xf_node_t *node, char *errbuf, size_t errlen)
 {
-    const char *path = node->conf->key_file;
+    if (node_read_curve_key (node->conf->key_file, node->secret_key, errbuf, errlen) != 0)
+        return -1;
+    zmq_curve_public (node->public_key, node->secret_key);
+    return 0;
+}
+
+int node_read_curve_key (const char *path, char secret[41], char *errbuf, size_t errlen)
+{
     struct stat st;
     char line[128] = "";
     int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -45,8 +52,10 @@ static int load_key (xf_node_t *node, char *errbuf, size_t errlen)
         return -1;
     }
     line[strcspn (line, "\r\n")] = 0;
-    memcpy (node->secret_key, line, sizeof node->secret_key - 1);
-    if (strlen (line) != 40 || zmq_curve_public (node->public_key, line) != 0) {
+    char pub[41];
+    memcpy (secret, line, 40);
+    secret[40] = 0;
+    if (strlen (line) != 40 || zmq_curve_public (pub, line) != 0) {
         snprintf (errbuf, errlen, "key %s: not a Z85 CURVE secret key (40 characters expected)", path);
         return -1;
     }
@@ -176,7 +185,7 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         return -1;
     }
     if (load_identity_key (node, errbuf, errlen) != 0 || trust_open (node, errbuf, errlen) != 0
-        || access_open (node, errbuf, errlen) != 0)
+        || trust_children_open (node, errbuf, errlen) != 0 || access_open (node, errbuf, errlen) != 0)
         return -1;
     size_t indexed = 0;
     if (xf_office_share_rebuild (node->office, false, &indexed, &err) != XF_OK) {
@@ -204,6 +213,7 @@ static void close_node (xf_node_t *node)
     xf_control_destroy (&node->control);
     links_destroy (&node->links);
     xf_office_destroy (&node->office);
+    trust_children_close (node);
     xf_trust_destroy (&node->trust);
     xf_access_destroy (&node->access);
     xf_store_close (&node->store);

@@ -28,8 +28,12 @@ typedef struct xf_node {
     bool stopping;
     bool deadlines_dirty;     /* run the deadline scan at the next loop turn */
     struct xf_access *access; /* [roles] and [recusal] (access.c) */
+    struct trust_children *children;   /* [trust]: what children are admitted by */
     const char *role;         /* the role of the operator whose request runs now */
 } xf_node_t;
+
+/* Reads a CURVE secret key file (xfctl keygen: one Z85 line, mode 0600); -1 with errbuf. */
+int node_read_curve_key (const char *path, char secret[41], char *errbuf, size_t errlen);
 
 /* The node clock, unix seconds. */
 int64_t node_now (const xf_node_t *node);
@@ -62,16 +66,25 @@ json_t *links_refusals (const xf_links_t *l);
 /* Loads and checks this office's certificate and key (nothing to do without [trust]); takes
  * the parent's CURVE key from the certificate above. -1 with errbuf saying why. */
 int     trust_open (xf_node_t *node, char *errbuf, size_t errlen);
-/* A child's [child] certificate file, checked against this office now; NULL (logged) if it
- * is refused or there is none. The caller frees it. */
-X509   *trust_child_cert (xf_node_t *node, const xf_conf_child_t *child);
 /* Learns the office certificates a peer's hello carried and stores the new ones. */
 void    trust_learn (xf_node_t *node, const char *peer, const ProtobufCBinaryData *ders, size_t n);
 /* The `trust` object of `status`. */
 json_t *trust_status (xf_node_t *node);
-/* Control commands cert.issue and cert.show. */
-json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+/* Control command cert.show. */
 json_t *cmd_cert_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+
+/* ---- trust_children.c: the certificates children are admitted by */
+/* Loads the [child] certificate files and those issued here (the store); -1 with errbuf. */
+int     trust_children_open (xf_node_t *node, char *errbuf, size_t errlen);
+void    trust_children_close (xf_node_t *node);
+/* 0 and *code when a certificate issued to a configured child names CURVE key `key` and is
+ * valid now (not expired, not revoked); else -1, why saying what refused the key's
+ * certificate ("" when no certificate names it). */
+int     trust_admit (xf_node_t *node, const uint8_t key[32], char code[16], char *why, size_t size);
+/* [{code, serial, fingerprint, not_after, revoked}] of those certificates. */
+json_t *trust_children_json (xf_node_t *node);
+json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+json_t *cmd_cert_revoke (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 
 /* ---- access.c: roles and recusal of the operators on the control socket */
 typedef struct {

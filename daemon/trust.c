@@ -39,6 +39,42 @@ static int parent_key (xf_node_t *node, char *errbuf, size_t errlen)
 
 static int load_directory (xf_node_t *node, xf_err_t *err);
 
+/* [trust] retired_keys: the keys of earlier certificates, still tried to open identities
+ * sealed to them before the office's new certificate was known. */
+static int retire_keys (xf_node_t *node, const char *list, char *errbuf, size_t errlen)
+{
+    char *copy = strdup (list), *next = copy;
+    int rc = copy ? 0 : -1;
+    while (rc == 0 && next) {
+        char *path = strsep (&next, ","), z85[41];
+        path += strspn (path, " \t");
+        path[strcspn (path, " \t")] = 0;
+        xf_err_t err = {0};
+        EVP_PKEY *k = NULL;
+        if (xf_trust_profile (node->trust) == XF_PROFILE_NATIONAL)
+            k = xf_key_load (path, &err);
+        else if (node_read_curve_key (path, z85, errbuf, errlen) == 0) {
+            uint8_t raw[32];
+            zmq_z85_decode (raw, z85);
+            k = xf_key_x25519 (raw, 1, &err);
+            OPENSSL_cleanse (raw, sizeof raw), OPENSSL_cleanse (z85, sizeof z85);
+        } else
+            rc = -1;
+        if (rc == 0 && (!k || xf_trust_retire_key (node->trust, k, &err) != XF_OK)) {
+            snprintf (errbuf, errlen, "[trust] retired_keys: %s", err.msg);
+            rc = -1;
+        } else if (rc != 0) {
+            char why[400];
+            snprintf (why, sizeof why, "%s", errbuf);
+            snprintf (errbuf, errlen, "[trust] retired_keys: %s", why);
+        }
+    }
+    free (copy);
+    if (rc == 0)
+        log_info ("trust: %s retired key(s) kept to open what was sealed to them", list);
+    return rc;
+}
+
 int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
 {
     const xf_conf_t *cf = node->conf;
@@ -78,6 +114,9 @@ int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
     zmq_z85_decode (secret, node->secret_key);
     int rc = xf_trust_set_curve_secret (node->trust, secret, &err);
     OPENSSL_cleanse (secret, sizeof secret);
+    if (rc == XF_OK && cf->trust_retired_keys && retire_keys (node, cf->trust_retired_keys, errbuf,
+                                                              errlen) != 0)
+        return -1;
     if (rc != XF_OK || load_directory (node, &err) != XF_OK) {
         snprintf (errbuf, errlen, "[trust]: %s", err.msg);
         return -1;
@@ -204,24 +243,6 @@ void trust_learn (xf_node_t *node, const char *peer, const ProtobufCBinaryData *
     free (f.codes);
 }
 
-/* A child's certificate file, checked now: its CURVE key is the one its link is admitted by. */
-X509 *trust_child_cert (xf_node_t *node, const xf_conf_child_t *child)
-{
-    xf_err_t err = {0};
-    if (!node->trust || !child->certificate)
-        return NULL;
-    X509 *x = xf_cert_load (child->certificate, &err);
-    if (x && xf_trust_check_child (node->trust, x, child->code, node_now (node), &err) != XF_OK) {
-        log_error ("child %s: certificate %s refused, its link will not be admitted: %s",
-                   child->code, child->certificate, err.msg);
-        X509_free (x);
-        return NULL;
-    }
-    if (!x)
-        log_error ("child %s: %s; its link will not be admitted", child->code, err.msg);
-    return x;
-}
-
 json_t *trust_status (xf_node_t *node)
 {
     uint64_t forged = 0;
@@ -244,45 +265,6 @@ json_t *trust_status (xf_node_t *node)
 
 /* ---------------------------------------------------------------- control commands */
 
-/* cert.issue {request, days}: this office signs a configured child's certificate. */
-json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
-{
-    const char *req = json_string_value (json_object_get (args, "request"));
-    json_int_t days = json_integer_value (json_object_get (args, "days"));
-    if (!node->trust) {
-        xf_err_set (err, XF_ESTATE, "this office has no [trust]: it cannot issue certificates");
-        return NULL;
-    }
-    if (!req) {
-        xf_err_set (err, XF_EINVAL, "request (the PEM text of the child's request) is required");
-        return NULL;
-    }
-    xf_cert_info_t want;
-    EVP_PKEY *key = NULL;
-    if (xf_cert_request_read (req, strlen (req), &want, &key, err) != XF_OK)
-        return NULL;
-    EVP_PKEY_free (key);
-    if (!xf_conf_child (node->conf, want.code)) {
-        xf_err_set (err, XF_EPERM, "office %s is not a child of this office: add [child %s] to "
-                    "the configuration first", want.code, want.code);
-        return NULL;
-    }
-    char *pem = NULL;
-    xf_cert_info_t got;
-    if (xf_trust_issue (node->trust, req, strlen (req), node_now (node), days ? (int) days : XF_CERT_DAYS,
-                        &pem, &got, NULL, err) != XF_OK)
-        return NULL;
-    char until[32];
-    log_info ("issued a certificate to %s (%s) by uid %u: fingerprint %s, serial %s, valid until %s",
-              got.code, got.name, (unsigned) uid, got.fingerprint, got.serial,
-              xf_cert_time (got.not_after, until));
-    json_t *out = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s}", "code", got.code, "name", got.name,
-                             "fingerprint", got.fingerprint, "serial", got.serial,
-                             "not_after", until, "certificate", pem);
-    free (pem);
-    return out;
-}
-
 /* cert.show: this office's certificate and trust state. */
 json_t *cmd_cert_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
 {
@@ -295,6 +277,7 @@ json_t *cmd_cert_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t 
         json_object_set_new (out, "name", json_string (own->name));
         json_object_set_new (out, "serial", json_string (own->serial));
         json_object_set_new (out, "certificate", json_string (pem ? pem : ""));
+        json_object_set_new (out, "issued", trust_children_json (node));
         free (pem);
     }
     return out;

@@ -50,7 +50,8 @@ static const struct {
     {"case.urge", XF_ROLE_LEADER},     {"case.extend", XF_ROLE_LEADER},
     {"case.send_back", XF_ROLE_LEADER}, {"case.close", XF_ROLE_LEADER},
     {"case.recuse", XF_ROLE_LEADER},
-    {"cert.issue", XF_ROLE_ADMIN},     {"clock.set", XF_ROLE_ADMIN},
+    {"cert.issue", XF_ROLE_ADMIN},     {"cert.revoke", XF_ROLE_ADMIN},
+    {"clock.set", XF_ROLE_ADMIN},
     {"reconcile", XF_ROLE_ADMIN},      {"audit.verify", XF_ROLE_ADMIN},
     {"audit.show", XF_ROLE_ADMIN},
 };

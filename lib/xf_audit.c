@@ -279,7 +279,7 @@ static bool parse_record (const uint8_t *val, size_t vlen, json_t **obj, uint64_
     json_t *o = json_loadb ((const char *) val + XF_HASH_LEN, vlen - XF_HASH_LEN,
                             JSON_REJECT_DUPLICATES, &jerr);
     if (!o) {
-        snprintf (why, why_len, "not JSON: %s", jerr.text);
+        snprintf (why, why_len, "not JSON: %.100s", jerr.text);
         return false;
     }
     static const struct { const char *key; json_type type; bool nullable; } fields[] = {

@@ -84,6 +84,7 @@ static const keydef_t KEYS[] = {
     { SEC_TRUST, "certificate", K_STR, IN_CONF (trust_certificate), false, 0, 0 },
     { SEC_TRUST, "signing_key", K_STR, IN_CONF (trust_signing_key), false, 0, 0 },
     { SEC_TRUST, "profile", K_PROFILE, IN_CONF (trust_profile), false, 0, 0 },
+    { SEC_TRUST, "retired_keys", K_STR, IN_CONF (trust_retired_keys), false, 0, 0 },
     /* operators: user names, uids and @groups (xf_access.h); checked in check_whole */
     { SEC_ROLES, "viewer", K_STR, IN_CONF (role_members[XF_ROLE_VIEWER]), false, 0, 0 },
     { SEC_ROLES, "clerk", K_STR, IN_CONF (role_members[XF_ROLE_CLERK]), false, 0, 0 },
@@ -751,6 +752,7 @@ void xf_conf_destroy (xf_conf_t **conf_p)
     free (f->trust_anchor);
     free (f->trust_certificate);
     free (f->trust_signing_key);
+    free (f->trust_retired_keys);
     for (int r = 0; r < XF_ROLE_COUNT; r++)
         free (f->role_members[r]);
     free (f->recusals);

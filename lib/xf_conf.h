@@ -71,6 +71,9 @@ typedef struct {
     char *trust_certificate;        /* this office's chain; default <data_dir>/node.crt */
     char *trust_signing_key;        /* default <data_dir>/sign.key */
     int trust_profile;              /* xf_profile_t: standard (default) or national */
+    char *trust_retired_keys;       /* earlier keys, comma-separated files (after a rotation):
+                                     * node.key files (standard) or sign.key files (national),
+                                     * still tried to open identities sealed to them */
     /* [roles] operators given each role (xf_access.h); has_roles false without the section
      * (every operator is then an admin) */
     bool has_roles;

@@ -25,6 +25,7 @@ void xf_trust_destroy (xf_trust_t **t_p)
         EVP_PKEY_free (t->known[i].pub);
     free (t->known);
     xf_trust_dir_free (t);
+    free (t->revoked);
     free (t);
     *t_p = NULL;
 }
@@ -235,6 +236,10 @@ static known_t *learn_chain (xf_trust_t *t, const Xf__SignedEnvelope *se, int64_
                          se->signer);
     if (rc == XF_OK)
         rc = xf_cert_verify (t->anchor, leaf, above, now, err);
+    char fp[XF_CERT_FP_LEN + 1];
+    for (int i = -1; rc == XF_OK && i < sk_X509_num (above); i++)
+        if (xf_trust_cert_revoked (t, i < 0 ? leaf : sk_X509_value (above, i), fp))
+            rc = xf_err_set (err, XF_EPERM, "certificate %.16s… in its chain was revoked", fp);
     known_t *k = rc == XF_OK ? remember (t, info.fingerprint, err) : NULL;
     if (k) {
         EVP_PKEY_free (k->pub);
@@ -281,6 +286,46 @@ size_t xf_trust_known (const xf_trust_t *t)
     return t->n_known;
 }
 
+/* ---------------------------------------------------------------- revocation */
+
+bool xf_trust_revoked (const xf_trust_t *t, const char *fingerprint)
+{
+    for (size_t i = 0; i < t->n_revoked; i++)
+        if (strcmp (t->revoked[i], fingerprint) == 0)
+            return true;
+    return false;
+}
+
+bool xf_trust_cert_revoked (const xf_trust_t *t, X509 *x, char fp[XF_CERT_FP_LEN + 1])
+{
+    xf_cert_info_t info;
+    if (t->n_revoked == 0 || xf_cert_info (x, &info, NULL) != XF_OK)
+        return false;
+    memcpy (fp, info.fingerprint, XF_CERT_FP_LEN + 1);
+    return xf_trust_revoked (t, info.fingerprint);
+}
+
+int xf_trust_revoke (xf_trust_t *t, const char *fingerprint, xf_err_t *err)
+{
+    if (strlen (fingerprint) != XF_CERT_FP_LEN)
+        return xf_err_set (err, XF_EINVAL, "\"%.80s\" is not a certificate fingerprint (64 hex "
+                           "digits)", fingerprint);
+    if (xf_trust_revoked (t, fingerprint))
+        return XF_OK;
+    if (strcmp (fingerprint, t->own.fingerprint) == 0)
+        return xf_err_set (err, XF_EINVAL, "that is this office's own certificate");
+    char (*grown)[XF_CERT_FP_LEN + 1] = realloc (t->revoked, (t->n_revoked + 1) * sizeof *grown);
+    if (!grown)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    t->revoked = grown;
+    memcpy (t->revoked[t->n_revoked++], fingerprint, XF_CERT_FP_LEN + 1);
+    known_t *k = find_known (t, fingerprint);
+    if (k)
+        k->not_after = INT64_MIN;   /* verified again, and refused, at its next envelope */
+    xf_trust_dir_forget (t, fingerprint);
+    return XF_OK;
+}
+
 /* ---------------------------------------------------------------- children */
 
 int xf_trust_issue (xf_trust_t *t, const char *request, size_t len, int64_t now, int days,
@@ -324,6 +369,9 @@ int xf_trust_check_child (xf_trust_t *t, X509 *cert, const char *child, int64_t 
                            "office (%s)", child, info.issuer, t->own.code);
     if (!info.has_curve)
         return xf_err_set (err, XF_EPERM, "the certificate of %s names no CURVE key", child);
+    if (xf_trust_revoked (t, info.fingerprint))
+        return xf_err_set (err, XF_EPERM, "the certificate %.16s… (serial %s) of %s was revoked",
+                           info.fingerprint, info.serial, child);
     return xf_cert_verify (t->anchor, cert, t->chain, now, err);
 }
 

@@ -61,6 +61,11 @@ size_t xf_trust_known (const xf_trust_t *t);
 int xf_trust_issue (xf_trust_t *t, const char *request, size_t len, int64_t now, int days,
                     char **pem, xf_cert_info_t *issued, X509 **cert, xf_err_t *err);
 
+/* Revokes a certificate by its fingerprint: an envelope it signs or a chain it is in is refused
+ * from now on, it leaves the directory, and xf_trust_check_child refuses it. */
+int  xf_trust_revoke (xf_trust_t *t, const char *fingerprint, xf_err_t *err);
+bool xf_trust_revoked (const xf_trust_t *t, const char *fingerprint);
+
 /* Whether cert admits child office `child` to a link with this office: it verifies under the
  * anchor at now with this office's chain above it, this office issued it, and it names child.
  * XF_EPERM with the reason. */

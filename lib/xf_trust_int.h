@@ -35,8 +35,15 @@ struct xf_trust {
     size_t n_known;
     office_cert_t *dir;
     size_t n_dir, cap_dir;
+    char (*revoked)[XF_CERT_FP_LEN + 1];   /* fingerprints refused wherever they appear */
+    size_t n_revoked;
 };
 
+/* Whether fp is revoked; and the fingerprint of x when it is (for messages). */
+bool xf_trust_cert_revoked (const xf_trust_t *t, X509 *x, char fp[XF_CERT_FP_LEN + 1]);
+
+/* Drops the directory's certificate with this fingerprint, if it holds it. */
+void xf_trust_dir_forget (xf_trust_t *t, const char *fingerprint);
 /* Puts the anchor and this office's chain into the directory (xf_trust_new). */
 int  xf_trust_dir_init (xf_trust_t *t, int64_t now, xf_err_t *err);
 void xf_trust_dir_free (xf_trust_t *t);

@@ -120,6 +120,16 @@ int xf_trust_dir_init (xf_trust_t *t, int64_t now, xf_err_t *err)
     return rc;
 }
 
+void xf_trust_dir_forget (xf_trust_t *t, const char *fingerprint)
+{
+    for (size_t i = 0; i < t->n_dir; i++)
+        if (strcmp (t->dir[i].info.fingerprint, fingerprint) == 0) {
+            entry_free (&t->dir[i]);
+            t->dir[i] = t->dir[--t->n_dir];
+            return;
+        }
+}
+
 /* ---------------------------------------------------------------- learning */
 
 /* Every certificate the directory and this office's chain hold, and the bag, as the
@@ -144,10 +154,15 @@ int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, in
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         X509 *x = xf_cert_from_der (ders[i].data, ders[i].len);
-        if (!x || !sk_X509_push (bag, x)) {
+        char fp[XF_CERT_FP_LEN + 1];
+        bool revoked = x && xf_trust_cert_revoked (t, x, fp);   /* nor does it chain others */
+        if (!x || revoked || !sk_X509_push (bag, x)) {
             X509_free (x);
             out->refused++;
-            snprintf (out->why, sizeof out->why, "certificate %zu does not decode", i + 1);
+            if (revoked)
+                snprintf (out->why, sizeof out->why, "certificate %.16s… was revoked", fp);
+            else
+                snprintf (out->why, sizeof out->why, "certificate %zu does not decode", i + 1);
         }
     }
     STACK_OF (X509) *pool = pool_of (t, bag);
@@ -163,6 +178,11 @@ int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, in
             continue;   /* known already: the common case of every hello */
         if (xf_cert_verify (t->anchor, x, pool, now, &why) != XF_OK)
             goto refused;
+        if (xf_trust_revoked (t, info.fingerprint)) {
+            xf_err_set (&why, XF_EPERM, "the certificate %.16s… of %s was revoked",
+                        info.fingerprint, info.code);
+            goto refused;
+        }
         X509_up_ref (x);
         int entered = put_office (t, x, &info, &why);
         if (entered < 0 && entered != XF_EPERM) {

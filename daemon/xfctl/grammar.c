@@ -154,6 +154,12 @@ static const xf_arg_t a_cert_show[] = {
      "a PEM certificate or chain (default: this office's, from the daemon)"},
     ARG_END};
 
+static const xf_arg_t a_cert_revoke[] = {
+    {"--serial", "serial", A_TEXT, 0, "HEX", 0, 0, "the certificate's serial (cert show lists them)"},
+    {"--fingerprint", "fingerprint", A_TEXT, 0, "HEX", 0, 0, "or its SHA-256 fingerprint"},
+    TEXT ("--reason", "reason", A_REQUIRED, "why: a lost key, an office dissolved, …"),
+    ARG_END};
+
 static const xf_arg_t a_clock_set[] = {
     {"TIME", "time", A_TIME, A_REQUIRED | A_POSITIONAL, "YYYY-MM-DDTHH:MM:SS", 0, 0,
      "the new node time, China Standard Time"},
@@ -256,6 +262,12 @@ const xf_cmd_t xf_commands[] = {
      "child's [trust] certificate file, and the file its [child CODE] certificate names here."},
     {{"cert", "show", NULL}, "cert.show", RUN_CERT, SHOW_PLAIN, a_cert_show,
      "a certificate file, or this office's certificate and trust state", NULL},
+    {{"cert", "revoke", NULL}, "cert.revoke", RUN_REQUEST, SHOW_PLAIN, a_cert_revoke,
+     "revoke a certificate this office issued to a child",
+     "The child's link is refused at its next handshake with a log line naming the\n"
+     "certificate, and what that certificate signs is refused here. The child gets a new\n"
+     "certificate the usual way (cert request, then cert issue here); messages queued for it\n"
+     "wait and flow once it connects with the new one."},
     {{"clock", "show", NULL}, "clock.show", RUN_REQUEST, SHOW_CLOCK, a_none, "the node's clock", NULL},
     {{"clock", "set", NULL}, "clock.set", RUN_REQUEST, SHOW_CLOCK, a_clock_set,
      "move the node's clock (only with [debug] clock_control = true)", NULL},

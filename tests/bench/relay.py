@@ -5,19 +5,28 @@ Registers N cases at the county (case.import), escalates them to the province in
 1,000 (one transaction per batch), and measures how fast they arrive at the province (which
 only applies; the city relays, storing each onward copy in the transaction that acknowledges
 the inbound one). Then measures end-to-end latency with one escalation in flight, and the
-catch-up of a backlog queued while the city was down. Prints one JSON object.
+catch-up of a backlog queued while the city was down. Prints one JSON object. Nothing is timed
+before both links are up (a link comes up on the nodes' 500 ms tick, most of a second).
+
+With --trust PROFILE the three offices are first enrolled in a certificate tree as
+tests/integration/test_trust.sh does it (the province's self-signed anchor; each child's request
+issued by its parent's running daemon, which admits the child by it from then on; the child
+started once it has one), and run with [trust]: every envelope is signed
+by the county and verified at the province, the city relaying it untouched. The run fails unless
+the province verified the county's signature and counted nothing as forged.
 
 Latency is given twice: from the moment the county's escalate command returns (the county has
 committed and handed the envelope to its socket) until the province shows the case — the
 relay's share, comparable to the baseline's — and from the moment the command is sent (what an
 operator sees, including the county's own commit). Both include polling the province over its
-control socket. The backlog drain is timed from the county's link to the restarted city coming
-up (the county backs off while its parent is down, up to 30 s, so the wait for the reconnect is
-reported on its own).
+control socket. The backlog drain is timed from both links of the restarted city being up
+again (the county backs off while its parent is down, up to 30 s, so the wait for the reconnect
+is reported on its own); its rate counts the cases not yet at the province by then.
 
 Usage: relay.py --xfsyncd BIN --xfctl BIN [--cases N] [--latency M] [--backlog B]
+                [--trust standard|national]
 """
-import argparse, json, os, shutil, signal, socket, subprocess, tempfile, time
+import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 
 WINDOW = os.environ.get("XF_WINDOW")   # [links] window; unset: the node's default
 
@@ -27,9 +36,9 @@ def free_port():
 
 
 class Node:
-    def __init__(self, root, name, code, xfctl):
+    def __init__(self, root, name, code, xfctl, trust=None):
         self.dir = os.path.join(root, name); os.makedirs(self.dir)
-        self.code, self.name, self.proc = code, name, None
+        self.code, self.name, self.proc, self.trust = code, name, None, trust
         subprocess.run([xfctl, "keygen", self.dir], check=True, stdout=subprocess.DEVNULL)
         self.pub = open(os.path.join(self.dir, "node.pub")).read().strip()
         self.sock = os.path.join(self.dir, "control.sock")
@@ -40,12 +49,13 @@ class Node:
         self.port = None
 
     def link_to(self, parent):
+        """With [trust] no CURVE key of a peer is configured: they come from the certificates."""
         if parent.port is None:
             parent.port = free_port()
             parent.conf[0] += f"listen = tcp://127.0.0.1:{parent.port}\n"
         self.conf.append(f"[parent]\ncode = {parent.code}\nendpoint = tcp://127.0.0.1:{parent.port}\n"
-                         f"public_key = {parent.pub}\n")
-        parent.conf.append(f"[child {self.code}]\npublic_key = {self.pub}\n")
+                         + ("" if self.trust else f"public_key = {parent.pub}\n"))
+        parent.conf.append(f"[child {self.code}]\n" + ("" if self.trust else f"public_key = {self.pub}\n"))
 
     def start(self, xfsyncd):
         with open(os.path.join(self.dir, "xfsyncd.conf"), "w") as f:
@@ -69,6 +79,10 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.proc.kill(); self.proc.wait()
         self.proc = None
+
+    def store_kib(self):
+        """What the node's LMDB file takes on disk (its apparent size is the map size)."""
+        return os.stat(os.path.join(self.dir, "data", "data.mdb")).st_blocks // 2
 
     def rss_kib(self):
         """VmRSS, and how much of it is anonymous memory (the rest is mapped store pages)."""
@@ -119,14 +133,52 @@ def percentiles(samples):
             "p99": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))])}
 
 
-def wait_link_up(node, peer, limit=120):
+def link_ups(node, peer):
+    """How many times node's link to peer has come up."""
+    return sum(l.get("ups", 0) for l in node.client.ask("status")["links"] if l["peer"] == peer)
+
+
+def wait_link_up(node, peer, ups_before=0, limit=120):
+    """Until the link is up for the (ups_before + 1)th time: a node notices a peer gone only at
+    its next link tick, so a bare "up" right after a restart may be the old link's."""
     deadline = time.time() + limit
     while time.time() < deadline:
         links = node.client.ask("status")["links"]
-        if any(l["peer"] == peer and l["state"] == "up" for l in links):
+        if any(l["peer"] == peer and l["state"] == "up" and l.get("ups", 1) > ups_before for l in links):
             return
         time.sleep(0.005)
     raise SystemExit(f"{node.name}: link to {peer} not up after {limit} s")
+
+
+def enrol(prov, city, county, profile, xfctl, xfsyncd):
+    """The certificate tree, in test_trust.sh's order; leaves the three nodes running."""
+    def run(*args):
+        r = subprocess.run([xfctl, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"xfctl {' '.join(args)}: {r.stderr.strip()}")
+    run("cert", "root", prov.dir, "--code", prov.code, "--name", f"bench {prov.code}", "--profile", profile)
+    for n in (city, county):
+        run("cert", "request", n.dir, "--code", n.code, "--name", f"bench {n.code}", "--profile", profile)
+    for n in (prov, city, county):
+        n.conf.append(f"[trust]\nanchor = {prov.dir}/node.crt\ncertificate = {n.dir}/node.crt\n"
+                      f"signing_key = {n.dir}/sign.key\nprofile = {profile}\n")
+    prov.start(xfsyncd)
+    for parent, child in ((prov, city), (city, county)):
+        crt = os.path.join(child.dir, "node.crt")
+        # the parent admits the child by the certificate it issued, without a restart
+        run("-s", parent.sock, "cert", "issue", os.path.join(child.dir, "node.csr"), "--out", crt)
+        child.start(xfsyncd)
+
+
+def trust_status(nodes, profile):
+    """Each node's status.trust; refuses a run in which the province verified nothing."""
+    st = {n.name: n.client.ask("status")["trust"] for n in nodes}
+    prov = st[nodes[0].name]
+    if profile and not (prov.get("enabled") and prov.get("profile") == profile
+                        and prov.get("verified_signers", 0) >= 1 and prov.get("forged") == 0):
+        raise SystemExit(f"the province's trust status after a signed run: {json.dumps(prov)}")
+    return {name: {k: t[k] for k in ("enabled", "verified_signers", "offices_known", "forged") if k in t}
+            for name, t in st.items()}
 
 
 def main():
@@ -134,17 +186,33 @@ def main():
     ap.add_argument("--xfsyncd", required=True); ap.add_argument("--xfctl", required=True)
     ap.add_argument("--cases", type=int, default=20000); ap.add_argument("--latency", type=int, default=200)
     ap.add_argument("--backlog", type=int, default=20000)
+    ap.add_argument("--trust", choices=("standard", "national"),
+                    help="enrol the offices in certificates and sign every envelope end to end")
     a = ap.parse_args()
+    # run.sh stops this script with SIGTERM: unwind, so the finally below stops the nodes
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     root = tempfile.mkdtemp(prefix="xfrelay.")
     nodes = []
     try:
-        prov, city, county = (Node(root, "prov", "410000", a.xfctl), Node(root, "city", "411300", a.xfctl),
-                              Node(root, "county", "411324", a.xfctl))
+        prov, city, county = (Node(root, "prov", "410000", a.xfctl, a.trust),
+                              Node(root, "city", "411300", a.xfctl, a.trust),
+                              Node(root, "county", "411324", a.xfctl, a.trust))
         nodes = [prov, city, county]
         city.link_to(prov); county.link_to(city)
-        for n in nodes:
-            n.start(a.xfsyncd)
-        out = {"bench": "relay", "payload_bytes_approx": 1000, "rss_idle_kib": {n.name: n.rss_kib() for n in nodes}}
+        t0 = time.time()
+        if a.trust:
+            enrol(prov, city, county, a.trust, a.xfctl, a.xfsyncd)
+        else:
+            for n in nodes:
+                n.start(a.xfsyncd)
+        t_started = time.time()
+        # both links up before anything is timed (a link takes most of a second to come up, which
+        # the throughput below would otherwise count), with or without the certificates
+        wait_link_up(city, prov.code); wait_link_up(county, city.code)
+        os.sync()   # the dirty pages of what ran before (another relay, a baseline) not on our fsyncs
+        out = {"bench": "relay", "trust": a.trust or "off", "payload_bytes_approx": 1000,
+               "start_s": round(t_started - t0, 3), "links_up_s": round(time.time() - t_started, 3),
+               "rss_idle_kib": {n.name: n.rss_kib() for n in nodes}}
 
         ids = register(county, a.cases)
         t0 = time.time()
@@ -175,6 +243,7 @@ def main():
                              "note": "p50/p99: escalate returned at the county -> case visible at the province; "
                                      "operator: from sending the escalate command"}
 
+        ups = link_ups(county, city.code)
         city.stop()
         ids = register(county, a.backlog)
         for i in range(0, len(ids), 1000):
@@ -182,14 +251,18 @@ def main():
         before = total(prov)
         t0 = time.time()
         city.start(a.xfsyncd)
-        wait_link_up(county, city.code)
+        wait_link_up(county, city.code, ups); wait_link_up(city, prov.code)
         t_up = time.time()
+        left = before + a.backlog - total(prov)   # some may have gone while one link was up
         wait_total(prov, before + a.backlog)
         dt = time.time() - t_up
         out["backlog"] = {"cases": a.backlog, "seconds_to_link_up": round(t_up - t0, 3),
-                          "seconds_after_link_up": round(dt, 3), "cases_per_s": round(a.backlog / dt, 1),
+                          "cases_after_link_up": left, "seconds_after_link_up": round(dt, 3),
+                          "cases_per_s": round(left / dt, 1) if left > 0 else None,
                           "seconds_after_restart": round(time.time() - t0, 3)}
         out["rss_after_kib"] = {n.name: n.rss_kib() for n in nodes}
+        out["store_disk_kib"] = {n.name: n.store_kib() for n in nodes}
+        out["trust_status"] = trust_status(nodes, a.trust)
         print(json.dumps(out))
     finally:
         for n in nodes:

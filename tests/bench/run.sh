@@ -5,14 +5,18 @@
 # LMDB), starts a real xfsyncd on a temporary config, loads it with bench_control, reads the
 # daemon's resident memory idle and after the load, stops it by its pid, runs
 # bench_relay_baseline (the minimal durable CURVE relay the node's relay is compared against),
-# relay.py (the same path through real nodes) and pull.sh (a consolidated statistics pull over
-# a seven-office tree against a 查询码 round trip on the same links), and prints
+# relay.py (the same path through real nodes), the same relay again with [trust] (envelopes
+# signed end to end: Ed25519, and without --quick also SM2/SM3), pull.sh (a consolidated
+# statistics pull over a seven-office tree against a 查询码 round trip on the same links) and
+# bench_trust (signing and verifying one envelope), and prints
 #   {"build":{…},"store":{…},"control":{…},"daemon":{…},"relay_baseline":{…},"relay":{…},
-#    "relay_vs_baseline":{…},"pull":{…}}
+#    "relay_vs_baseline":{…},"relay_signed":{…},"signed_vs_plain":{…},
+#    "relay_signed_national":{…},"national_vs_plain":{…},"pull":{…},"trust":{…}}
 # on stdout; progress goes to stderr. Every process it starts is stopped on exit.
 #
 # Usage: tests/bench/run.sh [--quick] [--cases N] [--build-dir DIR] [--no-build]
-#   --quick          a smoke run (under a minute once built; the relay baseline at 20000 msgs)
+#   --quick          a smoke run (under a minute once built; the relay baseline at 20000 msgs;
+#                    the national-profile relay skipped)
 #   --cases N        cases in bench_store's store (default 1000000)
 #   --build-dir DIR  the build tree (default build-bench/ in the source tree)
 #   --no-build       use the binaries already in the build tree
@@ -29,7 +33,7 @@ while [ $# -gt 0 ]; do
         --cases) cases=(--cases "${2:?--cases needs a number}"); shift ;;
         --build-dir) build=${2:?--build-dir needs a directory}; shift ;;
         --no-build) do_build=0 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument \"$1\" (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -212,9 +216,21 @@ fi
 # next to the baseline above (ratios in "relay_vs_baseline").
 relay_args=(--cases 50000 --latency 200 --backlog 100000)
 [ ${#quick[@]} -gt 0 ] && relay_args=(--cases 5000 --latency 50 --backlog 5000)
-say "relay.py ${relay_args[*]}"
-run_child "$T/xfrelay.json" env TMPDIR="$T" python3 "$root/tests/bench/relay.py" \
-    --xfsyncd "$build/xfsyncd" --xfctl "$build/xfctl" "${relay_args[@]}" || fail "relay.py failed"
+relay () {   # OUT [--trust PROFILE]
+    local out=$1; shift
+    say "relay.py ${relay_args[*]} $*"
+    run_child "$out" env TMPDIR="$T" python3 "$root/tests/bench/relay.py" --xfsyncd "$build/xfsyncd" \
+        --xfctl "$build/xfctl" "${relay_args[@]}" "$@" || fail "relay.py $* failed"
+}
+relay "$T/xfrelay.json"
+# The same workload signed end to end ([trust]): the county signs, the city relays untouched,
+# the province verifies (ratios signed / plain in "signed_vs_plain").
+relay "$T/xfrelay_signed.json" --trust standard
+if [ ${#quick[@]} -eq 0 ]; then
+    relay "$T/xfrelay_national.json" --trust national
+else
+    printf '{"skipped":"--quick"}\n' >"$T/xfrelay_national.json"
+fi
 
 # ---------------------------------------------------------------- consolidated statistics
 pull_args=(--cases 20000 --rounds 30)
@@ -240,9 +256,33 @@ print(json.dumps({"backlog_throughput_ratio": round(t / bt, 3) if t and bt else 
                   "latency_p50_ratio": round(l / bl, 2) if l and bl else None}))
 PY
 )
-doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s,\n"pull":%s,\n"trust":%s}\n' \
+# signed / plain, per profile: below 1 for throughput, above 1 for latency, is what signing costs
+signed_ratios () {
+    python3 - "$T/xfrelay.json" "$1" <<'PY'
+import json, sys
+p, s = (json.load(open(f)) for f in sys.argv[1:3])
+def ratio(*path, digits=3):
+    a, b = s, p
+    for k in path:
+        a, b = (a or {}).get(k), (b or {}).get(k)
+    return round(a / b, digits) if a and b else None
+print(json.dumps(None if "skipped" in s else {
+    "throughput_ratio": ratio("throughput", "cases_per_s"),
+    "backlog_throughput_ratio": ratio("backlog", "cases_per_s"),
+    "latency_p50_ratio": ratio("latency_us", "p50", digits=2),
+    "latency_p99_ratio": ratio("latency_us", "p99", digits=2),
+    "operator_latency_p50_ratio": ratio("latency_us", "operator", "p50", digits=2),
+    "county_escalate_ratio": ratio("throughput", "county_escalate_s", digits=2),
+    "note": "signed / plain on the same workload"}))
+PY
+}
+signed_json=$(signed_ratios "$T/xfrelay_signed.json")
+national_json=$(signed_ratios "$T/xfrelay_national.json")
+doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s,\n"relay_signed":%s,\n"signed_vs_plain":%s,\n"relay_signed_national":%s,\n"national_vs_plain":%s,\n"pull":%s,\n"trust":%s}\n' \
       "$build_json" "$(cat "$T/store.json")" "$(cat "$T/control.json")" "$daemon_json" \
-      "$(cat "$T/relay.json")" "$(cat "$T/xfrelay.json")" "$ratios" "$(cat "$T/pull.json")" \
+      "$(cat "$T/relay.json")" "$(cat "$T/xfrelay.json")" "$ratios" \
+      "$(cat "$T/xfrelay_signed.json")" "$signed_json" \
+      "$(cat "$T/xfrelay_national.json")" "$national_json" "$(cat "$T/pull.json")" \
       "$(cat "$T/trust.json")")
 if command -v jq >/dev/null; then
     jq . <<<"$doc" || fail "the combined document is not JSON"

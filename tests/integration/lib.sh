@@ -131,6 +131,19 @@ public_key = $(cat "$cdir/node.pub")
 CONF
 }
 
+# trust_config NAME — [trust] with the province's certificate ($T/prov/node.crt) as the anchor;
+# the CURVE keys of the parent and the children then come from certificates.
+trust_config () {
+    sed -i '/^public_key = /d' "$T/$1/xfsyncd.conf"
+    cat >> "$T/$1/xfsyncd.conf" <<CONF
+
+[trust]
+anchor = $T/prov/node.crt
+certificate = $T/$1/node.crt
+signing_key = $T/$1/sign.key
+CONF
+}
+
 # wait_for DESCRIPTION SECONDS CMD… — retries CMD until it succeeds or the deadline passes.
 wait_for () {
     local what=$1 secs=$2; shift 2

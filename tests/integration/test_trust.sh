@@ -14,16 +14,6 @@
 #      with none, stops at start saying so.
 source "$(dirname "$0")/lib.sh"
 
-trust_config () {   # NAME: [trust] with the province's certificate as the anchor
-    sed -i '/^public_key = /d' "$T/$1/xfsyncd.conf"
-    cat >> "$T/$1/xfsyncd.conf" <<CONF
-
-[trust]
-anchor = $T/prov/node.crt
-certificate = $T/$1/node.crt
-signing_key = $T/$1/sign.key
-CONF
-}
 child_cert () {     # PARENT CHILD CODE: the parent admits the child by its certificate
     sed -i "/^\[child $3\]/a certificate = $T/$2/node.crt" "$T/$1/xfsyncd.conf"
 }

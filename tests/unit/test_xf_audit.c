@@ -564,7 +564,7 @@ static void test_tamper_rehashed (void **state)
     xf_test_store_t *x = *state;
     kv_t k = get_record (x->store, 3);
     k.val[k.vlen] = 0;
-    char text[4096];
+    char text[8192];
     snprintf (text, sizeof text, "%s", (char *) k.val + XF_HASH_LEN);
     char *p = strstr (text, "from 411300");
     assert_non_null (p);
@@ -617,7 +617,7 @@ static void test_swap_renumbered (void **state)
 {
     xf_test_store_t *x = *state;
     kv_t k2 = get_record (x->store, 2), k3 = get_record (x->store, 3);
-    char t2[4096], t3[4096];
+    char t2[8192], t3[8192];
     k2.val[k2.vlen] = 0;
     k3.val[k3.vlen] = 0;
     snprintf (t2, sizeof t2, "%s", (char *) k2.val + XF_HASH_LEN);

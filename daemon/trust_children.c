@@ -1,0 +1,301 @@
+/* trust_children.c — the certificates this office admits its children by: those it issued
+ * (kept in the store, so a child that rotates its keys is admitted by its new certificate
+ * without a restart here, and its queued messages wait for it), and those the configuration
+ * names ([child] certificate); revoking one of them (cert.revoke) refuses it at the next
+ * handshake, and refuses what it signs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "log.h"
+#include "node.h"
+#include "xf_trust.h"
+
+#define ISSUED_PREFIX  "issued/"
+#define REVOKED_PREFIX "revoked/"
+
+typedef struct {
+    X509 *cert;
+    xf_cert_info_t info;
+} admit_t;
+
+struct trust_children {
+    admit_t *v;
+    size_t n;
+};
+
+static int add_admit (xf_node_t *node, X509 *x, xf_err_t *err)
+{
+    struct trust_children *tc = node->children;
+    xf_cert_info_t info;
+    int rc = xf_cert_info (x, &info, err);
+    for (size_t i = 0; rc == XF_OK && i < tc->n; i++)
+        if (strcmp (tc->v[i].info.fingerprint, info.fingerprint) == 0) {
+            X509_free (x);
+            return XF_OK;
+        }
+    admit_t *grown = rc == XF_OK ? realloc (tc->v, (tc->n + 1) * sizeof *grown) : NULL;
+    if (!grown) {
+        X509_free (x);
+        return rc != XF_OK ? rc : xf_err_set (err, XF_ENOMEM, "out of memory");
+    }
+    tc->v = grown;
+    tc->v[tc->n++] = (admit_t) {x, info};
+    return XF_OK;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+typedef struct {
+    xf_node_t *node;
+    xf_err_t *err;
+    int rc;
+} load_t;
+
+static int each_issued (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    load_t *ld = arg;
+    if (klen < strlen (ISSUED_PREFIX) || memcmp (key, ISSUED_PREFIX, strlen (ISSUED_PREFIX)) != 0)
+        return 1;
+    X509 *x = xf_cert_from_der (val, vlen);
+    if (!x) {
+        log_warn ("a stored certificate issued to a child (%.*s) does not decode; ignored",
+                  (int) klen, (const char *) key);
+        return 0;
+    }
+    ld->rc = add_admit (ld->node, x, ld->err);
+    return ld->rc == XF_OK ? 0 : 1;
+}
+
+static int each_revoked (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    load_t *ld = arg;
+    size_t p = strlen (REVOKED_PREFIX);
+    char fp[XF_CERT_FP_LEN + 1];
+    (void) val, (void) vlen;
+    if (klen < p || memcmp (key, REVOKED_PREFIX, p) != 0)
+        return 1;
+    snprintf (fp, sizeof fp, "%.*s", (int) (klen - p), (const char *) key + p);
+    ld->rc = xf_trust_revoke (ld->node->trust, fp, ld->err);
+    return ld->rc == XF_OK ? 0 : 1;
+}
+
+static int load_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    load_t *ld = arg;
+    int rc = xf_txn_scan (txn, XF_DB_LINKS, ISSUED_PREFIX, strlen (ISSUED_PREFIX), each_issued, ld, err);
+    if (rc == XF_OK && ld->rc == XF_OK)
+        rc = xf_txn_scan (txn, XF_DB_LINKS, REVOKED_PREFIX, strlen (REVOKED_PREFIX), each_revoked,
+                          ld, err);
+    return rc != XF_OK ? rc : ld->rc;
+}
+
+int trust_children_open (xf_node_t *node, char *errbuf, size_t errlen)
+{
+    xf_err_t err = {0};
+    if (!node->trust)
+        return 0;
+    if (!(node->children = calloc (1, sizeof *node->children))) {
+        snprintf (errbuf, errlen, "out of memory");
+        return -1;
+    }
+    const xf_conf_t *cf = node->conf;
+    for (size_t i = 0; i < cf->n_children; i++) {
+        const xf_conf_child_t *child = &cf->children[i];
+        X509 *x = child->certificate ? xf_cert_load (child->certificate, &err) : NULL;
+        if (child->certificate && (!x || add_admit (node, x, &err) != XF_OK)) {
+            snprintf (errbuf, errlen, "[child %s] certificate: %s", child->code, err.msg);
+            return -1;
+        }
+    }
+    load_t ld = {node, &err, XF_OK};
+    if (xf_store_read (node->store, load_txn, &ld, &err) != XF_OK) {
+        snprintf (errbuf, errlen, "certificates issued to the children: %s", err.msg);
+        return -1;
+    }
+    for (size_t i = 0; i < cf->n_children; i++) {
+        const char *code = cf->children[i].code;
+        bool any = false;
+        for (size_t k = 0; k < node->children->n && !any; k++)
+            any = strcmp (node->children->v[k].info.code, code) == 0;
+        if (!any)
+            log_warn ("child %s: no certificate issued to it here and none in [child %s]: its link "
+                      "will not be admitted until it has one (xfctl cert issue)", code, code);
+    }
+    return 0;
+}
+
+void trust_children_close (xf_node_t *node)
+{
+    struct trust_children *tc = node->children;
+    if (!tc)
+        return;
+    for (size_t i = 0; i < tc->n; i++)
+        X509_free (tc->v[i].cert);
+    free (tc->v);
+    free (tc);
+    node->children = NULL;
+}
+
+/* ---------------------------------------------------------------- admission */
+
+int trust_admit (xf_node_t *node, const uint8_t key[32], char code[16], char *why, size_t size)
+{
+    struct trust_children *tc = node->children;
+    *why = 0;
+    for (size_t i = 0; tc && i < tc->n; i++) {
+        const admit_t *a = &tc->v[i];
+        xf_err_t err = {0};
+        if (!a->info.has_curve || memcmp (a->info.curve, key, 32) != 0
+            || !xf_conf_child (node->conf, a->info.code))
+            continue;
+        if (xf_trust_check_child (node->trust, a->cert, a->info.code, node_now (node), &err) != XF_OK) {
+            snprintf (why, size, "child %s: certificate %.16s… refused: %s", a->info.code,
+                      a->info.fingerprint, err.msg);
+            continue;   /* another certificate of the same key may still be good */
+        }
+        snprintf (code, 16, "%s", a->info.code);
+        return 0;
+    }
+    return -1;
+}
+
+json_t *trust_children_json (xf_node_t *node)
+{
+    json_t *out = json_array ();
+    struct trust_children *tc = node->children;
+    for (size_t i = 0; tc && i < tc->n; i++) {
+        const xf_cert_info_t *in = &tc->v[i].info;
+        char until[32];
+        json_array_append_new (out, json_pack ("{s:s,s:s,s:s,s:s,s:b}", "code", in->code,
+                                               "serial", in->serial, "fingerprint", in->fingerprint,
+                                               "not_after", xf_cert_time (in->not_after, until),
+                                               "revoked", xf_trust_revoked (node->trust,
+                                                                            in->fingerprint)));
+    }
+    return out;
+}
+
+/* ---------------------------------------------------------------- cert.issue, cert.revoke */
+
+typedef struct {
+    const char *key;
+    const void *val;
+    size_t len;
+} put_t;
+
+static int put_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    put_t *p = arg;
+    return xf_txn_put (txn, XF_DB_LINKS, p->key, strlen (p->key), p->val, p->len, err);
+}
+
+/* cert.issue {request, days}: this office signs a configured child's certificate, keeps it,
+ * and admits the child by it from now on. */
+json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    const char *req = json_string_value (json_object_get (args, "request"));
+    json_int_t days = json_integer_value (json_object_get (args, "days"));
+    if (!node->trust) {
+        xf_err_set (err, XF_ESTATE, "this office has no [trust]: it cannot issue certificates");
+        return NULL;
+    }
+    if (!req) {
+        xf_err_set (err, XF_EINVAL, "request (the PEM text of the child's request) is required");
+        return NULL;
+    }
+    xf_cert_info_t want;
+    EVP_PKEY *key = NULL;
+    if (xf_cert_request_read (req, strlen (req), &want, &key, err) != XF_OK)
+        return NULL;
+    EVP_PKEY_free (key);
+    if (!xf_conf_child (node->conf, want.code)) {
+        xf_err_set (err, XF_EPERM, "office %s is not a child of this office: add [child %s] to "
+                    "the configuration first", want.code, want.code);
+        return NULL;
+    }
+    char *pem = NULL, k[160];
+    xf_cert_info_t got;
+    X509 *x = NULL;
+    if (xf_trust_issue (node->trust, req, strlen (req), node_now (node), days ? (int) days : XF_CERT_DAYS,
+                        &pem, &got, &x, err) != XF_OK)
+        return NULL;
+    size_t len = 0;
+    uint8_t *der = xf_cert_der (x, &len);
+    snprintf (k, sizeof k, ISSUED_PREFIX "%s/%s", got.code, got.fingerprint);
+    put_t p = {k, der, len};
+    if (!der || xf_store_write (node->store, put_txn, &p, err) != XF_OK || add_admit (node, x, err) != XF_OK) {
+        if (!der)
+            xf_err_set (err, XF_ENOMEM, "out of memory");
+        free (der), free (pem);
+        return NULL;
+    }
+    free (der);
+    char until[32];
+    log_info ("issued a certificate to %s (%s) by uid %u: fingerprint %s, serial %s, valid until "
+              "%s; its link is admitted by it from now on", got.code, got.name, (unsigned) uid,
+              got.fingerprint, got.serial, xf_cert_time (got.not_after, until));
+    json_t *out = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s}", "code", got.code, "name", got.name,
+                             "fingerprint", got.fingerprint, "serial", got.serial,
+                             "not_after", until, "certificate", pem);
+    free (pem);
+    return out;
+}
+
+/* The certificate a revocation names: by serial or fingerprint, among those this office
+ * admits its children by. */
+static const admit_t *find_admit (xf_node_t *node, const char *serial, const char *fp)
+{
+    struct trust_children *tc = node->children;
+    for (size_t i = 0; tc && i < tc->n; i++)
+        if ((serial && strcasecmp (tc->v[i].info.serial, serial) == 0)
+            || (fp && strcasecmp (tc->v[i].info.fingerprint, fp) == 0))
+            return &tc->v[i];
+    return NULL;
+}
+
+/* cert.revoke {serial | fingerprint, reason}: a child's certificate is refused from now on. */
+json_t *cmd_cert_revoke (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    const char *serial = json_string_value (json_object_get (args, "serial"));
+    const char *fp = json_string_value (json_object_get (args, "fingerprint"));
+    const char *reason = json_string_value (json_object_get (args, "reason"));
+    if (!node->trust) {
+        xf_err_set (err, XF_ESTATE, "this office has no [trust]: there is no certificate to revoke");
+        return NULL;
+    }
+    if ((!serial == !fp) || !reason || !*reason) {
+        xf_err_set (err, XF_EINVAL, "name the certificate by serial or by fingerprint (one of "
+                    "them), and give the reason");
+        return NULL;
+    }
+    const admit_t *a = find_admit (node, serial, fp);
+    if (!a) {
+        xf_err_set (err, XF_ENOTFOUND, "no certificate of a child of this office has %s %s "
+                    "(xfctl cert show lists them)", serial ? "serial" : "fingerprint",
+                    serial ? serial : fp);
+        return NULL;
+    }
+    char k[160], at[32];
+    int64_t now = node_now (node);
+    xf_cert_time (now, at);
+    json_t *rec = json_pack ("{s:s,s:s,s:s,s:s,s:I}", "code", a->info.code, "serial",
+                             a->info.serial, "reason", reason, "at", at, "uid", (json_int_t) uid);
+    char *text = rec ? json_dumps (rec, JSON_COMPACT) : NULL;
+    json_decref (rec);
+    snprintf (k, sizeof k, REVOKED_PREFIX "%s", a->info.fingerprint);
+    put_t p = {k, text, text ? strlen (text) : 0};
+    if (!text || xf_store_write (node->store, put_txn, &p, err) != XF_OK
+        || xf_trust_revoke (node->trust, a->info.fingerprint, err) != XF_OK) {
+        if (!text)
+            xf_err_set (err, XF_ENOMEM, "out of memory");
+        free (text);
+        return NULL;
+    }
+    free (text);
+    log_warn ("certificate %s (serial %s) of child %s revoked by uid %u: %s; its link is refused "
+              "at its next handshake and what it signs is refused here", a->info.fingerprint,
+              a->info.serial, a->info.code, (unsigned) uid, reason);
+    return json_pack ("{s:s,s:s,s:s,s:s,s:s}", "code", a->info.code, "serial", a->info.serial,
+                      "fingerprint", a->info.fingerprint, "reason", reason, "revoked", at);
+}

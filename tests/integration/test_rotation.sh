@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Certificates over time, in a province → city → county tree with [trust] and no [child]
+# certificate lines: each parent admits its child by the certificate it issued (kept in its
+# store), without a restart.
+#   1. Key rotation: the county's escalations wait in its queue while the city is down; the
+#      county gets new keys and a new certificate from the restarted city; once it connects
+#      with them nothing queued is lost, and it still reads the identity it sealed to its old
+#      key ([trust] retired_keys).
+#   2. Revocation: the city revokes the county's old certificate; a connection with the old key
+#      is refused at the handshake with a log line saying so.
+#   3. A child whose certificate another office issued (the province, not its parent) is
+#      refused at the handshake, naming the issuer.
+source "$(dirname "$0")/lib.sh"
+
+node_config prov 410000 false
+node_config city 411300 false
+node_config zp 411324 false
+link_nodes city prov
+link_nodes zp city
+for n in prov city zp; do trust_config $n; done
+
+ctl prov cert root "$T/prov" --code 410000 --name "中共河南省委组织部" >/dev/null
+ctl city cert request "$T/city" --code 411300 --name "中共南阳市委组织部" >/dev/null
+ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" >/dev/null
+start_node prov
+ctl prov cert issue "$T/city/node.csr" --out "$T/city/node.crt" >/dev/null
+start_node city
+ctl city cert issue "$T/zp/node.csr" --out "$T/zp/node.crt" >/dev/null
+start_node zp
+wait_for "city link up" 30 link_up city 410000
+wait_for "county link up" 30 link_up zp 411300
+pass "children admitted by the certificates their parents issued, no restart"
+
+# --- 1. rotation with messages queued
+name="李建国" phone=13937700011
+a=$(ctl zp case register --channel visit --category appeal --summary "反映土地承包问题" \
+    --name "$name" --phone $phone)
+stop_node city
+ids=("$a")
+for i in 1 2; do
+    ids+=("$(ctl zp case register --channel letter --category appeal --summary "反映问题 $i")")
+done
+for id in "${ids[@]}"; do ctl zp case escalate "$id" --to 410000 --note "报省" >/dev/null; done
+queued=$(ctlj zp status | jq '[.links[] | select(.peer == "411300") | .queue][0]')
+[ "$queued" -ge 3 ] || fail "only $queued envelope(s) queued at the county"
+old_serial=$(openssl x509 -in "$T/zp/node.crt" -noout -serial | sed 's/serial=//')
+stop_node zp
+mkdir -p "$T/old"
+mv "$T/zp/node.key" "$T/old/node.key"
+mv "$T/zp/sign.key" "$T/old/sign.key"
+mv "$T/zp/node.crt" "$T/old/node.crt"
+rm -f "$T/zp/node.csr"
+"$XFCTL" keygen "$T/zp" >/dev/null
+ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" >/dev/null
+sed -i "/^\[trust\]/a retired_keys = $T/old/node.key" "$T/zp/xfsyncd.conf"
+start_node city
+ctl city cert issue "$T/zp/node.csr" --out "$T/zp/node.crt" >/dev/null
+start_node zp
+wait_for "the county's link with its new key" 30 link_up zp 411300
+at_prov () { for id in "${ids[@]}"; do ctlj prov case show "$id" | jq -e '.owner == "410000"' >/dev/null || return 1; done; }
+wait_for "the three queued escalations at the province" 30 at_prov
+ctlj zp case show "$a" | jq -e --arg n "$name" '.identity == "open" and .petitioner.name == $n' >/dev/null \
+    || fail "the county cannot read what it sealed to its old key: $(ctlj zp case show "$a" | jq -c '[.identity, .sealed_for]')"
+ctlj prov case show "$a" | jq -e --arg n "$name" '.petitioner.name == $n' >/dev/null \
+    || fail "the province cannot read the identity"
+ctlj city cert show | jq -e '[.issued[] | select(.code == "411324")] | length == 2' >/dev/null \
+    || fail "the city does not list both certificates of the county: $(ctlj city cert show | jq -c .issued)"
+pass "keys rotated: 3 queued escalations delivered, the old sealed identity still opens"
+
+# --- 2. revocation of the old certificate
+expect_exit 1 ctl city cert revoke --serial 00 --reason "x"
+grep -q "no certificate of a child of this office has serial 00" <<<"$ERR" || fail "unknown serial: $ERR"
+ctl city cert revoke --serial "$old_serial" --reason "密钥轮换，旧证书作废" >/dev/null
+ctlj city cert show | jq -e --arg s "$old_serial" '[.issued[] | select((.serial | ascii_upcase) == ($s | ascii_upcase))][0].revoked' \
+    >/dev/null || fail "cert show does not mark the old certificate revoked"
+port=$(cat "$T/city/port")
+timeout 5 "$XF_IT_PEER" "tcp://127.0.0.1:$port" "$T/city/node.pub" "$T/old/node.key" 411324 411326 \
+    >/dev/null 2>&1 && fail "a connection with the revoked certificate's key was admitted"
+grep -q "refused a connection from .*: child 411324: certificate .* refused: the certificate .* of 411324 was revoked" \
+    "$T/city/xfsyncd.log" || fail "no log line for the revoked certificate: $(tail -3 "$T/city/xfsyncd.log")"
+link_up zp 411300 || wait_for "the county still linked with its new key" 20 link_up zp 411300
+pass "the old certificate revoked: its key refused at the handshake, logged"
+
+# --- 3. a certificate from another parent
+node_config xc 411326 false
+printf '\n[child 411326]\nname = 淅川\n' >> "$T/prov/xfsyncd.conf"
+stop_node prov
+start_node prov
+ctl xc cert request "$T/xc" --code 411326 --name "中共淅川县委组织部" >/dev/null
+ctl prov cert issue "$T/xc/node.csr" --out "$T/xc/node.crt" >/dev/null   # the province, not the city
+printf '\n[child 411326]\nname = 淅川\ncertificate = %s\n' "$T/xc/node.crt" >> "$T/city/xfsyncd.conf"
+stop_node city
+start_node city
+timeout 5 "$XF_IT_PEER" "tcp://127.0.0.1:$port" "$T/city/node.pub" "$T/xc/node.key" 411326 411324 \
+    >/dev/null 2>&1 && fail "a child certified by the province was admitted by the city"
+grep -q "child 411326: certificate .* refused: the certificate of 411326 was issued by 410000, not by this office (411300)" \
+    "$T/city/xfsyncd.log" || fail "no log line for the certificate from another parent: $(tail -3 "$T/city/xfsyncd.log")"
+pass "a child with a certificate from another parent refused at the handshake"
+
+for n in zp city prov; do stop_node $n; done
