@@ -9,7 +9,9 @@
 #      handling the case (the province, then the city it assigns to), never at a relay or a
 #      supervisor, and absent from every data file (the relaying city's while it holds the
 #      escalation in its queue).
-#   4. A request naming an office that is not a configured child is refused; a node started
+#   4. An escalation altered by one byte in the relaying city's data file (its queue, edited
+#      offline with mdb_dump/mdb_load) is refused at the province, logged, counted, audited.
+#   5. A request naming an office that is not a configured child is refused; a node started
 #      with another office's certificate, with one from another parent than its [parent], or
 #      with none, stops at start saying so.
 source "$(dirname "$0")/lib.sh"
@@ -107,7 +109,45 @@ ctlj prov case show "$id2" | jq -e '.identity == "sealed" and (.petitioner | not
 for n in zp city prov; do no_identity $n || fail "the identity is readable in $n's data file"; done
 pass "identity open at the handler (province, then city) and the county; sealed at the supervisor"
 
-# --- 4. a county certificate at the wrong parent: refused at its start
+# --- 4. an envelope altered in the relay's data file: refused at the far end, two hops away
+stop_node prov
+forged=$(ctl zp case register --channel letter --category accusation --summary "反映村干部侵占集体资金")
+ctl zp case escalate "$forged" --to 410000 --note "报省" >/dev/null
+wait_for "the escalation queued at the city" 30 waiting
+stop_node city
+mdb_dump -s outbox "$T/city/data" > "$T/outbox.dump"
+python3 - "$T/outbox.dump" <<'PY' || fail "altering the city's queue"
+import sys
+path = sys.argv[1]
+lines = open(path).read().split("\n")
+start = lines.index("HEADER=END") + 1
+hits = 0
+for i in range(start + 1, len(lines), 2):          # the values: one hex line each
+    if not lines[i].startswith(" "):
+        break
+    raw = bytearray(bytes.fromhex(lines[i].strip()))
+    at = raw.find("侵占".encode())
+    if at >= 0:
+        raw[at + 2] ^= 0x01                         # 侵 becomes another character of its block
+        lines[i] = " " + raw.hex()
+        hits += 1
+assert hits == 1, hits
+open(path, "w").write("\n".join(lines))
+PY
+mdb_load -s outbox -f "$T/outbox.dump" "$T/city/data" || fail "mdb_load"
+start_node city
+start_node prov
+wait_for "the province refuses the altered escalation" 30 eval \
+    "ctlj prov status | jq -e '.trust.forged == 1' >/dev/null"
+expect_exit 1 ctl prov case show "$forged"
+ctlj prov audit show --action apply.escalate | jq -e --arg id "$forged" '[.records[] | select(.case == $id
+    and (.detail | contains("forged, refused")))] | length == 1' >/dev/null \
+    || fail "the refusal is not in the province's audit log"
+grep -q "its signature does not match its content or its signer 411324: it was altered on the way" \
+    "$T/prov/xfsyncd.log" || fail "no log line at the province for the altered envelope"
+pass "one byte altered in the relay's data file: refused, logged, counted and audited at the province"
+
+# --- 5. a county certificate at the wrong parent: refused at its start
 mkdir -p "$T/stray"
 "$XFCTL" keygen "$T/stray" >/dev/null
 sed "s#$T/zp/#$T/stray/#g; s#^code = 411324#code = 411325#" "$T/zp/xfsyncd.conf" > "$T/stray/xfsyncd.conf"
