@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # deploy/demo.sh — the main job, on one machine: builds xfsync and starts a small tree of
 # offices under ./run/demo — 河南省 (410000) → 南阳市 (411300) → 镇平县 (411324) and 淅川县
-# (411326) — each with its own key, store and CURVE link on 127.0.0.1, and tells the whole
-# story of one petition: registered at 镇平县, escalated (上报) to the province through the
-# city, assigned back (交办), urged automatically once the province's clock nears the
-# deadline (催办), reported (结案报告), sent back (退回重办), reported again and closed.
+# (411326) — each with its own key, store and CURVE link on 127.0.0.1, enrolled in a tree of
+# certificates the province anchors (every message signed by the office that wrote it, the
+# petitioner's identity sealed), and tells the whole story of one petition: registered at
+# 镇平县, escalated (上报) to the province through the city, assigned back (交办), urged
+# automatically once the province's clock nears the deadline (催办), reported (结案报告), sent
+# back (退回重办), reported again and closed; then the audit log is verified.
 #   deploy/demo.sh          run the story and leave the nodes running to explore
 #   deploy/demo.sh --stop   run the story, then stop the nodes
 set -euo pipefail
@@ -50,16 +52,25 @@ identity_key_file = $run/identity.key
 
 [debug]
 clock_control = true          ; the demo moves the province's clock to show automatic urging
+
+[trust]                       ; the keys of the parent and the children come from certificates
+anchor = $run/province/node.crt
+certificate = $run/$1/node.crt
+signing_key = $run/$1/sign.key
 CONF
+    if [ "$2" = 410000 ]; then   # the anchor: the province certifies itself
+        "$xfctl" cert root "$run/$1" --code "$2" --name "$3" >/dev/null
+    else                         # a request its parent's daemon signs once it runs
+        "$xfctl" cert request "$run/$1" --code "$2" --name "$3" >/dev/null
+    fi
 }
 
 # link CHILD_DIR CHILD_CODE PARENT_DIR PARENT_CODE PORT
 link () {
     grep -q '^listen' "$run/$3/xfsyncd.conf" \
         || sed -i "/^\[node\]/a listen = tcp://127.0.0.1:$5" "$run/$3/xfsyncd.conf"
-    printf '\n[parent]\ncode = %s\nendpoint = tcp://127.0.0.1:%s\npublic_key = %s\n' \
-        "$4" "$5" "$(cat "$run/$3/node.pub")" >> "$run/$1/xfsyncd.conf"
-    printf '\n[child %s]\npublic_key = %s\n' "$2" "$(cat "$run/$1/node.pub")" >> "$run/$3/xfsyncd.conf"
+    printf '\n[parent]\ncode = %s\nendpoint = tcp://127.0.0.1:%s\n' "$4" "$5" >> "$run/$1/xfsyncd.conf"
+    printf '\n[child %s]\n' "$2" >> "$run/$3/xfsyncd.conf"
 }
 
 office province 410000 中共河南省委组织部
@@ -74,12 +85,24 @@ link xichuan 411326 city 411300 "$port"
 pids=()
 stop () { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 [ $keep = 1 ] || trap stop EXIT
-for o in province city county xichuan; do
-    "$xfsyncd" -c "$run/$o/xfsyncd.conf" --foreground 2>"$run/$o/xfsyncd.log" &
-    pids+=($!)
-    echo $! > "$run/$o/xfsyncd.pid"
-done
 ctl () { local o=$1; shift; "$xfctl" -s "$run/$o/control.sock" "$@"; }
+start () {
+    "$xfsyncd" -c "$run/$1/xfsyncd.conf" --foreground 2>"$run/$1/xfsyncd.log" &
+    pids+=($!)
+    echo $! > "$run/$1/xfsyncd.pid"
+    for _ in $(seq 200); do ctl "$1" status >/dev/null 2>&1 && return 0; sleep 0.05; done
+    echo "demo: $1 did not start; see $run/$1/xfsyncd.log" >&2
+    exit 1
+}
+# issue PARENT CHILD — the parent's daemon certifies the child's request (cert issue)
+issue () { ctl "$1" cert issue "$run/$2/node.csr" --out "$run/$2/node.crt" >/dev/null; }
+start province
+issue province city
+start city
+issue city county
+issue city xichuan
+start county
+start xichuan
 up () {   # wait until office $1 reports its link to $2 up
     for _ in $(seq 300); do
         ctl "$1" --json status 2>/dev/null \
@@ -103,7 +126,9 @@ wait_until () {
 }
 step () { echo; echo "== $*"; }
 items=investigation,instruction,letter,original,evidence,petitioner_opinion,review_opinion
-echo "== four offices running under $run: 410000 ← 411300 ← 411324, 411326, linked with CURVE"
+echo "== four offices running under $run: 410000 ← 411300 ← 411324, 411326, linked with CURVE,"
+echo "   each admitted by the certificate its parent issued (xfctl cert root / request / issue)"
+ctl county cert show | grep -E "^(code|issuer|anchor|profile|not_after) "
 
 step "镇平县: xfctl case register …   (a letter reporting a village cadre)"
 id=$(ctl county case register --channel letter --category accusation --subject 2 \
@@ -116,12 +141,21 @@ step "镇平县: xfctl case escalate $id --to 410000 --note …   (上报 to the
 ctl county case escalate "$id" --to 410000 --note "涉及多个乡镇，报请省委组织部督办" >/dev/null
 wait_until province "$id" '.owner == "410000"'
 ctl province case show "$id" | head -4
+ctl province --json case show "$id" | jq -c '{identity, sealed_for, petitioner}'
+echo "(signed by 镇平县, verified at the province; the identity sealed to 镇平县 and the handler)"
 
 step "河南省: xfctl case accept $id, then case assign $id --to 411324   (交办: the result is owed back)"
 ctl province case accept "$id" >/dev/null
 ctl province case assign "$id" --to 411324 --note "请认真核查，按期报送结果" >/dev/null
 wait_until county "$id" '.owner == "411324" and .supervisor == "410000"'
 ctl county case show "$id" | grep -E "owner|supervisor|status"
+wait_until province "$id" '.identity == "sealed"'
+echo "河南省 now supervises: $(ctl province --json case show "$id" | jq -c '{identity, sealed_for}')"
+if grep -a -q -F -e 李明 -e 13903770000 "$run"/*/data/data.mdb; then
+    echo "demo: the petitioner's identity is readable in a data file" >&2
+    exit 1
+fi
+echo "no data file of any office holds 李明 or his phone in clear"
 
 step "镇平县: xfctl case accept $id --file   (受理 and 立案; 60 days to handle it)"
 ctl county case accept "$id" --file >/dev/null
@@ -175,6 +209,10 @@ for round in $(seq 20); do
     if [ "$round" = 1 ]; then ctl county reconcile; else ctl county reconcile >/dev/null; fi
     for _ in $(seq 20); do agreed && break 2; sleep 0.05; done
 done
+
+step "河南省: xfctl audit verify; xfctl audit show --case $id --limit 6   (the hash-chained log)"
+ctl province audit verify
+ctl province audit show --case "$id" --limit 6
 
 step "镇平县: xfctl status"
 ctl county status
