@@ -8,6 +8,7 @@
 #include <string.h>
 #include "xf_case.h"
 #include "xf_msg.h"
+#include "xf_text.h"
 
 #define NAME_MAX_ 64
 
@@ -66,15 +67,6 @@ xf_role_t xf_access_needed (const char *command)
 
 /* ---------------------------------------------------------------- parsing */
 
-static char *trim (char *s)
-{
-    while (isspace ((unsigned char) *s))
-        s++;
-    char *e = s + strlen (s);
-    while (e > s && isspace ((unsigned char) e[-1]))
-        *--e = 0;
-    return s;
-}
 
 static bool all_digits (const char *s)
 {
@@ -112,7 +104,7 @@ static int each_item (const char *list, int (*fn) (char *item, void *arg, xf_err
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     int rc = XF_OK;
     while (rc == XF_OK && next) {
-        char *item = trim (strsep (&next, ","));
+        char *item = xf_trim (strsep (&next, ","));
         rc = *item ? fn (item, arg, err)
                    : xf_err_set (err, XF_EINVAL, "an empty item in \"%.80s\"", list);
     }
@@ -137,7 +129,7 @@ static int split_recusal (char *item, recusal_t *out, xf_err_t *err)
         return xf_err_set (err, XF_EINVAL, "\"%.80s\" is not CASE_ID:OPERATOR (e.g. "
                            "411324-2026-000001:zhangsan)", item);
     *colon = 0;
-    char *id = trim (item), *who = trim (colon + 1);
+    char *id = xf_trim (item), *who = xf_trim (colon + 1);
     if (!xf_msg_case_id_valid (id))
         return xf_err_set (err, XF_EINVAL, "\"%.80s\" is not a case id (e.g. 411324-2026-000001)", id);
     if (!valid_name (who))

@@ -6,6 +6,7 @@
  * chain at a record an operator can be pointed to. The head in meta catches a cut at the end,
  * which the chain alone cannot. */
 #include "xf_audit.h"
+#include "xf_text.h"
 #include "xf_time.h"
 
 #include <stdarg.h>
@@ -58,34 +59,6 @@ static bool from_hex (const char *s, uint8_t out[XF_HASH_LEN])
 
 /* ---------------------------------------------------------------- checking an entry */
 
-/* Length of the well-formed UTF-8 sequence at p (no overlongs, no surrogates, nothing above
- * U+10FFFF), 0 if there is none. jansson refuses bad UTF-8 too, but only with a NULL that
- * looks like running out of memory; checking first lets the refusal name the field. */
-static size_t utf8_seq (const unsigned char *p)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
 
 /* A text field: present when required, at most max bytes, UTF-8, and no control characters
  * (free text may hold newlines and tabs). NULL is "" for a field that is not required. */
@@ -104,7 +77,7 @@ static int check_text (const char *name, const char *s, size_t max, bool require
                 return xf_err_set (err, XF_EINVAL, "audit: %s has a control character "
                                    "(0x%02x at byte %zu)", name, p[i], i);
         }
-        size_t n = utf8_seq (p + i);
+        size_t n = xf_utf8_seq (p + i);
         if (n == 0)
             return xf_err_set (err, XF_EINVAL, "audit: %s is not valid UTF-8 (at byte %zu)",
                                name, i);

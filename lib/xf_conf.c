@@ -8,6 +8,7 @@
  * [sections] itself and checks every line first; a bad line reaches inih as a bare ";" so it is
  * never half-parsed. inih's own globals are left alone. */
 #include "xf_conf.h"
+#include "xf_text.h"
 #include "xf_crypto.h"
 
 #include <ctype.h>
@@ -154,15 +155,6 @@ static const char *shown (const char *v, char out[SHOWN_MAX + 4])
     return out;
 }
 
-static char *trim (char *s)
-{
-    while (isspace ((unsigned char) *s))
-        s++;
-    char *e = s + strlen (s);
-    while (e > s && isspace ((unsigned char) e[-1]))
-        *--e = '\0';
-    return s;
-}
 
 bool xf_conf_code_valid (const char *s)
 {
@@ -189,25 +181,6 @@ static bool z85_key_valid (const char *s)
     return true;
 }
 
-/* Strict UTF-8: no overlong forms, surrogates or NUL bytes. */
-static bool utf8_valid (const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned char b = s[i];
-        size_t k = b >= 0x01 && b < 0x80 ? 0 : b >= 0xC2 && b <= 0xDF ? 1
-                 : (b & 0xF0) == 0xE0 ? 2 : b >= 0xF0 && b <= 0xF4 ? 3 : 9;
-        if (k == 9 || n - i - 1 < k)
-            return false;
-        for (size_t j = 1; j <= k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return false;
-        if ((b == 0xE0 && s[i + 1] < 0xA0) || (b == 0xED && s[i + 1] >= 0xA0)
-            || (b == 0xF0 && s[i + 1] < 0x90) || (b == 0xF4 && s[i + 1] >= 0x90))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
 
 static bool add_item (char ***items, size_t *n, const char *s)
 {
@@ -236,7 +209,7 @@ static void set_items (ctx_t *c, const keydef_t *k, const char *v)
     bool ok = copy != NULL;
     c->oom |= !copy;
     while (ok && next) {
-        char *item = trim (strsep (&next, ","));
+        char *item = xf_trim (strsep (&next, ","));
         size_t i = 0;
         while (i < n && strcmp (items[i], item) != 0)
             i++;
@@ -270,8 +243,8 @@ static bool parse_base (char *item, const keydef_t *k, xf_conf_base_t *out)
     if (!colon)
         return false;
     *colon = 0;
-    char *code = trim (item);
-    if (!xf_conf_code_valid (code) || !parse_days (trim (colon + 1), k->min, k->max, &out->base))
+    char *code = xf_trim (item);
+    if (!xf_conf_code_valid (code) || !parse_days (xf_trim (colon + 1), k->min, k->max, &out->base))
         return false;
     snprintf (out->code, sizeof out->code, "%s", code);
     return true;
@@ -288,7 +261,7 @@ static void set_bases (ctx_t *c, const keydef_t *k, const char *v)
     while (ok && next) {
         xf_conf_base_t one;
         size_t i = 0;
-        if (!parse_base (trim (strsep (&next, ",")), k, &one)) {
+        if (!parse_base (xf_trim (strsep (&next, ",")), k, &one)) {
             add_err (c, c->line, "%s must be a comma-separated list of CODE:N (an office code and "
                      "a whole number from %d to %d), not \"%s\"", k->name, k->min, k->max, shown (v, b));
             ok = false;
@@ -467,13 +440,13 @@ static void open_section (ctx_t *c, char *s)
         add_err (c, c->line, "section header has no closing \"]\"");
         return;
     }
-    char *rest = trim (end + 1);
+    char *rest = xf_trim (end + 1);
     if (*rest && *rest != ';' && *rest != '#') {
         add_err (c, c->line, "expected \"key = value\" or \"[section]\"");
         return;
     }
     *end = '\0';
-    char *name = trim (s + 1);
+    char *name = xf_trim (s + 1);
     for (enum sec i = SEC_NODE; i < SEC_BAD; i++) {
         if (i == SEC_CHILD || strcmp (name, SEC_NAMES[i]) != 0)
             continue;
@@ -488,7 +461,7 @@ static void open_section (ctx_t *c, char *s)
         return;
     }
     if (strncmp (name, "child", 5) == 0 && (name[5] == '\0' || isspace ((unsigned char) name[5])))
-        open_child (c, trim (name + 5));
+        open_child (c, xf_trim (name + 5));
     else
         add_err (c, c->line, "unknown section [%s]", shown (name, b));
 }
@@ -568,7 +541,7 @@ static char *reader (char *str, int num, void *stream)
     const char *out = ";";
     if ((size_t) n > limit)
         add_err (c, c->line, "line is %zd bytes long; the limit is %zu", n, limit);
-    else if (!utf8_valid ((unsigned char *) s, (size_t) n))
+    else if (!xf_utf8_valid ((unsigned char *) s, (size_t) n))
         add_err (c, c->line, "line is not valid UTF-8 text");
     else {
         while (isspace ((unsigned char) *s))

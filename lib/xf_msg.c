@@ -7,6 +7,7 @@
  * applies the rules the schema cannot express (codes, case ids, sequences, non-empty
  * reasons). Bytes from the network are never trusted into an assert. */
 #include "xf_msg.h"
+#include "xf_text.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -93,33 +94,6 @@ int xf_msg_case_id_valid (const char *id)
     return year >= 1949 && year <= 2999;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7: no overlongs, no
- * surrogates, nothing above U+10FFFF), 0 if there is none. Stops at a NUL. */
-static size_t utf8_seq (const unsigned char *p)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
 
 /* ---------------------------------------------------------------- generic walk */
 
@@ -132,7 +106,7 @@ static int walk_string (const char *s, const char *path, const char *label, xf_e
     if (!s)
         return 0;
     while (p[at]) {
-        if (!(n = utf8_seq (p + at)))
+        if (!(n = xf_utf8_seq (p + at)))
             return bad (err, label, "%s: not valid UTF-8 (byte %zu)", path, at);
         at += n;
         if (at > XF_MSG_MAX_TEXT)

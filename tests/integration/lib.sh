@@ -144,6 +144,21 @@ signing_key = $T/$1/sign.key
 CONF
 }
 
+# trust_tree — 河南省 prov (410000) → 南阳市 city (411300) → 镇平县 zp (411324) with [trust]:
+# the province's own certificate (cert root, the anchor) and the others' requests (node.csr),
+# for their parents' daemons to issue; no node started.
+trust_tree () {
+    node_config prov 410000 false
+    node_config city 411300 false
+    node_config zp 411324 false
+    link_nodes city prov
+    link_nodes zp city
+    for n in prov city zp; do trust_config $n; done
+    ctl prov cert root "$T/prov" --code 410000 --name "中共河南省委组织部" >/dev/null
+    ctl city cert request "$T/city" --code 411300 --name "中共南阳市委组织部" >/dev/null
+    ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" >/dev/null
+}
+
 # wait_for DESCRIPTION SECONDS CMD… — retries CMD until it succeeds or the deadline passes.
 wait_for () {
     local what=$1 secs=$2; shift 2

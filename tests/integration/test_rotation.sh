@@ -12,16 +12,7 @@
 #      refused at the handshake, naming the issuer.
 source "$(dirname "$0")/lib.sh"
 
-node_config prov 410000 false
-node_config city 411300 false
-node_config zp 411324 false
-link_nodes city prov
-link_nodes zp city
-for n in prov city zp; do trust_config $n; done
-
-ctl prov cert root "$T/prov" --code 410000 --name "中共河南省委组织部" >/dev/null
-ctl city cert request "$T/city" --code 411300 --name "中共南阳市委组织部" >/dev/null
-ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" >/dev/null
+trust_tree
 start_node prov
 ctl prov cert issue "$T/city/node.csr" --out "$T/city/node.crt" >/dev/null
 start_node city

@@ -20,17 +20,8 @@ child_cert () {     # PARENT CHILD CODE: the parent admits the child by its cert
     sed -i "/^\[child $3\]/a certificate = $T/$2/node.crt" "$T/$1/xfsyncd.conf"
 }
 
-node_config prov 410000 false
-node_config city 411300 false
-node_config zp 411324 false
-link_nodes city prov
-link_nodes zp city
-for n in prov city zp; do trust_config $n; done
-
 # --- 1. enrolment down the tree
-ctl prov cert root "$T/prov" --code 410000 --name "中共河南省委组织部" >/dev/null
-ctl city cert request "$T/city" --code 411300 --name "中共南阳市委组织部" >/dev/null
-ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" >/dev/null
+trust_tree
 [ -f "$T/prov/sign.key" ] && [ "$(stat -c %a "$T/prov/sign.key")" = 600 ] || fail "sign.key not made 0600"
 start_node prov
 expect_exit 1 ctl prov cert issue "$T/zp/node.csr" --out "$T/zp/node.crt"

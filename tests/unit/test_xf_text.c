@@ -1,0 +1,64 @@
+/* test_xf_text.c — strict UTF-8 (each kind of ill-formed sequence refused, the edges of the
+ * well-formed ranges accepted, no reading past a buffer's end) and trimming. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include "xf_text.h"
+
+static const unsigned char *u (const char *s)
+{
+    return (const unsigned char *) s;
+}
+
+static void test_sequences (void **state)
+{
+    (void) state;
+    assert_int_equal (xf_utf8_seq (u ("a")), 1);
+    assert_int_equal (xf_utf8_seq (u ("\xc2\x80")), 2);
+    assert_int_equal (xf_utf8_seq (u ("镇")), 3);
+    assert_int_equal (xf_utf8_seq (u ("\xf0\x9f\x98\x80")), 4);            /* U+1F600 */
+    assert_int_equal (xf_utf8_seq (u ("\xf4\x8f\xbf\xbf")), 4);            /* U+10FFFF */
+    static const char *const bad[] = {
+        "\x80", "\xc0\xaf", "\xc1\xbf",                 /* a continuation; overlong 2-byte */
+        "\xe0\x80\xaf", "\xed\xa0\x80",                 /* overlong 3-byte; a surrogate */
+        "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80",         /* overlong 4-byte; above U+10FFFF */
+        "\xf5\x80\x80\x80", "\xe4\xbe", "\xe4\xbe\x41", /* no such lead; cut short */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (xf_utf8_seq (u (bad[i])) != 0)
+            fail_msg ("ill-formed sequence %zu accepted", i);
+}
+
+static void test_valid_buffers (void **state)
+{
+    (void) state;
+    const char *s = "中共镇平县委组织部 411324";
+    assert_true (xf_utf8_valid (u (s), strlen (s)));
+    assert_true (xf_utf8_valid (u (""), 0));
+    assert_false (xf_utf8_valid (u ("a\0b"), 3));               /* a NUL inside */
+    assert_false (xf_utf8_valid (u ("\xe9\x95\x87"), 2));       /* 镇 cut by the length */
+    assert_false (xf_utf8_valid (u ("ok\xff"), 3));
+}
+
+static void test_trim (void **state)
+{
+    (void) state;
+    char a[] = "  alice \t", b[] = "bob", c[] = " \t ";
+    assert_string_equal (xf_trim (a), "alice");
+    assert_string_equal (xf_trim (b), "bob");
+    assert_string_equal (xf_trim (c), "");
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_sequences),
+        cmocka_unit_test (test_valid_buffers),
+        cmocka_unit_test (test_trim),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
