@@ -58,10 +58,9 @@ json_t *cmd_audit_verify (xf_node_t *node, uid_t uid, const json_t *args, xf_err
     char head[2 * XF_HASH_LEN + 1];
     for (int i = 0; i < XF_HASH_LEN; i++)
         snprintf (head + 2 * i, 3, "%02x", r.head[i]);
+    bool sm3 = node->trust && xf_trust_profile (node->trust) == XF_PROFILE_NATIONAL;
     return json_pack ("{s:b,s:I,s:s,s:s}", "holds", 1, "records", (json_int_t) r.records,
-                      "head", head, "hash",
-                      xf_profile_name (node->trust ? xf_trust_profile (node->trust)
-                                                   : XF_PROFILE_STANDARD));
+                      "head", head, "hash", sm3 ? "SM3" : "SHA-256");
 }
 
 static int arg_time (const json_t *args, const char *key, int64_t *out, xf_err_t *err)

@@ -131,8 +131,8 @@ public_key = $(cat "$cdir/node.pub")
 CONF
 }
 
-# trust_config NAME — [trust] with the province's certificate ($T/prov/node.crt) as the anchor;
-# the CURVE keys of the parent and the children then come from certificates.
+# trust_config NAME [PROFILE] — [trust] with the province's certificate ($T/prov/node.crt) as
+# the anchor; the CURVE keys of the parent and the children then come from certificates.
 trust_config () {
     sed -i '/^public_key = /d' "$T/$1/xfsyncd.conf"
     cat >> "$T/$1/xfsyncd.conf" <<CONF
@@ -141,22 +141,25 @@ trust_config () {
 anchor = $T/prov/node.crt
 certificate = $T/$1/node.crt
 signing_key = $T/$1/sign.key
+profile = ${2:-standard}
 CONF
 }
 
-# trust_tree — 河南省 prov (410000) → 南阳市 city (411300) → 镇平县 zp (411324) with [trust]:
-# the province's own certificate (cert root, the anchor) and the others' requests (node.csr),
-# for their parents' daemons to issue; no node started.
+# trust_tree [PROFILE] — 河南省 prov (410000) → 南阳市 city (411300) → 镇平县 zp (411324) with
+# [trust] (standard, or national: SM2, SM3, SM4): the province's own certificate (cert root,
+# the anchor) and the others' requests (node.csr), for their parents' daemons to issue; no node
+# started.
 trust_tree () {
+    local profile=${1:-standard}
     node_config prov 410000 false
     node_config city 411300 false
     node_config zp 411324 false
     link_nodes city prov
     link_nodes zp city
-    for n in prov city zp; do trust_config $n; done
-    ctl prov cert root "$T/prov" --code 410000 --name "中共河南省委组织部" >/dev/null
-    ctl city cert request "$T/city" --code 411300 --name "中共南阳市委组织部" >/dev/null
-    ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" >/dev/null
+    for n in prov city zp; do trust_config $n "$profile"; done
+    ctl prov cert root "$T/prov" --code 410000 --name "中共河南省委组织部" --profile "$profile" >/dev/null
+    ctl city cert request "$T/city" --code 411300 --name "中共南阳市委组织部" --profile "$profile" >/dev/null
+    ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" --profile "$profile" >/dev/null
 }
 
 # wait_for DESCRIPTION SECONDS CMD… — retries CMD until it succeeds or the deadline passes.
