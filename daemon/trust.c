@@ -123,6 +123,15 @@ int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
     }
     xf_office_set_trust (node->office, node->trust);
     xf_office_set_audit_profile (node->office, xf_trust_profile (node->trust));
+    size_t sealed = 0, dropped = 0;
+    if (xf_office_seal_held (node->office, &sealed, &dropped, &err) != XF_OK) {
+        snprintf (errbuf, errlen, "[trust]: sealing the identities kept in clear: %s", err.msg);
+        return -1;
+    }
+    if (sealed || dropped)
+        log_warn ("trust: %zu petitioner identit%s kept in clear from before [trust] now sealed "
+                  "to this office, %zu dropped where this office is not entitled to them", sealed,
+                  sealed == 1 ? "y" : "ies", dropped);
     return 0;
 }
 

@@ -57,6 +57,10 @@ int     xf_office_audit_verify (xf_office_t *o, xf_audit_report_t *out, xf_err_t
 /* The records f selects (a JSON array, the caller's). */
 json_t *xf_office_audit_show (xf_office_t *o, const xf_audit_filter_t *f, xf_err_t *err);
 
+/* With trust: the identities this store kept in clear (cases from before [trust]) sealed to
+ * this office where it registered or handles the case, and dropped where it is not entitled to
+ * them; how many of each. Nothing to do without trust. */
+int xf_office_seal_held (xf_office_t *o, size_t *sealed, size_t *dropped, xf_err_t *err);
 /* The petitioner's identity of c opened into c->petitioner when it is sealed to this office
  * (nothing to do otherwise: not entitled, not sealed, or no trust). */
 int xf_office_unseal (xf_office_t *o, xf_case_t *c, xf_err_t *err);

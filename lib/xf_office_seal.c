@@ -112,6 +112,85 @@ int xf_office_reseal (xf_office_t *o, xf_case_t *c, xf_err_t *err)
     return XF_OK;
 }
 
+/* ---------------------------------------------------------------- cases from before [trust] */
+
+typedef struct {
+    char (*ids)[XF_CASE_ID_MAX];
+    size_t n, cap;
+    bool oom;
+} clear_ids_t;
+
+static int note_clear (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    clear_ids_t *ci = arg;
+    xf_case_t *c = xf_case_unpack (val, vlen, NULL);
+    bool clear = c && has_identity (c->petitioner);
+    xf_case_destroy (&c);
+    if (!clear || klen >= XF_CASE_ID_MAX)
+        return 0;
+    if (ci->n == ci->cap) {
+        size_t cap = ci->cap ? ci->cap * 2 : 64;
+        char (*grown)[XF_CASE_ID_MAX] = realloc (ci->ids, cap * sizeof *grown);
+        if (!grown) {
+            ci->oom = true;
+            return 1;
+        }
+        ci->ids = grown;
+        ci->cap = cap;
+    }
+    memcpy (ci->ids[ci->n], key, klen);
+    ci->ids[ci->n++][klen] = 0;
+    return 0;
+}
+
+typedef struct {
+    xf_office_t *o;
+    size_t sealed, dropped;
+} held_t;
+
+/* One case kept in clear: sealed to this office when it is entitled (it registered or handles
+ * the case), else its clear copy dropped. */
+static int seal_one (xf_txn_t *txn, held_t *h, const char *id, xf_err_t *err)
+{
+    xf_case_t *c = NULL;
+    int rc = xf_office_load_case (txn, id, &c, err);
+    bool entitled = rc == XF_OK && (strcmp (c->origin, h->o->code) == 0
+                                    || strcmp (c->owner, h->o->code) == 0);
+    if (rc == XF_OK && entitled && !entry_for (c, h->o->code))
+        rc = xf_office_seal_new (h->o, c, err);
+    if (rc == XF_OK && c->petitioner)
+        wipe_petitioner (c);
+    if (rc == XF_OK)
+        rc = xf_office_save_case (txn, h->o, c, err);
+    if (rc == XF_OK)
+        entitled ? h->sealed++ : h->dropped++;
+    xf_case_destroy (&c);
+    return rc;
+}
+
+static int seal_held_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    held_t *h = arg;
+    clear_ids_t ci = {0};
+    h->sealed = h->dropped = 0;
+    int rc = xf_txn_scan (txn, XF_DB_CASES, NULL, 0, note_clear, &ci, err);
+    if (rc == XF_OK && ci.oom)
+        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == XF_OK && i < ci.n; i++)
+        rc = seal_one (txn, h, ci.ids[i], err);
+    free (ci.ids);
+    return rc;
+}
+
+int xf_office_seal_held (xf_office_t *o, size_t *sealed, size_t *dropped, xf_err_t *err)
+{
+    held_t h = {o, 0, 0};
+    int rc = o->trust ? xf_store_write (o->store, seal_held_txn, &h, err) : XF_OK;
+    *sealed = h.sealed;
+    *dropped = h.dropped;
+    return rc;
+}
+
 int xf_office_unseal (xf_office_t *o, xf_case_t *c, xf_err_t *err)
 {
     const Xf__SealedIdentity *own = o->trust && !c->petitioner ? entry_for (c, o->code) : NULL;

@@ -329,6 +329,49 @@ static void test_identity_follows_the_handler (void **state)
     expect_sealed_for (&fx->o[3], id, fx->o[3].code, fx->o[2].code);
 }
 
+/* Cases from before [trust] kept their identities in clear: once trust is on, they are sealed
+ * where the office registered (镇平) or handles (南阳) the case, and dropped where it only
+ * supervises (the province). */
+static void test_identities_from_before_trust (void **state)
+{
+    fx_t *fx = *state;
+    xf_err_t err = {0, ""};
+    xf_actor_t who = {XF_TEST_NOW, 1000, "clerk"};
+    xf_test_tally_t tally = {0};
+    for (int i = 0; i < 4; i++)
+        xf_office_set_trust (fx->o[i].office, NULL);
+    char id[XF_CASE_ID_MAX];
+    register_with_identity (fx, id);
+    assert_int_equal (xf_office_escalate (fx->o[2].office, &who, NULL, id, fx->o[0].code, "越级",
+                                          &err), XF_OK);
+    xf_test_settle (fx->o, 4, XF_TEST_NOW, &tally);
+    xf_move_req_t m = {.kind = XF_MOVE_ASSIGN, .to = fx->o[1].code, .text = "请南阳市办理"};
+    const char *ids[] = {id};
+    assert_int_equal (xf_office_move (fx->o[0].office, &who, NULL, ids, 1, &m, NULL, &err), XF_OK);
+    xf_test_settle (fx->o, 4, XF_TEST_NOW, &tally);
+    xf_case_t *c = raw_case (&fx->o[0], id);
+    assert_non_null (c->petitioner);   /* in clear: no trust yet */
+    xf_case_destroy (&c);
+    size_t sealed, dropped;
+    const size_t want_sealed[4] = {0, 1, 1, 0}, want_dropped[4] = {1, 0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        xf_office_set_trust (fx->o[i].office, fx->trust[i]);
+        assert_int_equal (xf_office_seal_held (fx->o[i].office, &sealed, &dropped, &err), XF_OK);
+        assert_int_equal (sealed, want_sealed[i]);
+        assert_int_equal (dropped, want_dropped[i]);
+    }
+    expect_sealed_for (&fx->o[1], id, fx->o[1].code, NULL);
+    expect_sealed_for (&fx->o[2], id, fx->o[2].code, NULL);
+    assert_true (reads_identity (&fx->o[1], id));
+    assert_true (reads_identity (&fx->o[2], id));
+    c = raw_case (&fx->o[0], id);
+    assert_null (c->petitioner);
+    assert_int_equal (c->n_sealed, 0);
+    xf_case_destroy (&c);
+    assert_int_equal (xf_office_seal_held (fx->o[1].office, &sealed, &dropped, &err), XF_OK);
+    assert_int_equal (sealed + dropped, 0);   /* once only */
+}
+
 /* A certificate that does not verify under the anchor (another tree's) never enters the
  * directory, so nothing can be sealed to a planted key. */
 static void test_foreign_certificate_not_learned (void **state)
@@ -362,6 +405,7 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_identity_sealed_to_the_handler, setup, teardown),
         cmocka_unit_test_setup_teardown (test_identity_follows_the_handler, setup, teardown),
         cmocka_unit_test_setup_teardown (test_foreign_certificate_not_learned, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_identities_from_before_trust, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
