@@ -139,10 +139,29 @@ void trust_children_close (xf_node_t *node)
 
 /* ---------------------------------------------------------------- admission */
 
+/* A key named by a revoked certificate is refused whatever else names it: a certificate is
+ * revoked because its key is lost or stolen. */
+static const admit_t *revoked_for (xf_node_t *node, const uint8_t key[32])
+{
+    struct trust_children *tc = node->children;
+    for (size_t i = 0; tc && i < tc->n; i++)
+        if (tc->v[i].info.has_curve && memcmp (tc->v[i].info.curve, key, 32) == 0
+            && xf_trust_revoked (node->trust, tc->v[i].info.fingerprint))
+            return &tc->v[i];
+    return NULL;
+}
+
 int trust_admit (xf_node_t *node, const uint8_t key[32], char code[16], char *why, size_t size)
 {
     struct trust_children *tc = node->children;
+    const admit_t *bad = revoked_for (node, key);
     *why = 0;
+    if (bad) {
+        snprintf (why, size, "child %s: certificate %.16s… refused: the certificate %.16s… "
+                  "(serial %s) of %s was revoked, and with it its key", bad->info.code,
+                  bad->info.fingerprint, bad->info.fingerprint, bad->info.serial, bad->info.code);
+        return -1;
+    }
     for (size_t i = 0; tc && i < tc->n; i++) {
         const admit_t *a = &tc->v[i];
         xf_err_t err = {0};

@@ -10,6 +10,7 @@
 #      is refused at the handshake with a log line saying so.
 #   3. A child whose certificate another office issued (the province, not its parent) is
 #      refused at the handshake, naming the issuer.
+#   4. A child whose certificate has expired by the parent's clock is refused at the handshake.
 source "$(dirname "$0")/lib.sh"
 
 trust_tree
@@ -87,5 +88,24 @@ timeout 5 "$XF_IT_PEER" "tcp://127.0.0.1:$port" "$T/city/node.pub" "$T/xc/node.k
 grep -q "child 411326: certificate .* refused: the certificate of 411326 was issued by 410000, not by this office (411300)" \
     "$T/city/xfsyncd.log" || fail "no log line for the certificate from another parent: $(tail -3 "$T/city/xfsyncd.log")"
 pass "a child with a certificate from another parent refused at the handshake"
+
+# --- 4. an expired certificate: the county's next keys get one valid for a day, the city's
+# clock moves on (its current key stays admitted by the certificate of part 1: a key is admitted
+# while any certificate issued for it is good)
+stop_node zp
+mkdir -p "$T/old2"
+mv "$T/zp/node.key" "$T/zp/sign.key" "$T/zp/node.csr" "$T/old2/"
+"$XFCTL" keygen "$T/zp" >/dev/null
+ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" >/dev/null
+ctl city cert issue "$T/zp/node.csr" --days 1 --out "$T/zp/node.crt" >/dev/null
+stop_node city
+sed -i 's/^clock_control = false/clock_control = true/' "$T/city/xfsyncd.conf"
+start_node city
+ctl city clock set "$(TZ=Asia/Shanghai date -d '+3 days' +%Y-%m-%dT%H:%M:%S)" >/dev/null
+start_node zp
+expired () { grep -q "child 411324: certificate .* refused: certificate of 411324: certificate has expired" "$T/city/xfsyncd.log"; }
+wait_for "the city refusing the expired certificate" 20 expired
+link_up zp 411300 && fail "the county linked with an expired certificate"
+pass "an expired certificate refused at the handshake, logged"
 
 for n in zp city prov; do stop_node $n; done
