@@ -55,6 +55,15 @@ static int save_routes (xf_txn_t *txn, void *arg, xf_err_t *err)
     return rc;
 }
 
+void links_rehello (xf_links_t *l)
+{
+    for (size_t i = 0; l && i < l->n_peers; i++)
+        if (l->peers[i].st.state == XF_LINK_UP && !l->peers[i].st.hello_due) {
+            l->peers[i].st.hello_due = true;
+            l->peers[i].st.hello_is_answer = false;
+        }
+}
+
 static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
 {
     xf_err_t err = {0};
@@ -64,6 +73,8 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
         return;
     }
     trust_learn (l->node, p->st.peer, h->certificates, h->n_certificates);
+    if (trust_revocations_take (l->node, p->st.peer, h->revocations, h->n_revocations))
+        links_rehello (l);   /* pass it on at once */
     if (before != XF_LINK_UP)
         log_info ("link %s: up (it applied our %llu, we applied its %llu; %llu waiting for it)",
                   p->st.peer, (unsigned long long) h->applied, (unsigned long long) p->st.applied,

@@ -71,6 +71,7 @@ static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
     } else if (l->node->trust && !p->is_parent)
         h.certificates = (ProtobufCBinaryData *) xf_trust_chain_der (l->node->trust,
                                                                      &h.n_certificates);
+    h.revocations = trust_revocations_all (l->node, &h.n_revocations);
     f.version = XF_LINK_VERSION_MAX_SPOKEN;
     f.ack = p->st.applied;
     f.payload_case = XF__LINK_FRAME__PAYLOAD_HELLO;

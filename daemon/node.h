@@ -29,6 +29,7 @@ typedef struct xf_node {
     bool deadlines_dirty;     /* run the deadline scan at the next loop turn */
     struct xf_access *access; /* [roles] and [recusal] (access.c) */
     struct trust_children *children;   /* [trust]: what children are admitted by */
+    struct trust_revocations *revocations;   /* [trust]: certificates revoked in the tree */
     const char *role;         /* the role of the operator whose request runs now */
 } xf_node_t;
 
@@ -51,6 +52,8 @@ void        links_destroy (xf_links_t **links_p);
 size_t links_poll_set (xf_links_t *l, void *items, size_t max);
 /* After the poll: receives what is readable, applies it in one transaction, sends what is due. */
 void links_work (xf_links_t *l);
+/* Something every neighbour must hear now (a revocation): a hello to each link that is up. */
+void links_rehello (xf_links_t *l);
 /* New envelopes were queued by a command: pick up the positions and send. */
 void links_queued (xf_links_t *l);
 /* Timers: liveness, hellos, keepalives. */
@@ -83,7 +86,19 @@ void    trust_children_close (xf_node_t *node);
 int     trust_admit (xf_node_t *node, const uint8_t key[32], char code[16], char *why, size_t size);
 /* [{code, serial, fingerprint, not_after, revoked}] of those certificates. */
 json_t *trust_children_json (xf_node_t *node);
+/* The certificate issued to a child with this serial or fingerprint (either may be NULL). */
+const xf_cert_info_t *trust_children_find (xf_node_t *node, const char *serial, const char *fp);
 json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+
+/* ---- trust_revoke.c: revoked certificates, signed by their issuers, passed on in hellos */
+int     trust_revocations_open (xf_node_t *node, char *errbuf, size_t errlen);
+void    trust_revocations_close (xf_node_t *node);
+/* Every revocation known here (borrowed), for a hello. */
+Xf__Revocation **trust_revocations_all (xf_node_t *node, size_t *n);
+/* Takes the revocations a peer's hello carried; how many were new here. */
+size_t  trust_revocations_take (xf_node_t *node, const char *peer, Xf__Revocation *const *in,
+                                size_t n);
+json_t *trust_revocations_json (xf_node_t *node);
 json_t *cmd_cert_revoke (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 
 /* ---- access.c: roles and recusal of the operators on the control socket */

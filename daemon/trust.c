@@ -261,7 +261,7 @@ json_t *trust_status (xf_node_t *node)
         return json_pack ("{s:b,s:I}", "enabled", 0, "forged", (json_int_t) forged);
     const xf_cert_info_t *own = xf_trust_own (node->trust);
     char from[32], until[32];
-    return json_pack ("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "enabled", 1,
+    return json_pack ("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "enabled", 1,
                       "profile", xf_profile_name (xf_trust_profile (node->trust)),
                       "fingerprint", own->fingerprint, "issuer", own->issuer,
                       "anchor", xf_trust_anchor_info (node->trust)->code,
@@ -269,6 +269,7 @@ json_t *trust_status (xf_node_t *node)
                       "not_after", xf_cert_time (own->not_after, until),
                       "verified_signers", (json_int_t) xf_trust_known (node->trust),
                       "offices_known", (json_int_t) xf_trust_offices (node->trust),
+                      "revoked", (json_int_t) xf_trust_revocations (node->trust),
                       "forged", (json_int_t) forged);
 }
 
@@ -287,6 +288,7 @@ json_t *cmd_cert_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t 
         json_object_set_new (out, "serial", json_string (own->serial));
         json_object_set_new (out, "certificate", json_string (pem ? pem : ""));
         json_object_set_new (out, "issued", trust_children_json (node));
+        json_object_set_new (out, "revoked", trust_revocations_json (node));
         free (pem);
     }
     return out;

@@ -1,18 +1,18 @@
 /* trust_children.c — the certificates this office admits its children by: those it issued
  * (kept in the store, so a child that rotates its keys is admitted by its new certificate
  * without a restart here, and its queued messages wait for it), and those the configuration
- * names ([child] certificate); revoking one of them (cert.revoke) refuses it at the next
- * handshake, and refuses what it signs. */
+ * names ([child] certificate). A key that a revoked certificate names is refused
+ * (trust_revoke.c revokes). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zmq.h>
 #include "log.h"
 #include "node.h"
 #include "xf_trust.h"
 
 #define ISSUED_PREFIX  "issued/"
-#define REVOKED_PREFIX "revoked/"
 
 typedef struct {
     X509 *cert;
@@ -67,26 +67,10 @@ static int each_issued (const void *key, size_t klen, const void *val, size_t vl
     return ld->rc == XF_OK ? 0 : 1;
 }
 
-static int each_revoked (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    load_t *ld = arg;
-    size_t p = strlen (REVOKED_PREFIX);
-    char fp[XF_CERT_FP_LEN + 1];
-    (void) val, (void) vlen;
-    if (klen < p || memcmp (key, REVOKED_PREFIX, p) != 0)
-        return 1;
-    snprintf (fp, sizeof fp, "%.*s", (int) (klen - p), (const char *) key + p);
-    ld->rc = xf_trust_revoke (ld->node->trust, fp, ld->err);
-    return ld->rc == XF_OK ? 0 : 1;
-}
-
 static int load_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     load_t *ld = arg;
     int rc = xf_txn_scan (txn, XF_DB_LINKS, ISSUED_PREFIX, strlen (ISSUED_PREFIX), each_issued, ld, err);
-    if (rc == XF_OK && ld->rc == XF_OK)
-        rc = xf_txn_scan (txn, XF_DB_LINKS, REVOKED_PREFIX, strlen (REVOKED_PREFIX), each_revoked,
-                          ld, err);
     return rc != XF_OK ? rc : ld->rc;
 }
 
@@ -261,60 +245,12 @@ json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t
     return out;
 }
 
-/* The certificate a revocation names: by serial or fingerprint, among those this office
- * admits its children by. */
-static const admit_t *find_admit (xf_node_t *node, const char *serial, const char *fp)
+const xf_cert_info_t *trust_children_find (xf_node_t *node, const char *serial, const char *fp)
 {
     struct trust_children *tc = node->children;
     for (size_t i = 0; tc && i < tc->n; i++)
         if ((serial && strcasecmp (tc->v[i].info.serial, serial) == 0)
             || (fp && strcasecmp (tc->v[i].info.fingerprint, fp) == 0))
-            return &tc->v[i];
+            return &tc->v[i].info;
     return NULL;
-}
-
-/* cert.revoke {serial | fingerprint, reason}: a child's certificate is refused from now on. */
-json_t *cmd_cert_revoke (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
-{
-    const char *serial = json_string_value (json_object_get (args, "serial"));
-    const char *fp = json_string_value (json_object_get (args, "fingerprint"));
-    const char *reason = json_string_value (json_object_get (args, "reason"));
-    if (!node->trust) {
-        xf_err_set (err, XF_ESTATE, "this office has no [trust]: there is no certificate to revoke");
-        return NULL;
-    }
-    if ((!serial == !fp) || !reason || !*reason) {
-        xf_err_set (err, XF_EINVAL, "name the certificate by serial or by fingerprint (one of "
-                    "them), and give the reason");
-        return NULL;
-    }
-    const admit_t *a = find_admit (node, serial, fp);
-    if (!a) {
-        xf_err_set (err, XF_ENOTFOUND, "no certificate of a child of this office has %s %s "
-                    "(xfctl cert show lists them)", serial ? "serial" : "fingerprint",
-                    serial ? serial : fp);
-        return NULL;
-    }
-    char k[160], at[32];
-    int64_t now = node_now (node);
-    xf_cert_time (now, at);
-    json_t *rec = json_pack ("{s:s,s:s,s:s,s:s,s:I}", "code", a->info.code, "serial",
-                             a->info.serial, "reason", reason, "at", at, "uid", (json_int_t) uid);
-    char *text = rec ? json_dumps (rec, JSON_COMPACT) : NULL;
-    json_decref (rec);
-    snprintf (k, sizeof k, REVOKED_PREFIX "%s", a->info.fingerprint);
-    put_t p = {k, text, text ? strlen (text) : 0};
-    if (!text || xf_store_write (node->store, put_txn, &p, err) != XF_OK
-        || xf_trust_revoke (node->trust, a->info.fingerprint, err) != XF_OK) {
-        if (!text)
-            xf_err_set (err, XF_ENOMEM, "out of memory");
-        free (text);
-        return NULL;
-    }
-    free (text);
-    log_warn ("certificate %s (serial %s) of child %s revoked by uid %u: %s; its link is refused "
-              "at its next handshake and what it signs is refused here", a->info.fingerprint,
-              a->info.serial, a->info.code, (unsigned) uid, reason);
-    return json_pack ("{s:s,s:s,s:s,s:s,s:s}", "code", a->info.code, "serial", a->info.serial,
-                      "fingerprint", a->info.fingerprint, "reason", reason, "revoked", at);
 }

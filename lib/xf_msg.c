@@ -690,6 +690,9 @@ static int check_hello (const Xf__Hello *h, xf_err_t *err)
                      "from %s: peer speaks link versions %u..%u, this node %d..%d", h->code,
                      (unsigned) h->min_version, (unsigned) h->max_version,
                      XF_LINK_VERSION_MIN, XF_LINK_VERSION_MAX);
+    if (h->n_revocations > XF_MSG_MAX_CERTS)
+        return bad (err, label, "from %s: %zu revocations, more than %d", h->code,
+                    h->n_revocations, XF_MSG_MAX_CERTS);
     if (h->n_certificates > XF_MSG_MAX_CERTS)
         return bad (err, label, "from %s: %zu certificates, more than %d", h->code,
                     h->n_certificates, XF_MSG_MAX_CERTS);

@@ -326,6 +326,67 @@ int xf_trust_revoke (xf_trust_t *t, const char *fingerprint, xf_err_t *err)
     return XF_OK;
 }
 
+size_t xf_trust_revocations (const xf_trust_t *t)
+{
+    return t->n_revoked;
+}
+
+/* The bytes a revocation's signature covers: the message packed without its signature. */
+static uint8_t *revocation_bytes (const Xf__Revocation *r, size_t *len)
+{
+    Xf__Revocation bare = *r;
+    bare.signature = (ProtobufCBinaryData) {0, NULL};
+    *len = xf__revocation__get_packed_size (&bare);
+    uint8_t *buf = malloc (*len ? *len : 1);
+    if (buf)
+        xf__revocation__pack (&bare, buf);
+    return buf;
+}
+
+int xf_trust_sign_revocation (xf_trust_t *t, Xf__Revocation *r, uint8_t sig[XF_SIG_MAX],
+                              xf_err_t *err)
+{
+    size_t len = 0, sig_len = 0;
+    r->issuer = t->own.code;
+    uint8_t *buf = revocation_bytes (r, &len);
+    if (!buf)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    int rc = xf_sign (t->key, buf, len, sig, &sig_len, err);
+    free (buf);
+    if (rc == XF_OK) {
+        r->signature = (ProtobufCBinaryData) {sig_len, sig};
+        rc = xf_trust_revoke (t, r->fingerprint, err);
+    }
+    return rc;
+}
+
+int xf_trust_take_revocation (xf_trust_t *t, const Xf__Revocation *r, xf_err_t *err)
+{
+    if (!r->fingerprint || strlen (r->fingerprint) != XF_CERT_FP_LEN || !r->code || !r->issuer)
+        return xf_err_set (err, XF_EPERM, "a revocation without fingerprint, office or issuer");
+    if (xf_trust_revoked (t, r->fingerprint))
+        return XF_EEXIST;
+    bool by_anchor = strcmp (r->issuer, t->anchor_info.code) == 0;
+    if (!by_anchor && !xf_code_under (r->issuer, r->code))
+        return xf_err_set (err, XF_EPERM, "office %s cannot revoke a certificate of %s: it is not "
+                           "under it", r->issuer, r->code);
+    X509 *issuer = by_anchor ? t->anchor : xf_trust_dir_cert (t, r->issuer);
+    if (!issuer)
+        return xf_err_set (err, XF_EPERM, "the certificate of its issuer %s is not known here",
+                           r->issuer);
+    size_t len = 0;
+    uint8_t *buf = revocation_bytes (r, &len);
+    if (!buf)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    xf_err_t why = {0};
+    int rc = xf_verify (X509_get0_pubkey (issuer), buf, len, r->signature.data, r->signature.len,
+                        &why);
+    free (buf);
+    if (rc != XF_OK)
+        return xf_err_set (err, XF_EPERM, "its signature is not that of %s's certificate", r->issuer);
+    return xf_trust_revoke (t, r->fingerprint, err);
+}
+
 /* ---------------------------------------------------------------- children */
 
 int xf_trust_issue (xf_trust_t *t, const char *request, size_t len, int64_t now, int days,

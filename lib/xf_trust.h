@@ -66,6 +66,18 @@ int xf_trust_issue (xf_trust_t *t, const char *request, size_t len, int64_t now,
 int  xf_trust_revoke (xf_trust_t *t, const char *fingerprint, xf_err_t *err);
 bool xf_trust_revoked (const xf_trust_t *t, const char *fingerprint);
 
+/* Fills in and signs a revocation of a certificate this office issued (fingerprint, code,
+ * serial, at and reason set by the caller): issuer and signature (into sig, which must outlive
+ * r). The certificate is revoked here too. */
+int xf_trust_sign_revocation (xf_trust_t *t, Xf__Revocation *r, uint8_t sig[XF_SIG_MAX],
+                              xf_err_t *err);
+/* Takes a revocation another office signed: XF_OK (revoked here from now on) when the issuer's
+ * certificate is in the directory, the revoked office lies under the issuer and the signature
+ * is the issuer's; XF_EEXIST when it is known already; XF_EPERM saying why not. */
+int xf_trust_take_revocation (xf_trust_t *t, const Xf__Revocation *r, xf_err_t *err);
+/* Certificates revoked here (for status). */
+size_t xf_trust_revocations (const xf_trust_t *t);
+
 /* Whether cert admits child office `child` to a link with this office: it verifies under the
  * anchor at now with this office's chain above it, this office issued it, and it names child.
  * XF_EPERM with the reason. */

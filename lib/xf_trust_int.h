@@ -42,6 +42,8 @@ struct xf_trust {
 /* Whether fp is revoked; and the fingerprint of x when it is (for messages). */
 bool xf_trust_cert_revoked (const xf_trust_t *t, X509 *x, char fp[XF_CERT_FP_LEN + 1]);
 
+/* The directory's certificate of office code (borrowed), or NULL. */
+X509 *xf_trust_dir_cert (const xf_trust_t *t, const char *code);
 /* Drops the directory's certificate with this fingerprint, if it holds it. */
 void xf_trust_dir_forget (xf_trust_t *t, const char *fingerprint);
 /* Puts the anchor and this office's chain into the directory (xf_trust_new). */

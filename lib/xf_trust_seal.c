@@ -207,6 +207,12 @@ int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, in
     return rc;
 }
 
+X509 *xf_trust_dir_cert (const xf_trust_t *t, const char *code)
+{
+    const office_cert_t *e = find_office (t, code);
+    return e ? e->cert : NULL;
+}
+
 const xf_cert_info_t *xf_trust_office (const xf_trust_t *t, const char *code)
 {
     const office_cert_t *e = find_office (t, code);

@@ -7,7 +7,8 @@
 #      with them nothing queued is lost, and it still reads the identity it sealed to its old
 #      key ([trust] retired_keys).
 #   2. Revocation: the city revokes the county's old certificate; a connection with the old key
-#      is refused at the handshake with a log line saying so.
+#      is refused at the handshake with a log line saying so; the signed revocation travels in
+#      the hellos to the province and the county, which refuse what that certificate signs.
 #   3. A child whose certificate another office issued (the province, not its parent) is
 #      refused at the handshake, naming the issuer.
 #   4. A child whose certificate has expired by the parent's clock is refused at the handshake.
@@ -71,7 +72,15 @@ timeout 5 "$XF_IT_PEER" "tcp://127.0.0.1:$port" "$T/city/node.pub" "$T/old/node.
 grep -q "refused a connection from .*: child 411324: certificate .* refused: the certificate .* of 411324 was revoked" \
     "$T/city/xfsyncd.log" || fail "no log line for the revoked certificate: $(tail -3 "$T/city/xfsyncd.log")"
 link_up zp 411300 || wait_for "the county still linked with its new key" 20 link_up zp 411300
-pass "the old certificate revoked: its key refused at the handshake, logged"
+knows_revocation () { ctlj "$1" status | jq -e '.trust.revoked == 1' >/dev/null; }
+wait_for "the province to learn the revocation" 20 knows_revocation prov
+wait_for "the county to learn the revocation" 20 knows_revocation zp
+ctlj prov cert show | jq -e --arg s "$old_serial" '.revoked | length == 1 and .[0].issuer == "411300"
+    and .[0].code == "411324" and (.[0].serial | ascii_upcase) == ($s | ascii_upcase)' >/dev/null \
+    || fail "the province's list of revocations: $(ctlj prov cert show | jq -c .revoked)"
+grep -q "revoked by 411300 (密钥轮换，旧证书作废), learned from link 411300" "$T/prov/xfsyncd.log" \
+    || fail "the province does not log the revocation it learned"
+pass "the old certificate revoked: its key refused at the handshake, logged; the revocation reaches the province and the county"
 
 # --- 3. a certificate from another parent
 node_config xc 411326 false

@@ -369,6 +369,74 @@ static void test_rotation_and_revocation (void **state)
     free_tree (&t);
 }
 
+/* The city revokes the county's certificate: the province (which knows the city's certificate)
+ * takes the signed revocation once; an altered one, one the county signs about the city, and
+ * one whose issuer is unknown are refused. */
+static void revocations_across_the_tree (xf_profile_t p)
+{
+    tree_t t;
+    xf_err_t err = {0};
+    make_tree (&t, p);
+    xf_trust_t *prov = xf_test_trust (&t.prov, &t.prov, "410000", XF_TEST_NOW, &err);
+    xf_trust_t *city = xf_test_trust (&t.prov, &t.city, "411300", XF_TEST_NOW, &err);
+    xf_trust_t *county = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
+    assert_non_null (prov && city && county);
+    char fp[XF_CERT_FP_LEN + 1];
+    snprintf (fp, sizeof fp, "%s", xf_trust_own (county)->fingerprint);
+    Xf__Revocation r = XF__REVOCATION__INIT;
+    uint8_t sig[XF_SIG_MAX];
+    r.fingerprint = fp;
+    r.code = "411324";
+    r.serial = "01";
+    r.at = XF_TEST_NOW;
+    r.reason = "密钥丢失";
+    assert_int_equal (xf_trust_sign_revocation (city, &r, sig, &err), XF_OK);
+    assert_string_equal (r.issuer, "411300");
+    assert_true (xf_trust_revoked (city, fp));
+    /* the province has not learned the city's certificate yet */
+    assert_int_equal (xf_trust_take_revocation (prov, &r, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "not known here"));
+    size_t n = 0;
+    xf_trust_learned_t seen;
+    const ProtobufCBinaryData *der = xf_trust_chain_der (city, &n);
+    assert_int_equal (xf_trust_learn (prov, der, n, XF_TEST_NOW, NULL, NULL, &seen, &err), XF_OK);
+    Xf__Revocation altered = r;
+    altered.reason = "另一个理由";
+    assert_int_equal (xf_trust_take_revocation (prov, &altered, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "signature"));
+    assert_false (xf_trust_revoked (prov, fp));
+    assert_int_equal (xf_trust_take_revocation (prov, &r, &err), XF_OK);
+    assert_true (xf_trust_revoked (prov, fp));
+    assert_int_equal (xf_trust_revocations (prov), 1);
+    assert_int_equal (xf_trust_take_revocation (prov, &r, &err), XF_EEXIST);
+    /* the county cannot revoke the city's certificate: the city is not under it */
+    Xf__Revocation up = XF__REVOCATION__INIT;
+    uint8_t sig2[XF_SIG_MAX];
+    up.fingerprint = (char *) xf_trust_own (city)->fingerprint;
+    up.code = "411300";
+    up.serial = "02";
+    up.reason = "x";
+    assert_int_equal (xf_trust_sign_revocation (county, &up, sig2, &err), XF_OK);
+    assert_int_equal (xf_trust_take_revocation (prov, &up, &err), XF_EPERM);
+    assert_non_null (strstr (err.msg, "not under it"));
+    xf_trust_destroy (&prov);
+    xf_trust_destroy (&city);
+    xf_trust_destroy (&county);
+    free_tree (&t);
+}
+
+static void test_revocations_standard (void **state)
+{
+    (void) state;
+    revocations_across_the_tree (XF_PROFILE_STANDARD);
+}
+
+static void test_revocations_national (void **state)
+{
+    (void) state;
+    revocations_across_the_tree (XF_PROFILE_NATIONAL);
+}
+
 static void test_seal_standard (void **state)
 {
     (void) state;
@@ -392,6 +460,8 @@ int main (void)
         cmocka_unit_test (test_seal_standard),
         cmocka_unit_test (test_seal_national),
         cmocka_unit_test (test_rotation_and_revocation),
+        cmocka_unit_test (test_revocations_standard),
+        cmocka_unit_test (test_revocations_national),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
