@@ -162,6 +162,19 @@ trust_tree () {
     ctl zp cert request "$T/zp" --code 411324 --name "中共镇平县委组织部" --profile "$profile" >/dev/null
 }
 
+# trust_tree_up [PROFILE] — trust_tree, then each parent started and issuing its child's
+# certificate before the child starts (admitted by it, no restart); both links up.
+trust_tree_up () {
+    trust_tree "$@"
+    start_node prov
+    ctl prov cert issue "$T/city/node.csr" --out "$T/city/node.crt" >/dev/null
+    start_node city
+    ctl city cert issue "$T/zp/node.csr" --out "$T/zp/node.crt" >/dev/null
+    start_node zp
+    wait_for "city link up" 30 link_up city 410000
+    wait_for "county link up" 30 link_up zp 411300
+}
+
 # wait_for DESCRIPTION SECONDS CMD… — retries CMD until it succeeds or the deadline passes.
 wait_for () {
     local what=$1 secs=$2; shift 2

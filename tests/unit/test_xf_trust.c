@@ -16,6 +16,30 @@ typedef struct {
     xf_test_pki_t prov, city, county;
 } tree_t;
 
+/* The three offices' trust states over the tree. */
+static void open_trusts (tree_t *t, xf_trust_t **prov, xf_trust_t **city, xf_trust_t **county)
+{
+    xf_err_t err = {0};
+    *prov = xf_test_trust (&t->prov, &t->prov, "410000", XF_TEST_NOW, &err);
+    *city = xf_test_trust (&t->prov, &t->city, "411300", XF_TEST_NOW, &err);
+    *county = xf_test_trust (&t->prov, &t->county, "411324", XF_TEST_NOW, &err);
+    if (!*prov || !*city || !*county)
+        fail_msg ("trust states: %s", err.msg);
+}
+
+static void free_tree (tree_t *t);
+
+static void close_trusts (tree_t *t, xf_trust_t **prov, xf_trust_t **city, xf_trust_t **county)
+{
+    xf_trust_destroy (prov);
+    xf_trust_destroy (city);
+    xf_trust_destroy (county);
+    free_tree (t);
+}
+
+/* The profile a test that runs in both gets as its state. */
+static const xf_profile_t STANDARD = XF_PROFILE_STANDARD, NATIONAL = XF_PROFILE_NATIONAL;
+
 static void make_tree (tree_t *t, xf_profile_t p)
 {
     xf_err_t err = {0};
@@ -117,8 +141,9 @@ static Xf__SignedEnvelope *relayed (const signed_t *s)
     return out;
 }
 
-static void verify_across_the_tree (xf_profile_t p)
+static void verify_across_the_tree (void **state)
 {
+    xf_profile_t p = *(const xf_profile_t *) *state;
     tree_t t;
     make_tree (&t, p);
     xf_err_t err = {0};
@@ -174,18 +199,6 @@ static void verify_across_the_tree (xf_profile_t p)
     xf_trust_destroy (&prov);
     xf_trust_destroy (&county);
     free_tree (&t);
-}
-
-static void test_envelopes_standard (void **state)
-{
-    (void) state;
-    verify_across_the_tree (XF_PROFILE_STANDARD);
-}
-
-static void test_envelopes_national (void **state)
-{
-    (void) state;
-    verify_across_the_tree (XF_PROFILE_NATIONAL);
 }
 
 /* An office of another tree (its own anchor, the same codes) is refused. */
@@ -261,15 +274,13 @@ static void test_issue_and_admit_children (void **state)
 /* The province learns the county's chain (as the city's hello brings it) and seals to it: the
  * county opens it, the city cannot, nor the county under another case id; nothing is sealed
  * to an office not in the directory. */
-static void seal_across_the_tree (xf_profile_t p)
+static void seal_across_the_tree (void **state)
 {
     tree_t t;
     xf_err_t err = {0};
-    make_tree (&t, p);
-    xf_trust_t *prov = xf_test_trust (&t.prov, &t.prov, "410000", XF_TEST_NOW, &err);
-    xf_trust_t *city = xf_test_trust (&t.prov, &t.city, "411300", XF_TEST_NOW, &err);
-    xf_trust_t *county = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
-    assert_non_null (prov && city && county);
+    make_tree (&t, *(const xf_profile_t *) *state);
+    xf_trust_t *prov, *city, *county;
+    open_trusts (&t, &prov, &city, &county);
     const uint8_t plain[] = "\x0a\x09张秀英";
     Xf__SealedIdentity *s = NULL;
     assert_int_equal (xf_trust_seal (prov, "411324", "411324-2026-000001", plain, sizeof plain, &s,
@@ -298,10 +309,7 @@ static void seal_across_the_tree (xf_profile_t p)
     s->recipient = strdup ("411300");
     assert_int_equal (xf_trust_open (city, "411324-2026-000001", s, &out, &len, &err), XF_EPERM);
     xf__sealed_identity__free_unpacked (s, NULL);
-    xf_trust_destroy (&prov);
-    xf_trust_destroy (&city);
-    xf_trust_destroy (&county);
-    free_tree (&t);
+    close_trusts (&t, &prov, &city, &county);
 }
 
 /* The county rotates its keys: what the province sealed to the old certificate opens only once
@@ -372,15 +380,13 @@ static void test_rotation_and_revocation (void **state)
 /* The city revokes the county's certificate: the province (which knows the city's certificate)
  * takes the signed revocation once; an altered one, one the county signs about the city, and
  * one whose issuer is unknown are refused. */
-static void revocations_across_the_tree (xf_profile_t p)
+static void revocations_across_the_tree (void **state)
 {
     tree_t t;
     xf_err_t err = {0};
-    make_tree (&t, p);
-    xf_trust_t *prov = xf_test_trust (&t.prov, &t.prov, "410000", XF_TEST_NOW, &err);
-    xf_trust_t *city = xf_test_trust (&t.prov, &t.city, "411300", XF_TEST_NOW, &err);
-    xf_trust_t *county = xf_test_trust (&t.prov, &t.county, "411324", XF_TEST_NOW, &err);
-    assert_non_null (prov && city && county);
+    make_tree (&t, *(const xf_profile_t *) *state);
+    xf_trust_t *prov, *city, *county;
+    open_trusts (&t, &prov, &city, &county);
     char fp[XF_CERT_FP_LEN + 1];
     snprintf (fp, sizeof fp, "%s", xf_trust_own (county)->fingerprint);
     Xf__Revocation r = XF__REVOCATION__INIT;
@@ -419,49 +425,23 @@ static void revocations_across_the_tree (xf_profile_t p)
     assert_int_equal (xf_trust_sign_revocation (county, &up, sig2, &err), XF_OK);
     assert_int_equal (xf_trust_take_revocation (prov, &up, &err), XF_EPERM);
     assert_non_null (strstr (err.msg, "not under it"));
-    xf_trust_destroy (&prov);
-    xf_trust_destroy (&city);
-    xf_trust_destroy (&county);
-    free_tree (&t);
+    close_trusts (&t, &prov, &city, &county);
 }
 
-static void test_revocations_standard (void **state)
-{
-    (void) state;
-    revocations_across_the_tree (XF_PROFILE_STANDARD);
-}
-
-static void test_revocations_national (void **state)
-{
-    (void) state;
-    revocations_across_the_tree (XF_PROFILE_NATIONAL);
-}
-
-static void test_seal_standard (void **state)
-{
-    (void) state;
-    seal_across_the_tree (XF_PROFILE_STANDARD);
-}
-
-static void test_seal_national (void **state)
-{
-    (void) state;
-    seal_across_the_tree (XF_PROFILE_NATIONAL);
-}
+/* Two entries: the test in the standard profile, then in the national one. */
+#define IN_BOTH_PROFILES(f) {#f " (standard)", f, NULL, NULL, (void *) &STANDARD}, \
+                            {#f " (national)", f, NULL, NULL, (void *) &NATIONAL}
 
 int main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_refuses_to_start_with_the_wrong_files),
-        cmocka_unit_test (test_envelopes_standard),
-        cmocka_unit_test (test_envelopes_national),
+        IN_BOTH_PROFILES (verify_across_the_tree),
         cmocka_unit_test (test_envelope_from_another_tree),
         cmocka_unit_test (test_issue_and_admit_children),
-        cmocka_unit_test (test_seal_standard),
-        cmocka_unit_test (test_seal_national),
+        IN_BOTH_PROFILES (seal_across_the_tree),
         cmocka_unit_test (test_rotation_and_revocation),
-        cmocka_unit_test (test_revocations_standard),
-        cmocka_unit_test (test_revocations_national),
+        IN_BOTH_PROFILES (revocations_across_the_tree),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
