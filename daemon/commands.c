@@ -519,7 +519,8 @@ static json_t *cmd_clock_set (xf_node_t *node, uid_t uid, const json_t *args, xf
     if (!s || xf_time_parse (s, &t, err) != XF_OK)
         return NULL;
     int64_t offset = t - (node_now (node) - node->clock_offset);
-    if (xf_office_set_clock_offset (node->office, offset, err) != XF_OK)
+    if (xf_office_set_clock_offset (node->office, offset, err) != XF_OK
+        || xf_office_clock_reset (node->office, t, err) != XF_OK)   /* moved on purpose */
         return NULL;
     node->clock_offset = offset;
     node->deadlines_dirty = true;

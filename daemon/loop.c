@@ -101,6 +101,14 @@ static void reconcile (xf_node_t *node)
         links_queued (node->links);
 }
 
+/* The latest time seen, kept in the store, so that a clock set back shows at the next start. */
+static void note_clock (xf_node_t *node)
+{
+    xf_err_t err = {0};
+    if (xf_office_clock_seen (node->office, node_now (node), &err) != XF_OK)
+        log_warn ("cannot record the clock: %s", err.msg);
+}
+
 int loop_run (xf_node_t *node)
 {
     int sfd = open_signalfd ();
@@ -120,6 +128,7 @@ int loop_run (xf_node_t *node)
         size_t nl = links_poll_set (node->links, items + n + 1, 3);
         int64_t now = monotonic_ms ();
         if (node->deadlines_dirty || now >= next_scan) {
+            note_clock (node);
             scan_deadlines (node);
             stats_tick (node, true);
             next_scan = now + SCAN_INTERVAL_MS;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "log.h"
+#include "xf_time.h"
 #include "node.h"
 #include "xf_trust.h"
 
@@ -18,9 +19,11 @@
 
 static void usage (FILE *out)
 {
-    fprintf (out, "usage: xfsyncd -c FILE [--foreground]\n"
+    fprintf (out, "usage: xfsyncd -c FILE [--foreground] [--accept-clock]\n"
                   "  -c, --config FILE   node configuration (default %s)\n"
                   "  -f, --foreground    stay in the foreground and log to stderr\n"
+                  "      --accept-clock  start although the clock is behind the latest time the\n"
+                  "                      store has seen (after checking that the clock is right)\n"
                   "  -h, --help          this help\n"
                   "  -V, --version       print the version\n", DEFAULT_CONFIG);
 }
@@ -162,6 +165,42 @@ static void tell_parent (int fd, const char *msg)
     }
 }
 
+static bool node_accept_clock;   /* --accept-clock */
+
+#define CLOCK_SLACK_S 300   /* a clock stepped back by NTP a little is no jump */
+
+/* The clock must not be behind the latest time this store has seen: deadlines, urges and the
+ * audit log would go out of order. --accept-clock starts anyway, once an operator checked. */
+static int check_clock (xf_node_t *node, char *errbuf, size_t errlen)
+{
+    xf_err_t err = {0};
+    int64_t latest = 0, now = node_now (node);
+    char a[26], b[26];
+    if (xf_office_clock_latest (node->office, &latest, &err) != XF_OK) {
+        snprintf (errbuf, errlen, "%s", err.msg);
+        return -1;
+    }
+    if (latest && now + CLOCK_SLACK_S < latest) {
+        xf_time_format (now, a);
+        xf_time_format (latest, b);
+        if (!node_accept_clock) {
+            snprintf (errbuf, errlen, "the clock reads %s, %lld s behind the latest time this "
+                      "store has seen (%s): set the clock right (timedatectl, NTP) and start "
+                      "again, or, if the store's time was the wrong one, start once with "
+                      "--accept-clock", a, (long long) (latest - now), b);
+            return -1;
+        }
+        log_warn ("the clock reads %s, behind the latest time this store has seen (%s); "
+                  "started anyway (--accept-clock)", a, b);
+    }
+    if (xf_office_clock_reset (node->office, latest > now && !node_accept_clock ? latest : now,
+                               &err) != XF_OK) {
+        snprintf (errbuf, errlen, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
 {
     xf_err_t err = {0};
@@ -200,7 +239,13 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         log_warn ("the store holds a test clock offset of %lld s but clock_control is off: "
                   "using the system clock", (long long) node->clock_offset);
         node->clock_offset = 0;
+        if (xf_office_clock_reset (node->office, node_now (node), &err) != XF_OK) {
+            snprintf (errbuf, errlen, "%s", err.msg);   /* the test clock's times are void */
+            return -1;
+        }
     }
+    if (check_clock (node, errbuf, errlen) != 0)
+        return -1;
     if (!(node->links = links_new (node, errbuf, errlen)))
         return -1;
     xf_net_t net = links_net (node->links);
@@ -227,6 +272,7 @@ int main (int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {"accept-clock", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     const char *config = DEFAULT_CONFIG;
@@ -236,6 +282,7 @@ int main (int argc, char **argv)
         switch (opt) {
         case 'c': config = optarg; break;
         case 'f': foreground = true; break;
+        case 'A': node_accept_clock = true; break;
         case 'h': usage (stdout); return 0;
         case 'V': puts ("xfsyncd 0.1.0"); return 0;
         default: usage (stderr); return 2;
@@ -273,6 +320,8 @@ int main (int argc, char **argv)
               node.conf->code, node.conf->name, node.conf->data_dir, node.conf->control_socket,
               node.public_key);
     int status = loop_run (&node);
+    if (xf_office_clock_seen (node.office, node_now (&node), &err) != XF_OK)
+        log_warn ("cannot record the clock: %s", err.msg);
     close_node (&node);
     log_info ("stopped");
     return status;

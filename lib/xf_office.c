@@ -14,6 +14,26 @@
 enum { STAGE_ACCEPT = 'a', STAGE_HANDLE = 'h' };
 #define DRY_RUN_DONE 1
 
+/* A store belongs to the office that first opened it: another office's store (a data_dir
+ * copied or mistyped) would mix its cases, envelopes and audit log into this one's. */
+static int claim_store (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    const xf_office_t *o = arg;
+    const void *v = NULL;
+    size_t len = 0;
+    int rc = xf_txn_get (txn, XF_DB_META, "office", 6, &v, &len, err);
+    if (rc == XF_ENOTFOUND)
+        return xf_txn_put (txn, XF_DB_META, "office", 6, o->code, strlen (o->code), err);
+    if (rc != XF_OK)
+        return rc;
+    if (len != strlen (o->code) || memcmp (v, o->code, len) != 0)
+        return xf_err_set (err, XF_ECONFIG, "the store belongs to office %.*s (its cases, "
+                           "envelopes and audit log), and this office is %s: point data_dir at "
+                           "this office's own store", (int) (len < 16 ? len : 16),
+                           (const char *) v, o->code);
+    return XF_OK;
+}
+
 xf_office_t *xf_office_new (xf_store_t *store, const char *code, const xf_limits_t *lim,
                             xf_err_t *err)
 {
@@ -25,6 +45,10 @@ xf_office_t *xf_office_new (xf_store_t *store, const char *code, const xf_limits
     o->store = store;
     snprintf (o->code, sizeof o->code, "%s", code);
     o->lim = *lim;
+    if (xf_store_write (store, claim_store, o, err) != XF_OK) {
+        free (o);
+        return NULL;
+    }
     return o;
 }
 
@@ -518,29 +542,4 @@ int xf_office_close (xf_office_t *o, const xf_actor_t *who, const char *id, cons
 {
     change_t ch = {.fn = close_fn, .text = reply};
     return run_change (o, who, id, &ch, err);
-}
-
-/* ---------------------------------------------------------------- clock */
-
-static int clock_get_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    uint64_t v;
-    int rc = xf_txn_meta_u64 (txn, "clock_offset", &v, err);
-    *(int64_t *) arg = (int64_t) v;
-    return rc;
-}
-
-static int clock_set_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    return xf_txn_meta_set_u64 (txn, "clock_offset", (uint64_t) *(int64_t *) arg, err);
-}
-
-int xf_office_clock_offset (xf_office_t *o, int64_t *offset, xf_err_t *err)
-{
-    return xf_store_read (o->store, clock_get_txn, offset, err);
-}
-
-int xf_office_set_clock_offset (xf_office_t *o, int64_t offset, xf_err_t *err)
-{
-    return xf_store_write (o->store, clock_set_txn, &offset, err);
 }

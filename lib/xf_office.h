@@ -246,5 +246,10 @@ int xf_office_undelivered (xf_office_t *o, uint64_t *n, xf_err_t *err);
 /* The node clock's offset from the system clock, kept in the store (debug clock control). */
 int xf_office_clock_offset (xf_office_t *o, int64_t *offset, xf_err_t *err);
 int xf_office_set_clock_offset (xf_office_t *o, int64_t offset, xf_err_t *err);
+/* The latest node time the office has seen (0: none yet): seen raises it, reset sets it (a
+ * clock moved on purpose), latest reads it. */
+int xf_office_clock_seen (xf_office_t *o, int64_t now, xf_err_t *err);
+int xf_office_clock_reset (xf_office_t *o, int64_t now, xf_err_t *err);
+int xf_office_clock_latest (xf_office_t *o, int64_t *latest, xf_err_t *err);
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -32,7 +33,12 @@ struct xf_txn {
 
 static int lmdb_err (xf_err_t *err, int rc, const char *what, const xf_store_t *s)
 {
-    return xf_err_set (err, XF_ESTORE, "store %s: %s: %s", s ? s->dir : "", what, mdb_strerror (rc));
+    const char *hint = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
+                       ? ": it is not an xfsync store, or it is damaged (move it away, or restore "
+                         "it from a backup)"
+                       : "";
+    return xf_err_set (err, XF_ESTORE, "store %s: %s: %s%s", s ? s->dir : "", what,
+                       mdb_strerror (rc), hint);
 }
 
 static int open_dbs (xf_store_t *s, xf_err_t *err)
@@ -49,6 +55,26 @@ static int open_dbs (xf_store_t *s, xf_err_t *err)
     }
     if ((rc = mdb_txn_commit (txn)) != 0)
         return lmdb_err (err, rc, "commit", s);
+    return XF_OK;
+}
+
+/* A data file shorter than the pages its meta page says are in use was cut (a copy
+ * interrupted, a disk that filled): LMDB would fault reading past its end, so it is refused
+ * before anything reads it. */
+static int check_length (xf_store_t *s, const MDB_envinfo *info, xf_err_t *err)
+{
+    MDB_stat st;
+    struct stat fs;
+    char path[4096];
+    snprintf (path, sizeof path, "%s/data.mdb", s->dir);
+    if (mdb_env_stat (s->env, &st) != 0 || stat (path, &fs) != 0)
+        return XF_OK;   /* nothing to compare: LMDB's own checks stand */
+    uint64_t need = ((uint64_t) info->me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t) fs.st_size < need)
+        return xf_err_set (err, XF_ESTORE, "store %s: data.mdb is %lld bytes but holds pages up "
+                           "to byte %llu: the file was cut short (an interrupted copy, a full "
+                           "disk); restore it from a backup", s->dir, (long long) fs.st_size,
+                           (unsigned long long) need);
     return XF_OK;
 }
 
@@ -102,6 +128,8 @@ xf_store_t *xf_store_open (const char *dir, const xf_store_opts_t *opts, xf_err_
     MDB_envinfo info;
     mdb_env_info (s->env, &info);
     s->map_size = info.me_mapsize;
+    if (check_length (s, &info, err) != XF_OK)
+        goto fail;
     if (open_dbs (s, err) != XF_OK || xf_store_write (s, check_schema, NULL, err) != XF_OK)
         goto fail;
     return s;

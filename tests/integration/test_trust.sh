@@ -149,7 +149,7 @@ grep -q "it is the certificate of office 411324" <<<"$ERR" || fail "stray county
 pass "a certificate of another office refused at start"
 # the county's own files, but another parent named in [parent]; then no certificate at all
 sed "s#^code = 411300#code = 411400#" "$T/zp/xfsyncd.conf" > "$T/stray/xfsyncd.conf"
-sed -i "s#$T/zp/data#$T/stray/data#; s#$T/zp/control.sock#$T/stray/control.sock#" "$T/stray/xfsyncd.conf"
+sed -i "s#$T/zp/data#$T/stray/data2#; s#$T/zp/control.sock#$T/stray/control.sock#" "$T/stray/xfsyncd.conf"
 expect_exit 1 "$XFSYNCD" -c "$T/stray/xfsyncd.conf" --foreground
 grep -q "it was issued by 411300, and \[parent\] is 411400" <<<"$ERR" || fail "wrong parent: $ERR"
 sed -i "s#^certificate = .*#certificate = $T/stray/absent.crt#" "$T/stray/xfsyncd.conf"

@@ -1340,9 +1340,43 @@ static void test_clock_offset (void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown (f, setup, teardown)
 
+/* A store belongs to the office that first opened it: another office is refused, naming both,
+ * and the store is not touched. */
+static void test_store_of_another_office (void **state)
+{
+    fx_t *fx = *state;
+    xf_err_t err = {0, ""};
+    xf_office_t *other = xf_office_new (fx->store, "411326", &LIM, &err);
+    assert_null (other);
+    assert_int_equal (err.code, XF_ECONFIG);
+    assert_msg_has (&err, "the store belongs to office " OFFICE);
+    assert_msg_has (&err, "this office is 411326");
+    reopen (fx);   /* its own office still opens it */
+}
+
+/* The latest time seen only rises with seen; reset sets it (a clock moved on purpose). */
+static void test_clock_latest (void **state)
+{
+    fx_t *fx = *state;
+    xf_err_t err = {0, ""};
+    int64_t t = 0;
+    assert_int_equal (xf_office_clock_latest (fx->office, &t, &err), XF_OK);
+    assert_int_equal (t, 0);
+    assert_int_equal (xf_office_clock_seen (fx->office, 1795000000, &err), XF_OK);
+    assert_int_equal (xf_office_clock_seen (fx->office, 1794000000, &err), XF_OK);
+    assert_int_equal (xf_office_clock_latest (fx->office, &t, &err), XF_OK);
+    assert_int_equal (t, 1795000000);
+    assert_int_equal (xf_office_clock_reset (fx->office, 1794000000, &err), XF_OK);
+    reopen (fx);
+    assert_int_equal (xf_office_clock_latest (fx->office, &t, &err), XF_OK);
+    assert_int_equal (t, 1794000000);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_store_of_another_office, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_clock_latest, setup, teardown),
         T (test_register_returns_record),
         T (test_numbering_reopen),
         T (test_numbering_new_year),

@@ -757,6 +757,33 @@ static void test_foreign_data_file (void **state)
     }
 }
 
+/* A store whose data file was cut short (an interrupted copy) is refused before anything
+ * reads past its end, and the file is left as it was. */
+static void test_truncated_data_file (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    char path[4200];
+    x->store = xf_store_open (x->dir, NULL, &err);
+    assert_non_null (x->store);
+    char key[16], val[512];
+    memset (val, 'v', sizeof val - 1);
+    val[sizeof val - 1] = 0;
+    for (int i = 0; i < 200; i++) {   /* enough pages to cut */
+        snprintf (key, sizeof key, "k%05d", i);
+        put (x->store, XF_DB_CASES, key, val);
+    }
+    xf_store_close (&x->store);
+    snprintf (path, sizeof path, "%s/data.mdb", x->dir);
+    assert_int_equal (truncate (path, 3 * 4096), 0);
+    assert_null (xf_store_open (x->dir, NULL, &err));
+    assert_int_equal (err.code, XF_ESTORE);
+    assert_non_null (strstr (err.msg, "the file was cut short"));
+    struct stat st;
+    assert_int_equal (stat (path, &st), 0);
+    assert_int_equal (st.st_size, 3 * 4096);
+}
+
 /* ---------------------------------------------------------------- map growth */
 
 #define BIG_VALUE 8192
@@ -990,6 +1017,7 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_newer_schema_refused, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_not_a_directory, setup_dir, teardown),
         cmocka_unit_test_setup_teardown (test_foreign_data_file, setup_dir, teardown),
+        cmocka_unit_test_setup_teardown (test_truncated_data_file, setup_dir, teardown),
         cmocka_unit_test_setup_teardown (test_map_grows_in_one_transaction, setup_dir, teardown),
         cmocka_unit_test_setup_teardown (test_map_grows_over_many_transactions, setup_dir,
                                          teardown),
