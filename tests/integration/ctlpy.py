@@ -4,9 +4,10 @@ request per line, daemon/control.h), so that thousands of cases need not spawn x
 
   ctlpy.py SOCK register N TAG            registers N cases in one case.import; prints the ids
   ctlpy.py SOCK escalate IDS_FILE [--to CODE] [--batch B] [--pause S] [--shuffle SEED]
-                                          escalates the ids in batches of B (one transaction
-                                          each), pausing S seconds between batches; prints
-                                          the ids in the order they were escalated
+                                  [--kind escalate|assign|transfer]
+                                          escalates (or assigns, transfers) the ids in batches
+                                          of B (one transaction each), pausing S seconds
+                                          between batches; prints the ids in the order sent
   ctlpy.py SOCK watch ORDER_FILE N [--secs S]
                                           waits for the socket, then polls case.list until N
                                           cases are there; every snapshot must be a prefix of
@@ -58,15 +59,15 @@ def register(c, n, tag):
     print("\n".join(ids))
 
 
-def escalate(c, ids, to, batch, pause, seed):
+def escalate(c, ids, to, batch, pause, seed, kind="escalate"):
     if seed is not None:
         random.Random(seed).shuffle(ids)
     for i in range(0, len(ids), batch):
         part = ids[i:i + batch]
-        args = {"ids": part, "note": "重大疑难，上报"}
+        args = {"ids": part, "note": "重大疑难，上报" if kind == "escalate" else "请办理"}
         if to:
             args["to"] = to
-        c.ask("case.escalate", **args)
+        c.ask("case." + kind, **args)
         print("\n".join(part), flush=True)
         if pause:
             time.sleep(pause)
@@ -121,8 +122,9 @@ def main():
             batch = opt(rest, "--batch", 100)
             pause = opt(rest, "--pause", 0.0)
             seed = opt(rest, "--shuffle", None)
+            kind = opt(rest, "--kind", "escalate")
             ids = open(rest[0]).read().split()
-            escalate(Client(path), ids, to, batch, pause, None if seed is None else int(seed))
+            escalate(Client(path), ids, to, batch, pause, None if seed is None else int(seed), kind)
         elif what == "watch":
             secs = opt(rest, "--secs", 60.0)
             watch(path, open(rest[0]).read().split(), int(rest[1]), secs)
