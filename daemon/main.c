@@ -217,7 +217,12 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
                        .urge_every_days = cf->urge_every_days,
                        .required_items = (const char *const *) cf->required_items,
                        .n_required_items = cf->n_required_items};
-    if (!(node->store = xf_store_open (node->conf->data_dir, NULL, &err))
+    xf_store_opts_t opts = {0};
+    if (cf->store_max_mb) {
+        opts.max_map_size = (size_t) cf->store_max_mb << 20;
+        opts.map_size = opts.max_map_size < ((size_t) 64 << 20) ? opts.max_map_size : 0;
+    }
+    if (!(node->store = xf_store_open (node->conf->data_dir, &opts, &err))
         || !(node->office = xf_office_new (node->store, node->conf->code, &lim, &err))
         || xf_office_clock_offset (node->office, &node->clock_offset, &err) != XF_OK) {
         snprintf (errbuf, errlen, "%s", err.msg);

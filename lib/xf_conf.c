@@ -55,6 +55,7 @@ static const keydef_t KEYS[] = {
     { SEC_NODE, "listen", K_STR, IN_CONF (listen), false, 0, 0 },
     { SEC_NODE, "key_file", K_STR, IN_CONF (key_file), false, 0, 0 },
     { SEC_NODE, "identity_key_file", K_STR, IN_CONF (identity_key_file), false, 0, 0 },
+    { SEC_NODE, "store_max_mb", K_DAYS, IN_CONF (store_max_mb), false, 1, 1048576 },
     { SEC_PARENT, "code", K_CODE, IN_CONF (parent_code), true, 0, 0 },
     { SEC_PARENT, "endpoint", K_STR, IN_CONF (parent_endpoint), true, 0, 0 },
     /* the CURVE keys of the parent and the children are required without [trust] (check_whole);

@@ -37,6 +37,8 @@ typedef struct {
     char *listen;                   /* NULL on a leaf */
     char *key_file;                 /* default: <data_dir>/node.key */
     char *identity_key_file;        /* the tree's identity key (64 hex digits); NULL: none */
+    int store_max_mb;               /* the store grows up to this (MiB); 0: 1 TiB. Full, the
+                                     * node refuses new work and keeps serving reads */
     /* [parent] — has_parent false on the root */
     bool has_parent;
     char parent_code[XF_CODE_MAX];
