@@ -8,6 +8,14 @@ request per line, daemon/control.h), so that thousands of cases need not spawn x
                                           escalates (or assigns, transfers) the ids in batches
                                           of B (one transaction each), pausing S seconds
                                           between batches; prints the ids in the order sent
+  ctlpy.py SOCK stream IDS_FILE --kind escalate|assign|transfer --to CODE [--batch B] [--pause S]
+                                          the same through node crashes: a batch whose answer
+                                          came is printed "acked ID", one whose connection broke
+                                          before the answer "unknown ID" (it may or may not have
+                                          been done); then it reconnects (up to 60 s) and goes on
+  ctlpy.py SOCK once IDS_FILE TYPE        every case of IDS_FILE that the office holds has
+                                          exactly one event of TYPE in its history (prints how
+                                          many it holds); exit 1 naming one that has not
   ctlpy.py SOCK watch ORDER_FILE N [--secs S]
                                           waits for the socket, then polls case.list until N
                                           cases are there; every snapshot must be a prefix of
@@ -73,6 +81,47 @@ def escalate(c, ids, to, batch, pause, seed, kind="escalate"):
             time.sleep(pause)
 
 
+def connect(path, secs=60.0):
+    deadline = time.time() + secs
+    while True:
+        try:
+            return Client(path)
+        except OSError:
+            if time.time() > deadline:
+                die(f"{path} did not come back within {secs} s")
+            time.sleep(0.05)
+
+
+def stream(path, ids, kind, to, batch, pause):
+    c = connect(path)
+    for i in range(0, len(ids), batch):
+        part = ids[i:i + batch]
+        try:
+            c.ask("case." + kind, ids=part, to=to, note="请办理")
+            print("\n".join("acked " + x for x in part), flush=True)
+        except OSError:
+            print("\n".join("unknown " + x for x in part), flush=True)
+            c = connect(path)
+        except RuntimeError as e:
+            die(f"batch {i // batch}: {e}")
+        if pause:
+            time.sleep(pause)
+
+
+def once(c, ids, kind):
+    held = 0
+    for cid in ids:
+        try:
+            events = c.ask("case.history", id=cid)["events"]
+        except RuntimeError:
+            continue   # not held here
+        held += 1
+        n = sum(1 for e in events if e["type"] == kind)
+        if n != 1:
+            die(f"case {cid} has {n} {kind} events")
+    print(held)
+
+
 def watch(path, order, n, secs):
     deadline = time.time() + secs
     c = None
@@ -125,6 +174,14 @@ def main():
             kind = opt(rest, "--kind", "escalate")
             ids = open(rest[0]).read().split()
             escalate(Client(path), ids, to, batch, pause, None if seed is None else int(seed), kind)
+        elif what == "stream":
+            kind = opt(rest, "--kind", "escalate")
+            to = opt(rest, "--to", "")
+            batch = opt(rest, "--batch", 10)
+            pause = opt(rest, "--pause", 0.0)
+            stream(path, open(rest[0]).read().split(), kind, to, batch, pause)
+        elif what == "once":
+            once(Client(path), open(rest[0]).read().split(), rest[1])
         elif what == "watch":
             secs = opt(rest, "--secs", 60.0)
             watch(path, open(rest[0]).read().split(), int(rest[1]), secs)
