@@ -121,8 +121,12 @@ static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_er
                       (json_int_t) node->conf->reconcile_seconds, "offices", shared,
                       "stats", "pull_seconds", (json_int_t) node->conf->pull_seconds,
                       "snapshots_stored", (json_int_t) snapshots);
-    if (status)
+    if (status) {
         json_object_set_new (status, "trust", trust_status (node));
+        const char *failed = xf_store_failed (node->store);
+        json_object_set_new (json_object_get (status, "store"), "failed",
+                             failed ? json_string (failed) : json_null ());
+    }
     return status;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define DEFAULT_MAP   ((size_t) 64 << 20)
 #define DEFAULT_LIMIT ((size_t) 1 << 40)
@@ -23,6 +24,7 @@ struct xf_store {
     MDB_dbi dbi[XF_DB_COUNT];
     size_t map_size, max_map_size;
     char *dir;
+    char failed[300];   /* why the store refuses changes since a commit failed ("": it does not) */
 };
 
 struct xf_txn {
@@ -41,14 +43,15 @@ static int lmdb_err (xf_err_t *err, int rc, const char *what, const xf_store_t *
                        mdb_strerror (rc), hint);
 }
 
-static int open_dbs (xf_store_t *s, xf_err_t *err)
+/* The named databases (created unless read_only: they all exist then). */
+static int open_dbs (xf_store_t *s, bool read_only, xf_err_t *err)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin (s->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin (s->env, NULL, read_only ? MDB_RDONLY : 0, &txn);
     if (rc != 0)
         return lmdb_err (err, rc, "begin", s);
     for (int i = 0; i < XF_DB_COUNT; i++) {
-        if ((rc = mdb_dbi_open (txn, db_names[i], MDB_CREATE, &s->dbi[i])) != 0) {
+        if ((rc = mdb_dbi_open (txn, db_names[i], read_only ? 0 : MDB_CREATE, &s->dbi[i])) != 0) {
             mdb_txn_abort (txn);
             return lmdb_err (err, rc, db_names[i], s);
         }
@@ -130,7 +133,7 @@ xf_store_t *xf_store_open (const char *dir, const xf_store_opts_t *opts, xf_err_
     s->map_size = info.me_mapsize;
     if (check_length (s, &info, err) != XF_OK)
         goto fail;
-    if (open_dbs (s, err) != XF_OK || xf_store_write (s, check_schema, NULL, err) != XF_OK)
+    if (open_dbs (s, false, err) != XF_OK || xf_store_write (s, check_schema, NULL, err) != XF_OK)
         goto fail;
     return s;
 fail:
@@ -169,8 +172,45 @@ static int grow (xf_store_t *s, xf_err_t *err)
     return XF_OK;
 }
 
+/* A commit that failed (an I/O error, a full disk, a sync that did not complete) leaves the
+ * kernel's view of the file uncertain: the store refuses every change from then on, until the
+ * node is restarted and LMDB reads the file afresh. Reads go on. */
+static int fail_store (xf_store_t *s, int rc, xf_err_t *err)
+{
+    time_t now = time (NULL);
+    struct tm tm;
+    char when[32];
+    localtime_r (&now, &tm);
+    strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf (s->failed, sizeof s->failed, "a commit failed at %s (%s): the store refuses "
+              "changes until xfsyncd is restarted; check the disk (dmesg, df) first", when,
+              mdb_strerror (rc));
+    return xf_err_set (err, XF_ESTORE, "store %s: %s", s->dir, s->failed);
+}
+
+/* After a failed commit left LMDB in its fatal state (reads refused too), the file is opened
+ * again read-only: reads see the last transaction that did commit. */
+static int reopen_for_reads (xf_store_t *s, xf_err_t *err)
+{
+    mdb_env_close (s->env);
+    s->env = NULL;
+    int rc;
+    if ((rc = mdb_env_create (&s->env)) != 0 || (rc = mdb_env_set_maxdbs (s->env, XF_DB_COUNT)) != 0
+        || (rc = mdb_env_set_mapsize (s->env, s->map_size)) != 0
+        || (rc = mdb_env_open (s->env, s->dir, MDB_NOTLS | MDB_RDONLY, 0600)) != 0)
+        return lmdb_err (err, rc, "reopen for reads", s);
+    return open_dbs (s, true, err);
+}
+
+const char *xf_store_failed (const xf_store_t *s)
+{
+    return s->failed[0] ? s->failed : NULL;
+}
+
 int xf_store_write (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
 {
+    if (s->failed[0])
+        return xf_err_set (err, XF_ESTORE, "store %s: %s", s->dir, s->failed);
     for (int attempt = 0; attempt <= MAX_GROWTHS; attempt++) {
         xf_txn_t t = {.store = s};
         int rc = mdb_txn_begin (s->env, NULL, 0, &t.txn);
@@ -178,6 +218,8 @@ int xf_store_write (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
             mdb_env_set_mapsize (s->env, 0);
             rc = mdb_txn_begin (s->env, NULL, 0, &t.txn);
         }
+        if (rc == MDB_PANIC)
+            return fail_store (s, rc, err);
         if (rc != 0)
             return lmdb_err (err, rc, "begin write", s);
         int ret = fn (&t, arg, err);
@@ -186,7 +228,7 @@ int xf_store_write (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
             if (rc == 0)
                 return XF_OK;
             if (rc != MDB_MAP_FULL)
-                return lmdb_err (err, rc, "commit", s);
+                return fail_store (s, rc, err);
             t.map_full = true;
         } else {
             mdb_txn_abort (t.txn);
@@ -203,6 +245,11 @@ int xf_store_read (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
 {
     xf_txn_t t = {.store = s};
     int rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
+    if (rc == MDB_PANIC && s->failed[0]) {
+        if ((rc = reopen_for_reads (s, err)) != XF_OK)
+            return rc;
+        rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
+    }
     if (rc == MDB_MAP_RESIZED) {
         mdb_env_set_mapsize (s->env, 0);
         rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);

@@ -5,7 +5,9 @@
  * writes on the transaction, and either everything commits or nothing does. When LMDB
  * reports the map full, the transaction is aborted, the map grown and the callback run
  * again from the start — so a callback must not change anything outside the transaction
- * before it returns (results go into its argument, reset on entry). */
+ * before it returns (results go into its argument, reset on entry). A commit that fails
+ * otherwise (I/O) makes every later write fail too (xf_store_failed), until the store is
+ * opened again. */
 #ifndef XF_STORE_H
 #define XF_STORE_H
 
@@ -50,6 +52,8 @@ xf_store_t *xf_store_open (const char *dir, const xf_store_opts_t *opts, xf_err_
 void        xf_store_close (xf_store_t **store_p);
 
 size_t xf_store_map_size (const xf_store_t *store);
+/* Why the store refuses changes (a commit failed: it does until the node restarts), or NULL. */
+const char *xf_store_failed (const xf_store_t *store);
 
 typedef int (*xf_txn_fn) (xf_txn_t *txn, void *arg, xf_err_t *err);
 

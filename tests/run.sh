@@ -16,6 +16,7 @@ cmake --build "$build-release" -j"$(nproc)" >/dev/null
 cmake -S "$root" -B "$build" -DXF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
+export XFSYNCD_PLAIN=$build-release/xfsyncd   # for libfiu, which does not mix with ASan
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build"
