@@ -8,11 +8,12 @@ request per line, daemon/control.h), so that thousands of cases need not spawn x
                                           escalates (or assigns, transfers) the ids in batches
                                           of B (one transaction each), pausing S seconds
                                           between batches; prints the ids in the order sent
-  ctlpy.py SOCK stream IDS_FILE --kind escalate|assign|transfer --to CODE [--batch B] [--pause S]
+  ctlpy.py SOCK stream IDS_FILE --kind escalate|assign|transfer|urge --to CODE [--batch B] [--pause S]
                                           the same through node crashes: a batch whose answer
                                           came is printed "acked ID", one whose connection broke
                                           before the answer "unknown ID" (it may or may not have
                                           been done); then it reconnects (up to 60 s) and goes on
+  ctlpy.py SOCK count IDS_FILE TYPE       prints "ID N": the events of TYPE in each case's history
   ctlpy.py SOCK once IDS_FILE TYPE        every case of IDS_FILE that the office holds has
                                           exactly one event of TYPE in its history (prints how
                                           many it holds); exit 1 naming one that has not
@@ -97,8 +98,16 @@ def stream(path, ids, kind, to, batch, pause):
     for i in range(0, len(ids), batch):
         part = ids[i:i + batch]
         try:
-            c.ask("case." + kind, ids=part, to=to, note="请办理")
-            print("\n".join("acked " + x for x in part), flush=True)
+            if kind == "urge":   # one case per request; a case not (yet) supervised is refused
+                for x in part:
+                    try:
+                        c.ask("case.urge", id=x, note="请抓紧办理")
+                        print("acked " + x, flush=True)
+                    except RuntimeError:
+                        print("refused " + x, flush=True)
+            else:
+                c.ask("case." + kind, ids=part, to=to, note="请办理")
+                print("\n".join("acked " + x for x in part), flush=True)
         except OSError:
             print("\n".join("unknown " + x for x in part), flush=True)
             c = connect(path)
@@ -180,6 +189,14 @@ def main():
             batch = opt(rest, "--batch", 10)
             pause = opt(rest, "--pause", 0.0)
             stream(path, open(rest[0]).read().split(), kind, to, batch, pause)
+        elif what == "count":
+            c = Client(path)
+            for cid in open(rest[0]).read().split():
+                try:
+                    events = c.ask("case.history", id=cid)["events"]
+                except RuntimeError:
+                    events = []   # not held here
+                print(cid, sum(1 for e in events if e["type"] == rest[1]))
         elif what == "once":
             once(Client(path), open(rest[0]).read().split(), rest[1])
         elif what == "watch":

@@ -8,7 +8,10 @@
 #     at most once: the destination holds exactly the acknowledged cases plus some of those;
 #   - each case there has exactly one escalate (or assign) event in its history;
 #   - the stores agree: the county's replicas point at the province, the province's assigned
-#     cases are at the county.
+#     cases are at the county;
+#   - urges sent from the province (150 cases, while they travel) are each recorded by the
+#     owner once when acknowledged, at most once when not; consolidated statistics pulled all
+#     along end complete, counting the 1,500 cases.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
@@ -31,6 +34,11 @@ py zp stream "$T/up.ids" --kind escalate --to 410000 --batch 5 --pause 0.15 > "$
 up=$!
 py prov stream "$T/down.ids" --kind assign --to 411324 --batch 5 --pause 0.3 > "$T/down.out" 2> "$T/down.err" &
 down=$!
+head -150 "$T/down.ids" > "$T/urge.ids"   # urged once assigned (a case not yet assigned is refused)
+( sleep 10; py prov stream "$T/urge.ids" --kind urge --batch 5 --pause 0.2 ) > "$T/urge.out" 2> "$T/urge.err" &
+urge=$!
+( while sleep 1; do ctl prov stats --consolidated --format json >/dev/null 2>&1 || true; done ) &
+pulls=$!
 RANDOM=${XF_SEED:-$$}
 echo "seed $RANDOM" > "$T/seed"
 nodes=(prov city zp)
@@ -46,6 +54,8 @@ pass "$kills kills: province ${killed[prov]}, city ${killed[city]}, 镇平 ${kil
 
 wait "$up" || fail "the escalation client: $(cat "$T/up.err")"
 wait "$down" || fail "the assignment client: $(cat "$T/down.err")"
+wait "$urge" || fail "the urging client: $(cat "$T/urge.err")"
+kill "$pulls"; wait "$pulls" 2>/dev/null || true
 for f in up down; do
     sed -n 's/^acked //p' "$T/$f.out" | sort > "$T/$f.acked"
     sed -n 's/^unknown //p' "$T/$f.out" | sort > "$T/$f.unknown"
@@ -75,5 +85,29 @@ pass "$(wc -l < "$T/up.acked") + $(wc -l < "$T/down.acked") acknowledged, $(cat 
 
 [ "$(ctlj zp case list --owner 410000 --limit 100000 | jq '.cases | length')" = "$(wc -l < "$T/up.there")" ] \
     || fail "镇平's replicas do not all point at the province"
+
+# urges: each acknowledged one recorded once by the owner, an unknown one at most once
+py zp count "$T/urge.ids" urge > "$T/urge.counts" || fail "counting the urges at 镇平"
+read -r urged unsure < <(python3 - "$T/urge.out" "$T/urge.counts" <<'PY' || echo FAIL
+
+import collections, sys
+acked, unknown = collections.Counter(), collections.Counter()
+for line in open(sys.argv[1]):
+    kind, cid = line.split()
+    (acked if kind == "acked" else unknown if kind == "unknown" else collections.Counter())[cid] += 1
+for line in open(sys.argv[2]):
+    cid, n = line.split()
+    if not acked[cid] <= int(n) <= acked[cid] + unknown[cid]:
+        sys.exit(f"case {cid}: {n} urge(s) recorded, {acked[cid]} acknowledged, {unknown[cid]} unknown")
+print(sum(acked.values()), sum(unknown.values()))
+PY
+)
+[ "$urged" != FAIL ] && [ "$urged" -gt 0 ] || fail "urges: none acknowledged, or one recorded twice (see $T/urge.out)"
+# the consolidated statistics the province pulled during the kills, now complete
+year=$(date +%Y)
+ctlj prov stats --consolidated --period "$year" > "$T/stats.json"
+jq -e '.partial != true and .totals.received == 1500' "$T/stats.json" >/dev/null \
+    || fail "the consolidated statistics: $(jq -c '{partial, received: .totals.received, missing}' "$T/stats.json")"
+pass "$urged acknowledged urges ($unsure unknown) each recorded once; the statistics pulled during the kills end complete (1,500 received)"
 for n in zp city prov; do stop_node $n; done
 pass "the replicas agree; clean stops"
