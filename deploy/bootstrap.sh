@@ -8,7 +8,7 @@ packages=(
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
     libssl-dev libinih-dev libjansson-dev libcmocka-dev
     jq python3 libxml2-utils
-    clang libclang-rt-14-dev fiu-utils
+    clang libclang-rt-14-dev fiu-utils valgrind
 )
 
 missing=()
