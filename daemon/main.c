@@ -211,12 +211,7 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         return -1;
     }
     const xf_conf_t *cf = node->conf;
-    xf_limits_t lim = {.accept_days = cf->accept_days, .handle_days = cf->handle_days,
-                       .max_extension_days = cf->max_extension_days,
-                       .urge_before_days = cf->urge_before_days,
-                       .urge_every_days = cf->urge_every_days,
-                       .required_items = (const char *const *) cf->required_items,
-                       .n_required_items = cf->n_required_items};
+    xf_limits_t lim = node_limits (cf);
     xf_store_opts_t opts = {0};
     if (cf->store_max_mb) {
         opts.max_map_size = (size_t) cf->store_max_mb << 20;

@@ -36,6 +36,17 @@ typedef struct xf_node {
 /* Reads a CURVE secret key file (xfctl keygen: one Z85 line, mode 0600); -1 with errbuf. */
 int node_read_curve_key (const char *path, char secret[41], char *errbuf, size_t errlen);
 
+/* The case rules of the configuration ([deadlines], [report]), for xf_office_new. */
+static inline xf_limits_t node_limits (const xf_conf_t *cf)
+{
+    return (xf_limits_t) {.accept_days = cf->accept_days, .handle_days = cf->handle_days,
+                          .max_extension_days = cf->max_extension_days,
+                          .urge_before_days = cf->urge_before_days,
+                          .urge_every_days = cf->urge_every_days,
+                          .required_items = (const char *const *) cf->required_items,
+                          .n_required_items = cf->n_required_items};
+}
+
 /* The node clock, unix seconds. */
 int64_t node_now (const xf_node_t *node);
 

@@ -75,12 +75,7 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
     node.conf->clock_control = true;
     xf_store_opts_t opts = {.no_sync = true};
     const xf_conf_t *cf = node.conf;
-    xf_limits_t lim = {.accept_days = cf->accept_days, .handle_days = cf->handle_days,
-                       .max_extension_days = cf->max_extension_days,
-                       .urge_before_days = cf->urge_before_days,
-                       .urge_every_days = cf->urge_every_days,
-                       .required_items = (const char *const *) cf->required_items,
-                       .n_required_items = cf->n_required_items};
+    xf_limits_t lim = node_limits (cf);
     if (!(node.store = xf_store_open (dir, &opts, &err))
         || !(node.office = xf_office_new (node.store, cf->code, &lim, &err))
         || !(node.access = xf_access_new (false, NULL, NULL, &err))) {

@@ -175,6 +175,21 @@ trust_tree_up () {
     wait_for "county link up" 30 link_up zp 411300
 }
 
+# chain_config — 河南省 prov (410000) → 南阳市 city (411300) → 镇平县 zp (411324), configured and
+# linked by CURVE keys; chain_start starts the three and waits for both links.
+chain_config () {
+    node_config prov 410000 false
+    node_config city 411300 false
+    node_config zp 411324 false
+    link_nodes city prov
+    link_nodes zp city
+}
+chain_start () {
+    for n in prov city zp; do start_node $n; done
+    wait_for "city up to the province" 20 link_up city 410000
+    wait_for "镇平 up to the city" 20 link_up zp 411300
+}
+
 # wait_for DESCRIPTION SECONDS CMD… — retries CMD until it succeeds or the deadline passes.
 wait_for () {
     local what=$1 secs=$2; shift 2

@@ -19,14 +19,8 @@ link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | s
 link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
 kills=${XF_KILLS:-50}
 
-node_config prov 410000 false
-node_config city 411300 false
-node_config zp 411324 false
-link_nodes city prov
-link_nodes zp city
-for n in prov city zp; do start_node $n; done
-wait_for "city up to the province" 20 link_up city 410000
-wait_for "镇平 up to the city" 20 link_up zp 411300
+chain_config
+chain_start
 py zp register 1000 镇平 > "$T/up.ids"
 py prov register 500 河南 > "$T/down.ids"
 

@@ -11,15 +11,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
 owned_is () { [ "$(ctlj "$1" case list --owner "$2" --limit 100000 | jq '.cases | length')" = "$3" ]; }
 
-node_config prov 410000 false
-node_config city 411300 false
-node_config zp 411324 false
-link_nodes city prov
-link_nodes zp city
+chain_config
 sed -i "/^\[node\]/a store_max_mb = 4" "$T/zp/xfsyncd.conf"
-for n in prov city zp; do start_node $n; done
-wait_for "city up to the province" 20 link_up city 410000
-wait_for "镇平 up to the city" 20 link_up zp 411300
+chain_start
 stop_node city
 
 # fill: batches of 20 registered and escalated until the store refuses, then single cases,

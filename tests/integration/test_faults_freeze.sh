@@ -12,14 +12,8 @@ link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
 owned () { ctlj "$1" case list --owner "$2" --limit 100000 | jq '.cases | length'; }
 owned_is () { [ "$(owned "$1" "$2")" = "$3" ]; }
 
-node_config prov 410000 false
-node_config city 411300 false
-node_config zp 411324 false
-link_nodes city prov
-link_nodes zp city
-for n in prov city zp; do start_node $n; done
-wait_for "city up to the province" 20 link_up city 410000
-wait_for "镇平 up to the city" 20 link_up zp 411300
+chain_config
+chain_start
 ups_before=$(link_field prov 411300 ups)
 
 py zp register 600 镇平 > "$T/up.ids"

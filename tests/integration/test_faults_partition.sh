@@ -14,11 +14,7 @@ link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
 owned_is () { [ "$(ctlj "$1" case list --owner "$2" --limit 100000 | jq '.cases | length')" = "$3" ]; }
 secs=${XF_PARTITION_SECONDS:-25}
 
-node_config prov 410000 false
-node_config city 411300 false
-node_config zp 411324 false
-link_nodes city prov
-link_nodes zp city
+chain_config
 proxy=$(free_port)
 sed -i "s#^endpoint = tcp://127.0.0.1:$(cat "$T/city/port")#endpoint = tcp://127.0.0.1:$proxy#" "$T/zp/xfsyncd.conf"
 python3 "$HERE/tcp_proxy.py" "$proxy" "$(cat "$T/city/port")" > "$T/proxy.out" 2>&1 &
