@@ -127,6 +127,7 @@ int loop_run (xf_node_t *node)
             items[i + 1] = (zmq_pollitem_t) {NULL, ctl[i].fd, ctl[i].events, 0};
         size_t nl = links_poll_set (node->links, items + n + 1, 3);
         int64_t now = monotonic_ms ();
+        int64_t next_notify = notify_tick (node, now);
         if (node->deadlines_dirty || now >= next_scan) {
             note_clock (node);
             scan_deadlines (node);
@@ -143,6 +144,7 @@ int loop_run (xf_node_t *node)
             next_reconcile = now + (int64_t) node->conf->reconcile_seconds * 1000;
         }
         int64_t next = next_scan < next_tick ? next_scan : next_tick;
+        next = next_notify < next ? next_notify : next;
         long timeout = (long) ((next < next_reconcile ? next : next_reconcile) - now);
         if (zmq_poll (items, (int) (n + nl + 1), timeout < 0 ? 0 : timeout) < 0) {
             if (zmq_errno () == EINTR)

@@ -315,11 +315,13 @@ int main (int argc, char **argv)
         return 1;
     }
     tell_parent (ready_fd, "ok");
+    notify_ready (&node);   /* the store, the key check, the sockets and the control socket are up */
     node.started = node_now (&node);
     log_info ("xfsyncd 0.1.0 started for %s (%s); store %s; control %s; public key %s",
               node.conf->code, node.conf->name, node.conf->data_dir, node.conf->control_socket,
               node.public_key);
     int status = loop_run (&node);
+    notify_stopping ();
     if (xf_office_clock_seen (node.office, node_now (&node), &err) != XF_OK)
         log_warn ("cannot record the clock: %s", err.msg);
     close_node (&node);

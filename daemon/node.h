@@ -141,6 +141,12 @@ void    audit_request (xf_node_t *node, const access_caller_t *c, const char *co
 json_t *cmd_audit_verify (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 json_t *cmd_audit_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 
+/* ---- notify.c: sd_notify (READY, STATUS, WATCHDOG, STOPPING) */
+void notify_ready (xf_node_t *node);
+/* Returns when it wants to be called again (monotonic ms; INT64_MAX: whenever). */
+int64_t notify_tick (xf_node_t *node, int64_t now_ms);
+void notify_stopping (void);
+
 /* Runs the event loop until SIGTERM/SIGINT. Returns the exit status. */
 int loop_run (xf_node_t *node);
 

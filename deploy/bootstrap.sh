@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
-    libssl-dev libinih-dev libjansson-dev libcmocka-dev
+    libssl-dev libinih-dev libjansson-dev libcmocka-dev libsystemd-dev
     jq python3 libxml2-utils
     clang libclang-rt-14-dev fiu-utils valgrind
 )
