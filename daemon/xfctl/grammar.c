@@ -181,6 +181,11 @@ static const xf_arg_t a_audit_show[] = {
     {"--limit", "limit", A_INT, 0, "N", 1, 1000000, "the newest N records only"},
     ARG_END};
 
+static const xf_arg_t a_config_check[] = {
+    {"FILE", "file", A_PATH, A_REQUIRED | A_POSITIONAL | A_LOCAL, "FILE", 0, 0,
+     "the configuration, e.g. /etc/xfsync/xfsyncd.conf"},
+    ARG_END};
+
 static const xf_arg_t a_help[] = {
     {"COMMAND", "topic", A_TEXT, A_POSITIONAL | A_REST | A_LOCAL, "COMMAND", 0, 0,
      "the command to explain"},
@@ -279,6 +284,13 @@ const xf_cmd_t xf_commands[] = {
      "the head it prints elsewhere: a rewrite of the whole tail shows only against that."},
     {{"audit", "show", NULL}, "audit.show", RUN_REQUEST, SHOW_AUDIT, a_audit_show,
      "audit records, filtered by case, operator, time or action", NULL},
+    {{"config", "check", NULL}, NULL, RUN_CONFIG, SHOW_PLAIN, a_config_check,
+     "check a configuration as xfsyncd would at start; needs no daemon",
+     "Every bad line is reported as FILE:LINE. Then the files it names: the node key (a Z85\n"
+     "secret readable by its owner only), the tree's identity key, and with [trust] the\n"
+     "certificate chain, the signing key and the anchor, checked together as the daemon checks\n"
+     "them (the code, the CURVE key, the parent, the validity), and each [child] certificate.\n"
+     "Exit status 0 when xfsyncd would start with it, 1 naming what to fix."},
     {{"help", NULL}, NULL, RUN_HELP, SHOW_PLAIN, a_help, "this list, or one command's help", NULL},
     {{NULL}, NULL, RUN_HELP, SHOW_PLAIN, NULL, NULL, NULL},
 };

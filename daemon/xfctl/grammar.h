@@ -43,6 +43,7 @@ typedef struct {
 typedef enum {
     RUN_REQUEST,   /* send request with the non-local arguments, show the result */
     RUN_KEYGEN,
+    RUN_CONFIG,
     RUN_IMPORT,
     RUN_STATS,
     RUN_CERT,

@@ -164,6 +164,8 @@ static int run (const globals_t *g, const xf_parsed_t *p)
         return xf_grammar_help (stdout, json_object_get (p->opts, "topic"));
     case RUN_KEYGEN:
         return xf_run_keygen (xf_opt_str (p, "dir"));
+    case RUN_CONFIG:
+        return xf_run_config_check (xf_opt_str (p, "file"));
     case RUN_CERT:
         if (xf_cert_is_local (p))
             return xf_run_cert (NULL, p);

@@ -8,6 +8,9 @@
 /* keygen.c: writes dir/node.key (0600, never overwritten) and dir/node.pub. */
 int xf_run_keygen (const char *dir);
 
+/* config_check.c: `config check FILE`, without a daemon. */
+int xf_run_config_check (const char *path);
+
 /* import.c: `case import FILE.jsonl` against the daemon at socket. */
 int xf_run_import (const char *socket, const char *file);
 
