@@ -3,9 +3,12 @@
 #include "xf_store.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <lmdb.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -61,9 +64,53 @@ static int open_dbs (xf_store_t *s, bool read_only, xf_err_t *err)
     return XF_OK;
 }
 
-/* A data file shorter than the pages its meta page says are in use was cut (a copy
- * interrupted, a disk that filled): LMDB would fault reading past its end, so it is refused
- * before anything reads it. */
+/* Reads every page a database holds (its keys and a byte of each page of its values), so that
+ * a page past the end of the file faults. */
+static void touch_db (MDB_txn *txn, MDB_dbi dbi, volatile unsigned *sum)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_cursor_open (txn, dbi, &cur) != 0)
+        return;
+    for (int op = MDB_FIRST; mdb_cursor_get (cur, &k, &v, (MDB_cursor_op) op) == 0; op = MDB_NEXT) {
+        *sum += ((const unsigned char *) k.mv_data)[0];
+        for (size_t i = 0; i < v.mv_size; i += 4096)
+            *sum += ((const unsigned char *) v.mv_data)[i];
+    }
+    mdb_cursor_close (cur);
+}
+
+/* In a child process, so that a fault is a finding and not the end of this one. */
+static bool every_page_readable (xf_store_t *s)
+{
+    pid_t pid = fork ();
+    if (pid < 0)
+        return true;   /* cannot tell: LMDB's own checks stand */
+    if (pid == 0) {
+        volatile unsigned sum = 0;
+        signal (SIGBUS, SIG_DFL);   /* a fault ends the child plainly, sanitizer or not */
+        signal (SIGSEGV, SIG_DFL);
+        MDB_txn *txn;
+        MDB_dbi dbi;
+        if (mdb_txn_begin (s->env, NULL, MDB_RDONLY, &txn) != 0)
+            _exit (0);
+        if (mdb_dbi_open (txn, NULL, 0, &dbi) == 0)
+            touch_db (txn, dbi, &sum);
+        for (int i = 0; i < XF_DB_COUNT; i++)
+            if (mdb_dbi_open (txn, db_names[i], 0, &dbi) == 0)
+                touch_db (txn, dbi, &sum);
+        _exit (0);
+    }
+    int status = 0;
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        continue;
+    return WIFEXITED (status) && WEXITSTATUS (status) == 0;
+}
+
+/* A data file cut short (an interrupted copy, a disk that filled) would make LMDB fault when it
+ * reads past the end. The file may legitimately end before the last page the meta page counts
+ * (pages freed before they were ever written), so only then are all the pages in use read, in
+ * a child process; a fault there refuses the store. */
 static int check_length (xf_store_t *s, const MDB_envinfo *info, xf_err_t *err)
 {
     MDB_stat st;
@@ -73,11 +120,11 @@ static int check_length (xf_store_t *s, const MDB_envinfo *info, xf_err_t *err)
     if (mdb_env_stat (s->env, &st) != 0 || stat (path, &fs) != 0)
         return XF_OK;   /* nothing to compare: LMDB's own checks stand */
     uint64_t need = ((uint64_t) info->me_last_pgno + 1) * st.ms_psize;
-    if ((uint64_t) fs.st_size < need)
-        return xf_err_set (err, XF_ESTORE, "store %s: data.mdb is %lld bytes but holds pages up "
-                           "to byte %llu: the file was cut short (an interrupted copy, a full "
-                           "disk); restore it from a backup", s->dir, (long long) fs.st_size,
-                           (unsigned long long) need);
+    if ((uint64_t) fs.st_size < need && !every_page_readable (s))
+        return xf_err_set (err, XF_ESTORE, "store %s: data.mdb is %lld bytes and pages in use lie "
+                           "beyond its end (up to byte %llu): the file was cut short (an "
+                           "interrupted copy, a full disk); restore it from a backup", s->dir,
+                           (long long) fs.st_size, (unsigned long long) need);
     return XF_OK;
 }
 

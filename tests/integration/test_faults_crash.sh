@@ -33,6 +33,7 @@ head -150 "$T/down.ids" > "$T/urge.ids"   # urged once assigned (a case not yet 
 urge=$!
 ( while sleep 1; do ctl prov stats --consolidated --format json >/dev/null 2>&1 || true; done ) &
 pulls=$!
+PIDS+=("$up" "$down" "$urge" "$pulls")   # stopped by the cleanup if the test fails
 RANDOM=${XF_SEED:-$$}
 echo "seed $RANDOM" > "$T/seed"
 nodes=(prov city zp)

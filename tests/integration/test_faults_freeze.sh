@@ -22,6 +22,7 @@ py zp escalate "$T/up.ids" --to 410000 --batch 10 --pause 0.1 > "$T/up.sent" 2> 
 up=$!
 py prov escalate "$T/down.ids" --kind assign --to 411324 --batch 5 --pause 0.1 > "$T/down.sent" 2> "$T/down.err" &
 down=$!
+PIDS+=("$up" "$down")   # stopped by the cleanup if the test fails
 sleep 1
 city=$(cat "$T/city/pid")
 kill -STOP "$city"
