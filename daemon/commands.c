@@ -84,6 +84,12 @@ static json_t *case_result (xf_node_t *node, const char *id, xf_err_t *err)
 
 /* ---------------------------------------------------------------- handlers */
 
+static json_t *cmd_topology (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    (void) uid, (void) args, (void) err;
+    return links_topology (node->links);
+}
+
 static json_t *cmd_status (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
 {
     (void) uid, (void) args;
@@ -573,6 +579,7 @@ static const char *const k_audit_show[] = {"id", "uid", "from", "to", "action", 
 
 static const command_t commands[] = {
     {"status", cmd_status, k_none},
+    {"topology", cmd_topology, k_none},
     {"case.register", cmd_register, NULL},   /* the case fields; xf_case_from_json checks them */
     {"case.import", cmd_import, k_import},
     {"case.show", cmd_show, k_id},

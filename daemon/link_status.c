@@ -70,3 +70,33 @@ json_t *links_status (xf_links_t *l)
     return a;
 }
 
+
+/* The tree as this node sees it: its parent and that link's state; each child with its link's
+ * state and the offices it announced below it (reachable only while that link is up). */
+json_t *links_topology (xf_links_t *l)
+{
+    const xf_conf_t *cf = l->node->conf;
+    json_t *children = json_array (), *parent = json_null ();
+    size_t n = 0;
+    const char *const *codes = xf_routes_subtree (l->routes, &n, NULL);
+    for (size_t i = 0; i < l->n_peers; i++) {
+        peer_t *p = &l->peers[i];
+        const char *state = xf_link_state_name (p->st.state);
+        if (p->is_parent) {
+            json_decref (parent);
+            parent = json_pack ("{s:s,s:s}", "code", p->st.peer, "state", state);
+            continue;
+        }
+        json_t *below = json_array ();
+        for (size_t k = 0; k < n; k++)
+            if (strcmp (codes[k], p->st.peer) != 0 && xf_routes_in_subtree (l->routes, p->st.peer, codes[k])) {
+                const char *name = xf_routes_name (l->routes, codes[k]);
+                json_array_append_new (below, json_pack ("{s:s,s:s?}", "code", codes[k], "name", name));
+            }
+        const char *name = xf_routes_name (l->routes, p->st.peer);
+        json_array_append_new (children, json_pack ("{s:s,s:s?,s:s,s:o}", "code", p->st.peer,
+                                                    "name", name, "state", state, "below", below));
+    }
+    return json_pack ("{s:{s:s,s:s},s:o,s:o}", "office", "code", cf->code, "name", cf->name,
+                      "parent", parent, "children", children);
+}

@@ -73,6 +73,8 @@ void links_tick (xf_links_t *l);
 xf_net_t links_net (const xf_links_t *l);
 /* The `links` array of `status`. */
 json_t *links_status (xf_links_t *l);
+/* The tree as this node sees it (xfctl topology). */
+json_t *links_topology (xf_links_t *l);
 /* {"refused_keys","unknown_frames"}: what was turned away before it belonged to any link. */
 json_t *links_refusals (const xf_links_t *l);
 

@@ -38,7 +38,8 @@ static const struct {
     const char *command;
     xf_role_t role;
 } NEEDED[] = {
-    {"status", XF_ROLE_VIEWER},        {"case.show", XF_ROLE_VIEWER},
+    {"status", XF_ROLE_VIEWER},        {"topology", XF_ROLE_VIEWER},
+    {"case.show", XF_ROLE_VIEWER},
     {"case.history", XF_ROLE_VIEWER},  {"case.list", XF_ROLE_VIEWER},
     {"case.lookup", XF_ROLE_VIEWER},   {"stats", XF_ROLE_VIEWER},
     {"stats.score", XF_ROLE_VIEWER},   {"cert.show", XF_ROLE_VIEWER},

@@ -201,6 +201,10 @@ const xf_cmd_t xf_commands[] = {
      "child offices for their [parent] / [child CODE] public_key."},
     {{"status", NULL}, "status", RUN_REQUEST, SHOW_STATUS, a_none,
      "this office, its links (state, queue depth, last seen), case counts", NULL},
+    {{"topology", NULL}, "topology", RUN_REQUEST, SHOW_TOPOLOGY, a_none,
+     "the office tree as this node sees it, offices behind a down link marked",
+     "The parent and its link's state; each child with its link's state and the offices it\n"
+     "announced below it, which are out of reach while that link is down."},
     CASE ("register", "case.register", SHOW_CASE_ID, a_register,
           "register a petition received here; prints the new case id",
           "With --json the whole case object is printed."),

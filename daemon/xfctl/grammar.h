@@ -61,6 +61,7 @@ typedef enum {         /* how a result is shown in text mode */
     SHOW_CLOCK,
     SHOW_STATS,
     SHOW_AUDIT,        /* audit records, one per row */
+    SHOW_TOPOLOGY,     /* the office tree */
 } xf_show_t;
 
 typedef struct {

@@ -215,6 +215,29 @@ static int show_audit (const json_t *r, FILE *out)
     return rc;
 }
 
+static int show_topology (const json_t *r, FILE *out)
+{
+    const json_t *office = json_object_get (r, "office"), *parent = json_object_get (r, "parent");
+    const json_t *kids = json_object_get (r, "children"), *c, *b;
+    size_t i, k, n = json_array_size (kids);
+    int rc = 0;
+    if (json_is_object (parent))
+        rc |= fprintf (out, "%s  (the office above; link %s)\n", str (parent, "code"),
+                       str (parent, "state")) < 0;
+    rc |= fprintf (out, "%s%s %s  (this office)\n", json_is_object (parent) ? "└─ " : "",
+                   str (office, "code"), str (office, "name")) < 0;
+    const char *pad = json_is_object (parent) ? "   " : "";
+    json_array_foreach (kids, i, c) {
+        bool last = i + 1 == n, down = strcmp (str (c, "state"), "up") != 0;
+        rc |= fprintf (out, "%s%s %s %s  link %s%s\n", pad, last ? "└─" : "├─", str (c, "code"),
+                       str (c, "name"), str (c, "state"), down ? "  ← DOWN" : "") < 0;
+        json_array_foreach (json_object_get (c, "below"), k, b)
+            rc |= fprintf (out, "%s%s   %s %s%s\n", pad, last ? " " : "│", str (b, "code"),
+                           str (b, "name"), down ? "  (out of reach)" : "") < 0;
+    }
+    return rc ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------- node */
 
 static void show_links (text_table_t *kv, const json_t *links, text_table_t **lt)
@@ -339,6 +362,7 @@ int xf_out_text (xf_show_t show, const json_t *result, FILE *out)
     case SHOW_CLOCK:     rc = show_clock (result, out); break;
     case SHOW_STATS:     rc = xf_out_stats_table (result, out); break;
     case SHOW_AUDIT:     rc = show_audit (result, out); break;
+    case SHOW_TOPOLOGY:  rc = show_topology (result, out); break;
     case SHOW_PLAIN:
     default:             rc = kv_show (result, out); break;
     }

@@ -35,6 +35,7 @@ void log_error (const char *fmt, ...) { (void) fmt; }
 
 json_t *links_status (xf_links_t *l) { (void) l; return json_array (); }
 json_t *links_refusals (const xf_links_t *l) { (void) l; return json_object (); }
+json_t *links_topology (xf_links_t *l) { (void) l; return json_object (); }
 void links_queued (xf_links_t *l) { (void) l; }
 void links_rehello (xf_links_t *l) { (void) l; }
 

@@ -38,7 +38,11 @@ for pair in zp:411300 xc:411300 yh:411100 wy:411100 nanyang:410000 luohe:410000;
     wait_for "${pair%%:*} up" 30 link_up "${pair%%:*}" "${pair##*:}"
 done
 sleep 1   # the cities announce their counties to the province as their links come up
-pass "seven offices linked"
+ctlj prov topology | jq -e '.parent == null and ([.children[].code] | sort) == ["411100", "411300"]
+    and ([.children[] | select(.code == "411300") | .below[].code] | sort) == ["411324", "411326"]
+    and all(.children[]; .state == "up")' >/dev/null || fail "the province's topology: $(ctlj prov topology | jq -c .)"
+ctl zp topology | grep -q "^411300  (the office above; link up)" || fail "镇平's topology: $(ctl zp topology)"
+pass "seven offices linked; the topology as each sees it"
 
 quiet () {   # every queue empty at every office
     for n in "${nodes[@]}"; do
@@ -81,6 +85,9 @@ quiet_but_wy () {   # every queue empty but those to 舞阳, which is down
     done
 }
 wait_for "quiet" 30 quiet_but_wy
+wy_down () { ctlj luohe topology | jq -e '.children[] | select(.code == "411121") | .state != "up"' >/dev/null; }
+wait_for "漯河 seeing 舞阳 down" 30 wy_down
+ctl luohe topology | grep -q "411121 .* ← DOWN" || fail "漯河's topology: $(ctl luohe topology)"
 stop_node yh
 start=$SECONDS
 $DRIVER "$T/tree" check "$T/expected.json" "$month" 410000 --snapshot 411102 --missing 411121 \
