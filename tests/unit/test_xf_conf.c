@@ -627,6 +627,25 @@ static void test_shipped_example (void **state)
     xf_conf_destroy (&c);
 }
 
+/* Every example in config/ parses: the province, a city and two counties. */
+static void test_every_example (void **state)
+{
+    (void) state;
+    static const char *const names[] = {"410000-henan.conf", "411300-nanyang.conf",
+                                         "411324-zhenping.conf", "411326-xichuan.conf"};
+    static const char *const codes[] = {"410000", "411300", "411324", "411326"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[512];
+        xf_err_t err = { 0, "" };
+        snprintf (path, sizeof path, "%s/config/%s", XF_SOURCE_DIR, names[i]);
+        xf_conf_t *c = xf_conf_load (path, &err);
+        if (!c)
+            fail_msg ("%s: %s", names[i], err.msg);
+        assert_string_equal (c->code, codes[i]);
+        xf_conf_destroy (&c);
+    }
+}
+
 static void test_missing_file (void **state)
 {
     (void) state;
@@ -706,6 +725,7 @@ int main (void)
         cmocka_unit_test (test_roles_and_recusal),
         cmocka_unit_test (test_full_config),
         cmocka_unit_test (test_shipped_example),
+        cmocka_unit_test (test_every_example),
         cmocka_unit_test (test_defaults_when_omitted),
         cmocka_unit_test (test_new_defaults),
         cmocka_unit_test (test_code_valid),
