@@ -142,15 +142,39 @@ int access_allow (xf_node_t *node, const access_caller_t *c, const char *command
     return rc;
 }
 
+typedef struct {
+    xf_node_t *node;
+    const access_caller_t *c;
+    json_t *cases;
+} filter_t;
+
+/* One read transaction for the whole list, not one per case. */
+static int filter_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    filter_t *f = arg;
+    for (size_t i = json_array_size (f->cases); i-- > 0;) {
+        const char *id = json_string_value (json_object_get (json_array_get (f->cases, i), "id"));
+        if (!id)
+            continue;
+        bool recused = xf_access_recused_by_config (f->node->access, &f->c->op, id);
+        int rc = recused ? XF_OK : xf_access_recused (txn, id, f->c->op.uid, &recused, err);
+        if (rc != XF_OK)
+            return rc;
+        if (recused)
+            json_array_remove (f->cases, i);
+    }
+    return XF_OK;
+}
+
 void access_filter (xf_node_t *node, const access_caller_t *c, const char *command, json_t *result)
 {
-    json_t *cases = json_object_get (result, "cases");
-    if (strcmp (command, "case.list") != 0 || !json_is_array (cases))
+    filter_t f = {node, c, json_object_get (result, "cases")};
+    xf_err_t err = {0};
+    if (strcmp (command, "case.list") != 0 || !json_is_array (f.cases))
         return;
-    for (size_t i = json_array_size (cases); i-- > 0;) {
-        const char *id = json_string_value (json_object_get (json_array_get (cases, i), "id"));
-        if (id && access_recused (node, c, id))
-            json_array_remove (cases, i);
+    if (xf_store_read (node->store, filter_txn, &f, &err) != XF_OK) {
+        log_error ("case list: recusals unreadable (%s); nothing listed, to be safe", err.msg);
+        json_array_clear (f.cases);
     }
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+#include "keyfiles.h"
 #include "log.h"
 #include "xf_time.h"
 #include "node.h"
@@ -31,44 +32,10 @@ static void usage (FILE *out)
 /* The node's CURVE secret key: one Z85 line, readable by the daemon's user only. */
 static int load_key (xf_node_t *node, char *errbuf, size_t errlen)
 {
-    if (node_read_curve_key (node->conf->key_file, node->secret_key, errbuf, errlen) != 0)
+    if (keyfile_curve (node->conf->key_file, node->secret_key, errbuf, errlen) != 0)
         return -1;
     zmq_curve_public (node->public_key, node->secret_key);
     return 0;
-}
-
-int node_read_curve_key (const char *path, char secret[41], char *errbuf, size_t errlen)
-{
-    struct stat st;
-    char line[128] = "";
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf (errbuf, errlen, "key %s: %s (create one with: xfctl keygen DIR)", path, strerror (errno));
-        return -1;
-    }
-    ssize_t n = fstat (fd, &st) == 0 ? read (fd, line, sizeof line - 1) : -1;
-    close (fd);
-    if (n < 0 || (st.st_mode & 0077)) {
-        snprintf (errbuf, errlen, n < 0 ? "key %s: cannot read it" :
-                  "key %s: readable by group or others (mode %03o); run: chmod 600 %s",
-                  path, (unsigned) (st.st_mode & 0777), path);
-        return -1;
-    }
-    line[strcspn (line, "\r\n")] = 0;
-    char pub[41];
-    memcpy (secret, line, 40);
-    secret[40] = 0;
-    if (strlen (line) != 40 || zmq_curve_public (pub, line) != 0) {
-        snprintf (errbuf, errlen, "key %s: not a Z85 CURVE secret key (40 characters expected)", path);
-        return -1;
-    }
-    return 0;
-}
-
-static int hex_digit (char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 /* The tree's identity key: 64 hex digits, the same file at every office, readable by the
@@ -77,8 +44,6 @@ static int load_identity_key (xf_node_t *node, char *errbuf, size_t errlen)
 {
     const char *path = node->conf->identity_key_file;
     uint8_t key[32];
-    char text[128] = "";
-    struct stat st;
     xf_err_t err = {0};
     if (!path) {
         if (node->conf->has_parent || node->conf->n_children)
@@ -86,33 +51,8 @@ static int load_identity_key (xf_node_t *node, char *errbuf, size_t errlen)
                       "recognized at this office only, and no identity is told to the office above");
         return 0;
     }
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : fstat (fd, &st) == 0 ? read (fd, text, sizeof text - 1) : -1;
-    if (fd >= 0)
-        close (fd);
-    if (n < 0) {
-        snprintf (errbuf, errlen, "identity key %s: %s (create it once for the whole tree with: "
-                  "openssl rand -hex 32 > FILE; chmod 600 FILE)", path, strerror (errno));
+    if (keyfile_identity (path, key, errbuf, errlen) != 0)
         return -1;
-    }
-    if (st.st_mode & 0077) {
-        snprintf (errbuf, errlen, "identity key %s: readable by group or others (mode %03o); run: "
-                  "chmod 600 %s", path, (unsigned) (st.st_mode & 0777), path);
-        return -1;
-    }
-    text[strcspn (text, " \t\r\n")] = 0;
-    size_t len = strlen (text);
-    for (size_t i = 0; len == 64 && i < 32; i++) {
-        int hi = hex_digit (text[2 * i]), lo = hex_digit (text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            len = 0;
-        key[i] = (uint8_t) (hi << 4 | lo);
-    }
-    if (len != 64) {
-        snprintf (errbuf, errlen, "identity key %s: not 64 hex digits (create it with: openssl "
-                  "rand -hex 32)", path);
-        return -1;
-    }
     if (xf_office_set_identity_key (node->office, key, sizeof key, &err) != XF_OK) {
         snprintf (errbuf, errlen, "identity key %s: %s", path, err.msg);
         return -1;

@@ -33,9 +33,6 @@ typedef struct xf_node {
     const char *role;         /* the role of the operator whose request runs now */
 } xf_node_t;
 
-/* Reads a CURVE secret key file (xfctl keygen: one Z85 line, mode 0600); -1 with errbuf. */
-int node_read_curve_key (const char *path, char secret[41], char *errbuf, size_t errlen);
-
 /* The case rules of the configuration ([deadlines], [report]), for xf_office_new. */
 static inline xf_limits_t node_limits (const xf_conf_t *cf)
 {

@@ -4,6 +4,7 @@
  * on the way out. Without NOTIFY_SOCKET (not started by systemd) every call does nothing. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include "log.h"
@@ -11,6 +12,7 @@
 
 #define STATUS_CHECK_MS 1000   /* the links looked at; STATUS= sent when they changed */
 
+static bool notifying;   /* NOTIFY_SOCKET was set: nothing is built for nobody otherwise */
 static uint64_t watchdog_usec;
 static int64_t next_watchdog_ms, next_status_ms;
 static char last_status[600];
@@ -36,6 +38,8 @@ static void status_line (xf_node_t *node, char *buf, size_t size)
 void notify_ready (xf_node_t *node)
 {
     char status[600];
+    if (!(notifying = getenv ("NOTIFY_SOCKET") != NULL))
+        return;
     if (sd_watchdog_enabled (0, &watchdog_usec) <= 0)
         watchdog_usec = 0;
     status_line (node, status, sizeof status);
@@ -47,6 +51,8 @@ void notify_ready (xf_node_t *node)
 
 int64_t notify_tick (xf_node_t *node, int64_t now_ms)
 {
+    if (!notifying)
+        return INT64_MAX;
     if (watchdog_usec && now_ms >= next_watchdog_ms) {
         sd_notify (0, "WATCHDOG=1");
         next_watchdog_ms = now_ms + (int64_t) (watchdog_usec / 2000);
@@ -65,5 +71,6 @@ int64_t notify_tick (xf_node_t *node, int64_t now_ms)
 
 void notify_stopping (void)
 {
-    sd_notify (0, "STOPPING=1");
+    if (notifying)
+        sd_notify (0, "STOPPING=1");
 }

@@ -6,28 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+#include "keyfiles.h"
 #include "log.h"
 #include "node.h"
+#include "xf_text.h"
 #include "xf_trust.h"
 
 #define EXPIRY_WARN_DAYS 30
 
-/* The parent's CURVE key: from the certificate above ours, which must name the parent. */
-static int parent_key (xf_node_t *node, char *errbuf, size_t errlen)
+/* The parent's CURVE key: from the certificate above ours (which names the parent). */
+static int parent_key (xf_node_t *node, const xf_cert_info_t *up, char *errbuf, size_t errlen)
 {
     xf_conf_t *cf = node->conf;
-    xf_cert_info_t up;
-    xf_err_t err = {0};
+    char z85[41];
     if (!cf->has_parent)
         return 0;
-    if (xf_trust_issuer_info (node->trust, &up, &err) != XF_OK || strcmp (up.code, cf->parent_code) != 0) {
-        snprintf (errbuf, errlen, "[trust] certificate: it was issued by %s, and [parent] is %s: "
-                  "request the certificate from the parent", *err.msg ? "nobody (it is the "
-                  "anchor)" : up.code, cf->parent_code);
-        return -1;
-    }
-    char z85[41];
-    zmq_z85_encode (z85, up.curve, 32);
+    zmq_z85_encode (z85, up->curve, 32);
     if (cf->parent_public_key[0] && strcmp (cf->parent_public_key, z85) != 0) {
         snprintf (errbuf, errlen, "[parent] public_key differs from the CURVE key in the "
                   "parent's certificate (%s): remove public_key, or fix it", z85);
@@ -39,39 +33,48 @@ static int parent_key (xf_node_t *node, char *errbuf, size_t errlen)
 
 static int load_directory (xf_node_t *node, xf_err_t *err);
 
+/* One earlier key: a node.key file (standard: its CURVE secret opens what was sealed to it) or
+ * a sign.key file (national). NULL with why. */
+static EVP_PKEY *retired_key (xf_node_t *node, const char *path, char *why, size_t size)
+{
+    xf_err_t err = {0};
+    EVP_PKEY *k = NULL;
+    if (xf_trust_profile (node->trust) == XF_PROFILE_NATIONAL)
+        k = xf_key_load (path, &err);
+    else {
+        char z85[41];
+        uint8_t raw[32];
+        if (keyfile_curve (path, z85, why, size) != 0)
+            return NULL;
+        zmq_z85_decode (raw, z85);
+        k = xf_key_x25519 (raw, 1, &err);
+        OPENSSL_cleanse (raw, sizeof raw), OPENSSL_cleanse (z85, sizeof z85);
+    }
+    if (!k)
+        snprintf (why, size, "%.400s", err.msg);
+    return k;
+}
+
 /* [trust] retired_keys: the keys of earlier certificates, still tried to open identities
  * sealed to them before the office's new certificate was known. */
 static int retire_keys (xf_node_t *node, const char *list, char *errbuf, size_t errlen)
 {
-    char *copy = strdup (list), *next = copy;
+    char *copy = strdup (list), *next = copy, why[500] = "out of memory";
     int rc = copy ? 0 : -1;
     while (rc == 0 && next) {
-        char *path = strsep (&next, ","), z85[41];
-        path += strspn (path, " \t");
-        path[strcspn (path, " \t")] = 0;
         xf_err_t err = {0};
-        EVP_PKEY *k = NULL;
-        if (xf_trust_profile (node->trust) == XF_PROFILE_NATIONAL)
-            k = xf_key_load (path, &err);
-        else if (node_read_curve_key (path, z85, errbuf, errlen) == 0) {
-            uint8_t raw[32];
-            zmq_z85_decode (raw, z85);
-            k = xf_key_x25519 (raw, 1, &err);
-            OPENSSL_cleanse (raw, sizeof raw), OPENSSL_cleanse (z85, sizeof z85);
-        } else
+        EVP_PKEY *k = retired_key (node, xf_trim (strsep (&next, ",")), why, sizeof why);
+        if (!k || xf_trust_retire_key (node->trust, k, &err) != XF_OK) {   /* it takes k */
             rc = -1;
-        if (rc == 0 && (!k || xf_trust_retire_key (node->trust, k, &err) != XF_OK)) {
-            snprintf (errbuf, errlen, "[trust] retired_keys: %s", err.msg);
-            rc = -1;
-        } else if (rc != 0) {
-            char why[400];
-            snprintf (why, sizeof why, "%s", errbuf);
-            snprintf (errbuf, errlen, "[trust] retired_keys: %s", why);
+            if (k)
+                snprintf (why, sizeof why, "%.400s", err.msg);
         }
     }
     free (copy);
     if (rc == 0)
         log_info ("trust: %s retired key(s) kept to open what was sealed to them", list);
+    else
+        snprintf (errbuf, errlen, "[trust] retired_keys: %s", why);
     return rc;
 }
 
@@ -93,13 +96,13 @@ int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "%s", err.msg);
         return -1;
     }
-    if ((int) xf_trust_profile (node->trust) != cf->trust_profile) {
-        snprintf (errbuf, errlen, "[trust] profile is %s but the anchor %s is a certificate of the "
-                  "%s profile", xf_profile_name (cf->trust_profile), cf->trust_anchor,
-                  xf_profile_name (xf_trust_profile (node->trust)));
+    xf_cert_info_t up;
+    if (xf_trust_check_place (node->trust, (xf_profile_t) cf->trust_profile,
+                              cf->has_parent ? cf->parent_code : NULL, &up, &err) != XF_OK) {
+        snprintf (errbuf, errlen, "%s", err.msg);
         return -1;
     }
-    if (parent_key (node, errbuf, errlen) != 0)
+    if (parent_key (node, &up, errbuf, errlen) != 0)
         return -1;
     const xf_cert_info_t *own = xf_trust_own (node->trust);
     char until[32];
@@ -172,14 +175,14 @@ static int certs_add (certs_t *c, const void *der, size_t len)
 
 static int collect_cert (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
-    if (klen < strlen (CERT_PREFIX) || memcmp (key, CERT_PREFIX, strlen (CERT_PREFIX)) != 0)
-        return 1;
+    (void) key, (void) klen;
     return certs_add (arg, val, vlen) == 0 ? 0 : XF_ENOMEM;
 }
 
 static int read_certs (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
-    return xf_txn_scan (txn, XF_DB_LINKS, CERT_PREFIX, strlen (CERT_PREFIX), collect_cert, arg, err);
+    return xf_txn_scan_prefix (txn, XF_DB_LINKS, CERT_PREFIX, strlen (CERT_PREFIX), collect_cert,
+                               arg, err);
 }
 
 /* The certificates learned before a restart, so that identities can be sealed to the offices
@@ -198,23 +201,20 @@ static int load_directory (xf_node_t *node, xf_err_t *err)
     return rc;
 }
 
+/* The certificates that entered the directory (copies: the directory may move them), to be
+ * kept under cert/CODE in one transaction; a newer one replaces the office's older one. */
 typedef struct {
     certs_t ders;
-    char (*codes)[16];
-    size_t cap_codes;
+    char (*codes)[16];   /* parallel to ders */
 } fresh_t;
 
 static void keep_fresh (const char *code, const ProtobufCBinaryData *der, void *arg)
 {
     fresh_t *f = arg;
-    if (f->ders.n == f->cap_codes) {
-        size_t cap = f->cap_codes ? f->cap_codes * 2 : 32;
-        char (*grown)[16] = realloc (f->codes, cap * sizeof *grown);
-        if (!grown)
-            return;
-        f->codes = grown;
-        f->cap_codes = cap;
-    }
+    char (*grown)[16] = realloc (f->codes, (f->ders.n + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    f->codes = grown;
     if (certs_add (&f->ders, der->data, der->len) == 0)
         snprintf (f->codes[f->ders.n - 1], 16, "%s", code);
 }
@@ -234,7 +234,7 @@ static int save_fresh (xf_txn_t *txn, void *arg, xf_err_t *err)
 
 void trust_learn (xf_node_t *node, const char *peer, const ProtobufCBinaryData *ders, size_t n)
 {
-    fresh_t f = {0};
+    fresh_t f = {{0}, NULL};
     xf_trust_learned_t seen;
     xf_err_t err = {0};
     if (!node->trust || n == 0)
@@ -245,7 +245,8 @@ void trust_learn (xf_node_t *node, const char *peer, const ProtobufCBinaryData *
         log_warn ("link %s: %zu of its %zu certificate(s) refused: %s", peer, seen.refused, n,
                   seen.why);
     if (f.ders.n && xf_store_write (node->store, save_fresh, &f, &err) != XF_OK)
-        log_error ("link %s: cannot store the certificates it sent: %s", peer, err.msg);
+        log_error ("link %s: cannot store the certificates it sent: %s (they are known until a "
+                   "restart)", peer, err.msg);
     else if (f.ders.n)
         log_info ("link %s: learned %zu office certificate(s)", peer, f.ders.n);
     certs_free (&f.ders);

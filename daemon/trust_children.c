@@ -55,8 +55,6 @@ typedef struct {
 static int each_issued (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
     load_t *ld = arg;
-    if (klen < strlen (ISSUED_PREFIX) || memcmp (key, ISSUED_PREFIX, strlen (ISSUED_PREFIX)) != 0)
-        return 1;
     X509 *x = xf_cert_from_der (val, vlen);
     if (!x) {
         log_warn ("a stored certificate issued to a child (%.*s) does not decode; ignored",
@@ -70,7 +68,8 @@ static int each_issued (const void *key, size_t klen, const void *val, size_t vl
 static int load_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     load_t *ld = arg;
-    int rc = xf_txn_scan (txn, XF_DB_LINKS, ISSUED_PREFIX, strlen (ISSUED_PREFIX), each_issued, ld, err);
+    int rc = xf_txn_scan_prefix (txn, XF_DB_LINKS, ISSUED_PREFIX, strlen (ISSUED_PREFIX),
+                                 each_issued, ld, err);
     return rc != XF_OK ? rc : ld->rc;
 }
 
@@ -181,18 +180,6 @@ json_t *trust_children_json (xf_node_t *node)
 
 /* ---------------------------------------------------------------- cert.issue, cert.revoke */
 
-typedef struct {
-    const char *key;
-    const void *val;
-    size_t len;
-} put_t;
-
-static int put_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    put_t *p = arg;
-    return xf_txn_put (txn, XF_DB_LINKS, p->key, strlen (p->key), p->val, p->len, err);
-}
-
 /* cert.issue {request, days}: this office signs a configured child's certificate, keeps it,
  * and admits the child by it from now on. */
 json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err)
@@ -225,9 +212,9 @@ json_t *cmd_cert_issue (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t
         return NULL;
     size_t len = 0;
     uint8_t *der = xf_cert_der (x, &len);
-    snprintf (k, sizeof k, ISSUED_PREFIX "%s/%s", got.code, got.fingerprint);
-    put_t p = {k, der, len};
-    if (!der || xf_store_write (node->store, put_txn, &p, err) != XF_OK || add_admit (node, x, err) != XF_OK) {
+    int klen = snprintf (k, sizeof k, ISSUED_PREFIX "%s/%s", got.code, got.fingerprint);
+    if (!der || xf_store_put (node->store, XF_DB_LINKS, k, (size_t) klen, der, len, err) != XF_OK
+        || add_admit (node, x, err) != XF_OK) {
         if (!der)
             xf_err_set (err, XF_ENOMEM, "out of memory");
         free (der), free (pem);

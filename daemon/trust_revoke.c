@@ -52,9 +52,6 @@ typedef struct {
 static int each_revoked (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
     load_t *ld = arg;
-    size_t p = strlen (REVOKED_PREFIX);
-    if (klen < p || memcmp (key, REVOKED_PREFIX, p) != 0)
-        return 1;
     Xf__Revocation *r = xf__revocation__unpack (NULL, vlen, val);
     xf_err_t err = {0};
     if (!r || !r->fingerprint) {   /* verified before it was stored: this is damage */
@@ -71,8 +68,8 @@ static int each_revoked (const void *key, size_t klen, const void *val, size_t v
 
 static int load_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
-    return xf_txn_scan (txn, XF_DB_LINKS, REVOKED_PREFIX, strlen (REVOKED_PREFIX), each_revoked,
-                        arg, err);
+    return xf_txn_scan_prefix (txn, XF_DB_LINKS, REVOKED_PREFIX, strlen (REVOKED_PREFIX),
+                               each_revoked, arg, err);
 }
 
 int trust_revocations_open (xf_node_t *node, char *errbuf, size_t errlen)
@@ -101,27 +98,15 @@ void trust_revocations_close (xf_node_t *node)
     node->revocations = NULL;
 }
 
-typedef struct {
-    const char *fingerprint;
-    const uint8_t *val;
-    size_t len;
-} put_t;
-
-static int put_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    put_t *p = arg;
-    char key[sizeof REVOKED_PREFIX + XF_CERT_FP_LEN];
-    int n = snprintf (key, sizeof key, REVOKED_PREFIX "%s", p->fingerprint);
-    return xf_txn_put (txn, XF_DB_LINKS, key, (size_t) n, p->val, p->len, err);
-}
-
-/* Stores r and keeps it for the hellos. */
+/* Stores r (under revoked/FINGERPRINT) and keeps it for the hellos. */
 static int keep (xf_node_t *node, const Xf__Revocation *r, xf_err_t *err)
 {
     size_t len = 0;
     uint8_t *buf = pack (r, &len);
-    put_t p = {r->fingerprint, buf, len};
-    int rc = buf ? xf_store_write (node->store, put_txn, &p, err) : xf_err_set (err, XF_ENOMEM, "out of memory");
+    char key[sizeof REVOKED_PREFIX + XF_CERT_FP_LEN];
+    int klen = snprintf (key, sizeof key, REVOKED_PREFIX "%s", r->fingerprint);
+    int rc = buf ? xf_store_put (node->store, XF_DB_LINKS, key, (size_t) klen, buf, len, err)
+                 : xf_err_set (err, XF_ENOMEM, "out of memory");
     if (rc == XF_OK && remember (node, buf, len) != 0)
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
     free (buf);

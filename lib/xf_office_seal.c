@@ -145,6 +145,7 @@ static int note_clear (const void *key, size_t klen, const void *val, size_t vle
 
 typedef struct {
     xf_office_t *o;
+    clear_ids_t ci;
     size_t sealed, dropped;
 } held_t;
 
@@ -168,26 +169,34 @@ static int seal_one (xf_txn_t *txn, held_t *h, const char *id, xf_err_t *err)
     return rc;
 }
 
+static int find_clear_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    held_t *h = arg;
+    int rc = xf_txn_scan (txn, XF_DB_CASES, NULL, 0, note_clear, &h->ci, err);
+    return rc == XF_OK && h->ci.oom ? xf_err_set (err, XF_ENOMEM, "out of memory") : rc;
+}
+
 static int seal_held_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     held_t *h = arg;
-    clear_ids_t ci = {0};
+    int rc = XF_OK;
     h->sealed = h->dropped = 0;
-    int rc = xf_txn_scan (txn, XF_DB_CASES, NULL, 0, note_clear, &ci, err);
-    if (rc == XF_OK && ci.oom)
-        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == XF_OK && i < ci.n; i++)
-        rc = seal_one (txn, h, ci.ids[i], err);
-    free (ci.ids);
+    for (size_t i = 0; rc == XF_OK && i < h->ci.n; i++)
+        rc = seal_one (txn, h, h->ci.ids[i], err);
     return rc;
 }
 
+/* The cases are looked for in a read transaction: a store with none (every start but the first
+ * with [trust]) writes nothing. */
 int xf_office_seal_held (xf_office_t *o, size_t *sealed, size_t *dropped, xf_err_t *err)
 {
-    held_t h = {o, 0, 0};
-    int rc = o->trust ? xf_store_write (o->store, seal_held_txn, &h, err) : XF_OK;
+    held_t h = {.o = o};
+    int rc = o->trust ? xf_store_read (o->store, find_clear_txn, &h, err) : XF_OK;
+    if (rc == XF_OK && h.ci.n)
+        rc = xf_store_write (o->store, seal_held_txn, &h, err);
     *sealed = h.sealed;
     *dropped = h.dropped;
+    free (h.ci.ids);
     return rc;
 }
 

@@ -425,6 +425,47 @@ int xf_txn_scan_back (xf_txn_t *t, xf_db_t db, const void *start, size_t slen,
     return scan (t, db, start, slen, true, fn, arg, err);
 }
 
+typedef struct {
+    const void *prefix;
+    size_t plen;
+    xf_scan_fn fn;
+    void *arg;
+} prefixed_t;
+
+static int under_prefix (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    prefixed_t *p = arg;
+    if (klen < p->plen || memcmp (key, p->prefix, p->plen) != 0)
+        return 1;   /* past the keys that start so */
+    return p->fn (key, klen, val, vlen, p->arg);
+}
+
+int xf_txn_scan_prefix (xf_txn_t *t, xf_db_t db, const void *prefix, size_t plen,
+                        xf_scan_fn fn, void *arg, xf_err_t *err)
+{
+    prefixed_t p = {prefix, plen, fn, arg};
+    return scan (t, db, prefix, plen, false, under_prefix, &p, err);
+}
+
+typedef struct {
+    xf_db_t db;
+    const void *key, *val;
+    size_t klen, vlen;
+} put_one_t;
+
+static int put_one_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    put_one_t *p = arg;
+    return xf_txn_put (txn, p->db, p->key, p->klen, p->val, p->vlen, err);
+}
+
+int xf_store_put (xf_store_t *s, xf_db_t db, const void *key, size_t klen, const void *val,
+                  size_t vlen, xf_err_t *err)
+{
+    put_one_t p = {db, key, val, klen, vlen};
+    return xf_store_write (s, put_one_txn, &p, err);
+}
+
 int xf_txn_meta_u64 (xf_txn_t *t, const char *name, uint64_t *out, xf_err_t *err)
 {
     const void *v = NULL;

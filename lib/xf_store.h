@@ -63,6 +63,10 @@ int xf_store_write (xf_store_t *store, xf_txn_fn fn, void *arg, xf_err_t *err);
 /* Runs fn in a read-only snapshot. */
 int xf_store_read (xf_store_t *store, xf_txn_fn fn, void *arg, xf_err_t *err);
 
+/* One put, in a write transaction of its own. */
+int xf_store_put (xf_store_t *store, xf_db_t db, const void *key, size_t klen, const void *val,
+                  size_t vlen, xf_err_t *err);
+
 /* Inside a transaction. Values returned by get/scan point into the map and are valid only
  * until the transaction ends. get returns XF_ENOTFOUND (err untouched) when absent. */
 int xf_txn_get (xf_txn_t *txn, xf_db_t db, const void *key, size_t klen,
@@ -80,6 +84,9 @@ int xf_txn_del (xf_txn_t *txn, xf_db_t db, const void *key, size_t klen, xf_err_
 typedef int (*xf_scan_fn) (const void *key, size_t klen, const void *val, size_t vlen, void *arg);
 int xf_txn_scan (xf_txn_t *txn, xf_db_t db, const void *start, size_t slen,
                  xf_scan_fn fn, void *arg, xf_err_t *err);
+/* The same for the entries whose key starts with prefix (fn never sees another). */
+int xf_txn_scan_prefix (xf_txn_t *txn, xf_db_t db, const void *prefix, size_t plen,
+                        xf_scan_fn fn, void *arg, xf_err_t *err);
 /* Same, backwards from the last key <= start (start NULL: from the last). */
 int xf_txn_scan_back (xf_txn_t *txn, xf_db_t db, const void *start, size_t slen,
                       xf_scan_fn fn, void *arg, xf_err_t *err);

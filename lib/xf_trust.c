@@ -103,7 +103,7 @@ xf_trust_t *xf_trust_new (X509 *anchor, STACK_OF (X509) *chain, EVP_PKEY *key, c
     if (rc == XF_OK && encode_chain (t) != XF_OK)
         rc = xf_err_set (err, XF_ENOMEM, "out of memory");
     if (rc == XF_OK)
-        rc = xf_trust_dir_init (t, now, err);
+        rc = xf_trust_dir_init (t, err);
     if (rc != XF_OK)
         xf_trust_destroy (&t);
     return t;
@@ -147,6 +147,26 @@ int xf_trust_issuer_info (const xf_trust_t *t, xf_cert_info_t *out, xf_err_t *er
         return xf_err_set (err, XF_ENOTFOUND, "office %s is the anchor: nothing is above it",
                            t->own.code);
     *out = t->anchor_info;
+    return XF_OK;
+}
+
+int xf_trust_check_place (const xf_trust_t *t, xf_profile_t profile, const char *parent_code,
+                          xf_cert_info_t *issuer, xf_err_t *err)
+{
+    xf_cert_info_t up;
+    xf_err_t why = {0};
+    if (t->profile != profile)
+        return xf_err_set (err, XF_ECONFIG, "[trust] profile is %s but the anchor (the certificate "
+                           "of %s) is of the %s profile", xf_profile_name (profile),
+                           t->anchor_info.code, xf_profile_name (t->profile));
+    if (!parent_code)
+        return XF_OK;
+    if (xf_trust_issuer_info (t, &up, &why) != XF_OK || strcmp (up.code, parent_code) != 0)
+        return xf_err_set (err, XF_ECONFIG, "[trust] certificate: it was issued by %s, and "
+                           "[parent] is %s: request the certificate from the parent",
+                           why.code ? "nobody (it is the anchor)" : up.code, parent_code);
+    if (issuer)
+        *issuer = up;
     return XF_OK;
 }
 

@@ -37,6 +37,11 @@ const xf_cert_info_t *xf_trust_anchor_info (const xf_trust_t *t);
 /* The certificate of the office above this one (the next in the chain, else the anchor);
  * XF_ENOTFOUND for the anchor office itself. */
 int xf_trust_issuer_info (const xf_trust_t *t, xf_cert_info_t *out, xf_err_t *err);
+/* Whether the office stands where the configuration says: the anchor is of the configured
+ * profile, and this office's certificate was issued by parent_code (NULL: this office is the
+ * root). XF_ECONFIG naming what to fix; *issuer (may be NULL) gets the certificate above. */
+int xf_trust_check_place (const xf_trust_t *t, xf_profile_t profile, const char *parent_code,
+                          xf_cert_info_t *issuer, xf_err_t *err);
 /* This office's chain as DER (its certificate first, the anchor excluded), borrowed. */
 const ProtobufCBinaryData *xf_trust_chain_der (const xf_trust_t *t, size_t *n);
 /* This office's chain as PEM (its certificate first), malloc'd. */

@@ -47,7 +47,7 @@ X509 *xf_trust_dir_cert (const xf_trust_t *t, const char *code);
 /* Drops the directory's certificate with this fingerprint, if it holds it. */
 void xf_trust_dir_forget (xf_trust_t *t, const char *fingerprint);
 /* Puts the anchor and this office's chain into the directory (xf_trust_new). */
-int  xf_trust_dir_init (xf_trust_t *t, int64_t now, xf_err_t *err);
+int  xf_trust_dir_init (xf_trust_t *t, xf_err_t *err);
 void xf_trust_dir_free (xf_trust_t *t);
 
 #endif

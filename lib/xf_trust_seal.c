@@ -111,9 +111,8 @@ static int put_trusted (xf_trust_t *t, X509 *x, xf_err_t *err)
     return rc < 0 ? rc : XF_OK;
 }
 
-int xf_trust_dir_init (xf_trust_t *t, int64_t now, xf_err_t *err)
+int xf_trust_dir_init (xf_trust_t *t, xf_err_t *err)
 {
-    (void) now;
     int rc = put_trusted (t, t->anchor, err);
     for (int i = 0; rc == XF_OK && i < sk_X509_num (t->chain); i++)
         rc = put_trusted (t, sk_X509_value (t->chain, i), err);
@@ -145,65 +144,68 @@ static STACK_OF (X509) *pool_of (const xf_trust_t *t, STACK_OF (X509) *bag)
     return pool;
 }
 
+static void refuse (xf_trust_learned_t *out, const char *why)
+{
+    out->refused++;
+    snprintf (out->why, sizeof out->why, "%.200s", why);
+}
+
+/* The certificates of ders that decode and are not revoked (a revoked one chains no other
+ * either), each described once; the others refused in *out. */
+static STACK_OF (X509) *decode_bag (const xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n,
+                                   xf_cert_info_t *infos, xf_trust_learned_t *out)
+{
+    STACK_OF (X509) *bag = sk_X509_new_null ();
+    for (size_t i = 0; bag && i < n; i++) {
+        X509 *x = xf_cert_from_der (ders[i].data, ders[i].len);
+        xf_cert_info_t *info = &infos[sk_X509_num (bag)];
+        xf_err_t why = {0};
+        if (!x)
+            xf_err_set (&why, XF_EPERM, "certificate %zu does not decode", i + 1);
+        else if (xf_cert_info (x, info, &why) == XF_OK && xf_trust_revoked (t, info->fingerprint))
+            xf_err_set (&why, XF_EPERM, "certificate %.16s… was revoked", info->fingerprint);
+        if (why.code || !sk_X509_push (bag, x)) {
+            X509_free (x);
+            refuse (out, why.code ? why.msg : "out of memory");
+        }
+    }
+    return bag;
+}
+
 int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, int64_t now,
                     xf_trust_fresh_fn fresh, void *arg, xf_trust_learned_t *out, xf_err_t *err)
 {
     memset (out, 0, sizeof *out);
-    STACK_OF (X509) *bag = sk_X509_new_null ();
-    if (!bag)
-        return xf_err_set (err, XF_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        X509 *x = xf_cert_from_der (ders[i].data, ders[i].len);
-        char fp[XF_CERT_FP_LEN + 1];
-        bool revoked = x && xf_trust_cert_revoked (t, x, fp);   /* nor does it chain others */
-        if (!x || revoked || !sk_X509_push (bag, x)) {
-            X509_free (x);
-            out->refused++;
-            if (revoked)
-                snprintf (out->why, sizeof out->why, "certificate %.16s… was revoked", fp);
-            else
-                snprintf (out->why, sizeof out->why, "certificate %zu does not decode", i + 1);
-        }
-    }
-    STACK_OF (X509) *pool = pool_of (t, bag);
+    xf_cert_info_t *infos = calloc (n ? n : 1, sizeof *infos);
+    STACK_OF (X509) *bag = infos ? decode_bag (t, ders, n, infos, out) : NULL;
+    STACK_OF (X509) *pool = bag ? pool_of (t, bag) : NULL;
     int rc = pool ? XF_OK : xf_err_set (err, XF_ENOMEM, "out of memory");
     for (int i = 0; rc == XF_OK && i < sk_X509_num (bag); i++) {
         X509 *x = sk_X509_value (bag, i);
-        xf_cert_info_t info;
+        const xf_cert_info_t *info = &infos[i];
         xf_err_t why = {0};
-        const office_cert_t *e;
-        if (xf_cert_info (x, &info, &why) != XF_OK)
-            goto refused;
-        if ((e = find_office (t, info.code)) && strcmp (e->info.fingerprint, info.fingerprint) == 0)
+        const office_cert_t *e = find_office (t, info->code);
+        if (e && strcmp (e->info.fingerprint, info->fingerprint) == 0)
             continue;   /* known already: the common case of every hello */
-        if (xf_cert_verify (t->anchor, x, pool, now, &why) != XF_OK)
-            goto refused;
-        if (xf_trust_revoked (t, info.fingerprint)) {
-            xf_err_set (&why, XF_EPERM, "the certificate %.16s… of %s was revoked",
-                        info.fingerprint, info.code);
-            goto refused;
+        if (xf_cert_verify (t->anchor, x, pool, now, &why) != XF_OK) {
+            refuse (out, why.msg);
+            continue;
         }
         X509_up_ref (x);
-        int entered = put_office (t, x, &info, &why);
-        if (entered < 0 && entered != XF_EPERM) {
+        int entered = put_office (t, x, info, &why);
+        if (entered == XF_EPERM)
+            refuse (out, why.msg);
+        else if (entered < 0)
             rc = xf_err_set (err, entered, "%s", why.msg);
-            break;
-        }
-        if (entered < 0)
-            goto refused;
-        if (entered) {
+        else if (entered) {
             out->learned++;
-            e = find_office (t, info.code);
             if (fresh)
-                fresh (info.code, &e->der, arg);
+                fresh (info->code, &find_office (t, info->code)->der, arg);
         }
-        continue;
-    refused:
-        out->refused++;
-        snprintf (out->why, sizeof out->why, "%.200s", why.msg);
     }
     sk_X509_free (pool);
     sk_X509_pop_free (bag, X509_free);
+    free (infos);
     return rc;
 }
 

@@ -3,15 +3,13 @@
  * key (a Z85 secret readable by its owner only), the tree's identity key, and with [trust] the
  * certificate chain, signing key and anchor, checked together as the daemon checks them, and
  * each [child] certificate. Needs no daemon. */
-#include <errno.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include <zmq.h>
+#include "keyfiles.h"
 #include "output.h"
 #include "run.h"
 #include "xf_cert.h"
@@ -36,49 +34,20 @@ static void problem (check_t *c, const char *fmt, ...)
     json_array_append_new (c->problems, json_string (buf));
 }
 
-/* A small secret file: its first line, if it is readable by its owner only. */
-static bool read_secret (check_t *c, const char *what, const char *path, char *line, size_t size)
-{
-    struct stat st;
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        problem (c, "%s %s: %s", what, path, strerror (errno));
-        return false;
-    }
-    ssize_t n = fstat (fd, &st) == 0 ? read (fd, line, size - 1) : -1;
-    close (fd);
-    if (n < 0) {
-        problem (c, "%s %s: cannot read it", what, path);
-        return false;
-    }
-    line[n] = 0;
-    line[strcspn (line, "\r\n")] = 0;
-    if (st.st_mode & 0077) {
-        problem (c, "%s %s: readable by group or others (mode %03o); run: chmod 600 %s", what,
-                 path, (unsigned) (st.st_mode & 0777), path);
-        return false;
-    }
-    return true;
-}
-
 static void check_keys (check_t *c, const xf_conf_t *cf)
 {
-    char line[200], pub[41];
-    if (read_secret (c, "key_file", cf->key_file, line, sizeof line)) {
-        if (strlen (line) != 40 || zmq_curve_public (pub, line) != 0)
-            problem (c, "key_file %s: not a Z85 CURVE secret key (xfctl keygen DIR makes one)",
-                     cf->key_file);
-        else
-            c->has_curve = zmq_z85_decode (c->curve_public, pub) != NULL;
-        explicit_bzero (line, sizeof line);
+    char why[600], secret[41], pub[41];
+    uint8_t key[32];
+    if (keyfile_curve (cf->key_file, secret, why, sizeof why) != 0)
+        problem (c, "key_file: %s", why);
+    else {
+        zmq_curve_public (pub, secret);
+        c->has_curve = zmq_z85_decode (c->curve_public, pub) != NULL;
+        explicit_bzero (secret, sizeof secret);
     }
-    if (cf->identity_key_file && read_secret (c, "identity_key_file", cf->identity_key_file, line,
-                                              sizeof line)) {
-        if (strlen (line) != 64 || strspn (line, "0123456789abcdefABCDEF") != 64)
-            problem (c, "identity_key_file %s: not 64 hex digits (openssl rand -hex 32)",
-                     cf->identity_key_file);
-        explicit_bzero (line, sizeof line);
-    }
+    if (cf->identity_key_file && keyfile_identity (cf->identity_key_file, key, why, sizeof why) != 0)
+        problem (c, "identity_key_file: %s", why);
+    explicit_bzero (key, sizeof key);
 }
 
 static json_t *check_trust (check_t *c, const xf_conf_t *cf)
@@ -95,15 +64,9 @@ static json_t *check_trust (check_t *c, const xf_conf_t *cf)
     }
     const xf_cert_info_t *own = xf_trust_own (t);
     char until[32];
-    if ((int) xf_trust_profile (t) != cf->trust_profile)
-        problem (c, "[trust] profile is %s but the anchor is of the %s profile",
-                 xf_profile_name ((xf_profile_t) cf->trust_profile),
-                 xf_profile_name (xf_trust_profile (t)));
-    xf_cert_info_t up;
-    if (cf->has_parent && (xf_trust_issuer_info (t, &up, &err) != XF_OK
-                           || strcmp (up.code, cf->parent_code) != 0))
-        problem (c, "[trust] certificate: it was issued by %s, and [parent] is %s",
-                 err.msg[0] ? "nobody (it is the anchor)" : up.code, cf->parent_code);
+    if (xf_trust_check_place (t, (xf_profile_t) cf->trust_profile,
+                              cf->has_parent ? cf->parent_code : NULL, NULL, &err) != XF_OK)
+        problem (c, "%s", err.msg);
     for (size_t i = 0; i < cf->n_children; i++) {
         const xf_conf_child_t *ch = &cf->children[i];
         X509 *x = ch->certificate ? xf_cert_load (ch->certificate, &err) : NULL;

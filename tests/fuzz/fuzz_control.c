@@ -22,13 +22,6 @@ int64_t node_now (const xf_node_t *n)
     return XF_FUZZ_NOW + n->clock_offset;
 }
 
-int node_read_curve_key (const char *path, char secret[41], char *errbuf, size_t errlen)
-{
-    (void) path, (void) secret;
-    snprintf (errbuf, errlen, "no keys in the fuzz harness");
-    return -1;
-}
-
 void log_info (const char *fmt, ...) { (void) fmt; }
 void log_warn (const char *fmt, ...) { (void) fmt; }
 void log_error (const char *fmt, ...) { (void) fmt; }

@@ -52,6 +52,13 @@ ctlj prov case show "$a" | jq -e --arg n "$name" '.petitioner.name == $n' >/dev/
 ctlj city cert show | jq -e '[.issued[] | select(.code == "411324")] | length == 2' >/dev/null \
     || fail "the city does not list both certificates of the county: $(ctlj city cert show | jq -c .issued)"
 pass "keys rotated: 3 queued escalations delivered, the old sealed identity still opens"
+stop_node zp   # a retired key that is not there: refused at start, saying which
+sed -i "s#^retired_keys = .*#retired_keys = $T/old/node.key, $T/old/absent.key#" "$T/zp/xfsyncd.conf"
+expect_exit 1 "$XFSYNCD" -c "$T/zp/xfsyncd.conf" --foreground
+grep -q "\[trust\] retired_keys: key $T/old/absent.key: No such file" <<<"$ERR" || fail "a missing retired key: $ERR"
+sed -i "s#^retired_keys = .*#retired_keys = $T/old/node.key#" "$T/zp/xfsyncd.conf"
+start_node zp
+wait_for "the county's link again" 30 link_up zp 411300
 
 # --- 2. revocation of the old certificate
 expect_exit 1 ctl city cert revoke --serial 00 --reason "x"

@@ -125,7 +125,7 @@ static int next_hop (int from, int dest)
 static void fail (sim_t *s, const char *what)
 {
     if (!s->failure[0])
-        snprintf (s->failure, sizeof s->failure, "t=%lld ms: %s", (long long) s->now, what);
+        snprintf (s->failure, sizeof s->failure, "t=%lld ms: %.200s", (long long) s->now, what);
 }
 
 static void outbox_put (sim_t *s, durable_t *d, uint64_t seq, msg_t m)

@@ -348,6 +348,7 @@ typedef struct {
     xf_db_t db;
     const char *start;   /* NULL: from the first / last */
     bool back;
+    bool prefix;         /* start is a prefix: xf_txn_scan_prefix */
     int stop_after;      /* return 1 after this many (0: never) */
     int fail_after;      /* return XF_ESTATE after this many (0: never) */
     int n;
@@ -379,8 +380,9 @@ static int do_scan (xf_txn_t *txn, void *arg, xf_err_t *err)
     scan_t *s = arg;
     s->n = 0;
     size_t slen = s->start ? strlen (s->start) : 0;
-    s->rc = s->back ? xf_txn_scan_back (txn, s->db, s->start, slen, on_entry, s, err)
-                    : xf_txn_scan (txn, s->db, s->start, slen, on_entry, s, err);
+    s->rc = s->back     ? xf_txn_scan_back (txn, s->db, s->start, slen, on_entry, s, err)
+            : s->prefix ? xf_txn_scan_prefix (txn, s->db, s->start, slen, on_entry, s, err)
+                        : xf_txn_scan (txn, s->db, s->start, slen, on_entry, s, err);
     return XF_OK;
 }
 
@@ -442,6 +444,34 @@ static void test_scan_forward (void **state)
     /* a negative return fails the scan with that code */
     s = (scan_t) {.db = XF_DB_OUTBOX, .fail_after = 2};
     expect_scan (x->store, s, XF_ESTATE, "k01 k02");
+}
+
+/* Only the keys that start with the prefix, in order; stops and failures as xf_txn_scan. */
+static void test_scan_prefix (void **state)
+{
+    fx_t *x = *state;
+    fill_scan_db (x->store);
+    scan_t s = {.db = XF_DB_OUTBOX, .prefix = true, .start = "k05"};
+    expect_scan (x->store, s, XF_OK, "k05 k05x");
+    s.start = "k1";
+    expect_scan (x->store, s, XF_OK, "k10");
+    s.start = "k055";    /* no key starts so, though "k05x" follows it */
+    expect_scan (x->store, s, XF_OK, "");
+    s = (scan_t) {.db = XF_DB_OUTBOX, .prefix = true, .start = "k0", .stop_after = 2};
+    expect_scan (x->store, s, XF_OK, "k01 k02");
+    s = (scan_t) {.db = XF_DB_OUTBOX, .prefix = true, .start = "k0", .fail_after = 3};
+    expect_scan (x->store, s, XF_ESTATE, "k01 k02 k03");
+}
+
+/* xf_store_put: one key in a transaction of its own. */
+static void test_store_put (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    assert_int_equal (xf_store_put (x->store, XF_DB_LINKS, "cert/411324", 11, "der", 3, &err), XF_OK);
+    assert_string_equal (get (x->store, XF_DB_LINKS, "cert/411324"), "der");
+    assert_int_equal (xf_store_put (x->store, XF_DB_LINKS, "cert/411324", 11, "new", 3, &err), XF_OK);
+    assert_string_equal (get (x->store, XF_DB_LINKS, "cert/411324"), "new");
 }
 
 static void test_scan_back (void **state)
@@ -1006,6 +1036,8 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_put_in_any_order, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_del, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_scan_forward, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_scan_prefix, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_store_put, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_scan_back, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_scan_failure_aborts_write, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_read_transaction_is_read_only, setup_store,
