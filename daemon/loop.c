@@ -44,7 +44,10 @@ static void on_signal (xf_node_t *node, int sfd)
     struct signalfd_siginfo si;
     while (read (sfd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-            log_info ("SIGHUP: nothing to reload yet (links and keys come with the links issue)");
+            log_info ("SIGHUP received: reading %s again", node->conf->path);
+            notify_reloading ();
+            node_reload (node);
+            notify_reloaded (node);
             continue;
         }
         log_info ("%s received: shutting down", strsignal ((int) si.ssi_signo));

@@ -29,37 +29,6 @@ static void usage (FILE *out)
                   "  -V, --version       print the version\n", DEFAULT_CONFIG);
 }
 
-/* The node's CURVE secret key: one Z85 line, readable by the daemon's user only. */
-static int load_key (xf_node_t *node, char *errbuf, size_t errlen)
-{
-    if (keyfile_curve (node->conf->key_file, node->secret_key, errbuf, errlen) != 0)
-        return -1;
-    zmq_curve_public (node->public_key, node->secret_key);
-    return 0;
-}
-
-/* The tree's identity key: 64 hex digits, the same file at every office, readable by the
- * daemon's user only. Without it petitioners are recognized at this office only. */
-static int load_identity_key (xf_node_t *node, char *errbuf, size_t errlen)
-{
-    const char *path = node->conf->identity_key_file;
-    uint8_t key[32];
-    xf_err_t err = {0};
-    if (!path) {
-        if (node->conf->has_parent || node->conf->n_children)
-            log_warn ("no identity_key_file in [node]: repeat and skip-level petitions are "
-                      "recognized at this office only, and no identity is told to the office above");
-        return 0;
-    }
-    if (keyfile_identity (path, key, errbuf, errlen) != 0)
-        return -1;
-    if (xf_office_set_identity_key (node->office, key, sizeof key, &err) != XF_OK) {
-        snprintf (errbuf, errlen, "identity key %s: %s", path, err.msg);
-        return -1;
-    }
-    return 0;
-}
-
 /* Forks into the background. The original process waits on a pipe until the daemon says
  * it is ready (or why it is not), so `xfsyncd -c FILE` still fails visibly and with exit
  * status 1 on a bad store or socket. LMDB must be opened after the fork, in the process
@@ -144,7 +113,7 @@ static int check_clock (xf_node_t *node, char *errbuf, size_t errlen)
 static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
 {
     xf_err_t err = {0};
-    if (load_key (node, errbuf, errlen) != 0)
+    if (node_keys_load (node, errbuf, errlen) != 0)
         return -1;
     if (mkdir (node->conf->data_dir, 0700) != 0 && errno != EEXIST) {
         snprintf (errbuf, errlen, "data_dir %s: %s", node->conf->data_dir, strerror (errno));
@@ -163,7 +132,7 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "%s", err.msg);
         return -1;
     }
-    if (load_identity_key (node, errbuf, errlen) != 0 || trust_open (node, errbuf, errlen) != 0
+    if (node_identity_load (node, errbuf, errlen) != 0 || trust_open (node, errbuf, errlen) != 0
         || trust_children_open (node, errbuf, errlen) != 0
         || trust_revocations_open (node, errbuf, errlen) != 0 || access_open (node, errbuf, errlen) != 0)
         return -1;
@@ -234,6 +203,9 @@ int main (int argc, char **argv)
     }
     xf_err_t err = {0};
     xf_node_t node = {.started = time (NULL)};
+    char config_path[4096];   /* absolute: the daemon works in / and reads it again on SIGHUP */
+    if (realpath (config, config_path))
+        config = config_path;
     if (!(node.conf = xf_conf_load (config, &err))) {
         fprintf (stderr, "%s\n", err.msg);
         return 1;

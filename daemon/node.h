@@ -140,11 +140,23 @@ void    audit_request (xf_node_t *node, const access_caller_t *c, const char *co
 json_t *cmd_audit_verify (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 json_t *cmd_audit_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
 
+/* ---- reload.c: the keys, and the configuration read again (SIGHUP) */
+/* The node's CURVE key (key_file) into node->secret_key/public_key; -1 with errbuf. */
+int  node_keys_load (xf_node_t *node, char *errbuf, size_t errlen);
+/* The tree's identity key (identity_key_file), given to the office; -1 with errbuf. */
+int  node_identity_load (xf_node_t *node, char *errbuf, size_t errlen);
+/* Reads node->conf->path again and applies it (children, keys, trust, roles, rules), rebuilding
+ * the links; on any failure the running configuration stays and the log says why. 0 or -1. */
+int  node_reload (xf_node_t *node);
+
 /* ---- notify.c: sd_notify (READY, STATUS, WATCHDOG, STOPPING) */
 void notify_ready (xf_node_t *node);
 /* Returns when it wants to be called again (monotonic ms; INT64_MAX: whenever). */
 int64_t notify_tick (xf_node_t *node, int64_t now_ms);
 void notify_stopping (void);
+/* RELOADING=1 before a reload, READY=1 and the STATUS line after it. */
+void notify_reloading (void);
+void notify_reloaded (xf_node_t *node);
 
 /* Runs the event loop until SIGTERM/SIGINT. Returns the exit status. */
 int loop_run (xf_node_t *node);

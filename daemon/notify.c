@@ -74,3 +74,19 @@ void notify_stopping (void)
     if (notifying)
         sd_notify (0, "STOPPING=1");
 }
+
+void notify_reloading (void)
+{
+    if (notifying)
+        sd_notify (0, "RELOADING=1");
+}
+
+void notify_reloaded (xf_node_t *node)
+{
+    char status[600];
+    if (!notifying)
+        return;
+    status_line (node, status, sizeof status);
+    sd_notifyf (0, "READY=1\nSTATUS=%s", status);
+    snprintf (last_status, sizeof last_status, "%s", status);
+}

@@ -10,6 +10,7 @@
 #include "xf_conf.h"
 #include "xf_text.h"
 #include "xf_crypto.h"
+#include "xf_metrics.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,13 +29,13 @@
 #define SUFFIX_MAX 32       /* room for "\n… and N more errors" */
 
 enum sec { SEC_NONE, SEC_NODE, SEC_PARENT, SEC_CHILD, SEC_DEADLINES, SEC_REPORT, SEC_DEBUG,
-           SEC_LINKS, SEC_STATS, SEC_SCORE, SEC_TRUST, SEC_ROLES, SEC_RECUSAL,
+           SEC_LINKS, SEC_STATS, SEC_SCORE, SEC_TRUST, SEC_ROLES, SEC_RECUSAL, SEC_METRICS,
            SEC_BAD /* unknown, duplicate or broken header: its keys are skipped */ };
 static const char *const SEC_NAMES[] = { "", "node", "parent", "child", "deadlines", "report",
                                          "debug", "links", "stats", "score", "trust", "roles",
-                                         "recusal", "" };
+                                         "recusal", "metrics", "" };
 
-enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL, K_BASES, K_PROFILE };
+enum kind { K_STR, K_CODE, K_KEY, K_DAYS, K_LIST, K_BOOL, K_BASES, K_PROFILE, K_LISTEN };
 
 typedef struct {
     enum sec sec;
@@ -93,6 +94,7 @@ static const keydef_t KEYS[] = {
     { SEC_ROLES, "leader", K_STR, IN_CONF (role_members[XF_ROLE_LEADER]), false, 0, 0 },
     { SEC_ROLES, "admin", K_STR, IN_CONF (role_members[XF_ROLE_ADMIN]), false, 0, 0 },
     { SEC_RECUSAL, "cases", K_STR, IN_CONF (recusals), false, 0, 0 },
+    { SEC_METRICS, "listen", K_LISTEN, IN_CONF (metrics_listen), false, 0, 0 },
 };
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -351,6 +353,16 @@ static void set_value (ctx_t *c, const keydef_t *k, void *field, const char *v)
         if (xf_profile_parse (v, (xf_profile_t *) field, NULL) != XF_OK)
             snprintf (want, sizeof want, "standard (Ed25519, AES-GCM) or national (SM2/3/4)");
         break;
+    case K_LISTEN: {   /* HOST:PORT, numeric (xf_metrics_parse_listen) */
+        xf_listen_addr_t a;
+        xf_err_t why = {0};
+        if (xf_metrics_parse_listen (v, &a, &why) != XF_OK)
+            add_err (c, c->line, "%s must be HOST:PORT, e.g. 127.0.0.1:9411, not \"%s\": %s",
+                     k->name, shown (v, b), why.msg);
+        else
+            c->oom |= !(*(char **) field = strdup (v));
+        break;
+    }
     }
     if (*want)
         add_err (c, c->line, "%s must be %s, not \"%s\"", k->name, want, shown (v, b));
@@ -730,6 +742,7 @@ void xf_conf_destroy (xf_conf_t **conf_p)
     for (int r = 0; r < XF_ROLE_COUNT; r++)
         free (f->role_members[r]);
     free (f->recusals);
+    free (f->metrics_listen);
     free_items (f->required_items, f->n_required_items);
     free (f->score_filed_bases);
     free (f->path);

@@ -82,6 +82,8 @@ typedef struct {
     char *role_members[XF_ROLE_COUNT];
     /* [recusal] cases = CASE_ID:OPERATOR, … (回避) */
     char *recusals;
+    /* [metrics] listen: HOST:PORT of the HTTP exposition for Prometheus; NULL: off */
+    char *metrics_listen;
     /* where it came from, for messages */
     char *path;
 } xf_conf_t;

@@ -71,6 +71,11 @@ void xf_office_set_net (xf_office_t *o, const xf_net_t *net)
     o->net = *net;
 }
 
+void xf_office_set_limits (xf_office_t *o, const xf_limits_t *lim)
+{
+    o->lim = *lim;
+}
+
 /* ---------------------------------------------------------------- records */
 
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err)

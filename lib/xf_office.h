@@ -153,6 +153,9 @@ typedef struct {
 /* The network this office sends through (routes stay borrowed). Until it is set, nothing is
  * sent: events are recorded here only. xf_office_move and xf_office_apply set it too. */
 void xf_office_set_net (xf_office_t *o, const xf_net_t *net);
+/* The case rules of a configuration read again (SIGHUP); lim's strings must outlive the office
+ * or the next call. */
+void xf_office_set_limits (xf_office_t *o, const xf_limits_t *lim);
 
 /* A case leaving this office (xf_case.h: xf_move_t). */
 typedef struct {

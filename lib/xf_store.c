@@ -28,6 +28,7 @@ struct xf_store {
     size_t map_size, max_map_size;
     char *dir;
     char failed[300];   /* why the store refuses changes since a commit failed ("": it does not) */
+    xf_histogram_t commit_seconds;   /* every write commit, fsync included (metrics) */
 };
 
 struct xf_txn {
@@ -205,6 +206,23 @@ size_t xf_store_map_size (const xf_store_t *store)
     return store->map_size;
 }
 
+const xf_histogram_t *xf_store_commit_histogram (const xf_store_t *store)
+{
+    return &store->commit_seconds;
+}
+
+/* mdb_txn_commit, timed: the commit is where the fsync happens, the latency an operator feels. */
+static int timed_commit (xf_store_t *s, MDB_txn *txn)
+{
+    struct timespec a, b;
+    clock_gettime (CLOCK_MONOTONIC, &a);
+    int rc = mdb_txn_commit (txn);
+    clock_gettime (CLOCK_MONOTONIC, &b);
+    xf_histogram_observe (&s->commit_seconds,
+                          (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9);
+    return rc;
+}
+
 static int grow (xf_store_t *s, xf_err_t *err)
 {
     if (s->map_size >= s->max_map_size)
@@ -271,7 +289,7 @@ int xf_store_write (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
             return lmdb_err (err, rc, "begin write", s);
         int ret = fn (&t, arg, err);
         if (ret == XF_OK && !t.map_full) {
-            rc = mdb_txn_commit (t.txn);
+            rc = timed_commit (s, t.txn);
             if (rc == 0)
                 return XF_OK;
             if (rc != MDB_MAP_FULL)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "xf_err.h"
+#include "xf_metrics.h"
 
 #define XF_SCHEMA_VERSION 1
 
@@ -52,6 +53,9 @@ xf_store_t *xf_store_open (const char *dir, const xf_store_opts_t *opts, xf_err_
 void        xf_store_close (xf_store_t **store_p);
 
 size_t xf_store_map_size (const xf_store_t *store);
+/* How long each write transaction's commit took (fsync included) since the store was opened;
+ * borrowed while the store lives. */
+const xf_histogram_t *xf_store_commit_histogram (const xf_store_t *store);
 /* Why the store refuses changes (a commit failed: it does until the node restarts), or NULL. */
 const char *xf_store_failed (const xf_store_t *store);
 

@@ -84,6 +84,7 @@ static void test_every_command_needs_a_role (void **state)
     static const struct { const char *cmd; xf_role_t role; } want[] = {
         {"status", XF_ROLE_VIEWER}, {"case.show", XF_ROLE_VIEWER}, {"case.list", XF_ROLE_VIEWER},
         {"case.history", XF_ROLE_VIEWER}, {"stats", XF_ROLE_VIEWER}, {"case.lookup", XF_ROLE_VIEWER},
+        {"metrics", XF_ROLE_VIEWER},
         {"case.register", XF_ROLE_CLERK}, {"case.import", XF_ROLE_CLERK},
         {"case.accept", XF_ROLE_CLERK}, {"case.reject", XF_ROLE_CLERK},
         {"case.report", XF_ROLE_CLERK}, {"case.escalate", XF_ROLE_CLERK},

@@ -719,9 +719,35 @@ static void test_roles_and_recusal (void **state)
     assert_int_equal (count_lines (msg), 3);
 }
 
+/* [metrics] listen: off by default; a numeric HOST:PORT; anything else named with its line. */
+static void test_metrics_listen (void **state)
+{
+    (void) state;
+    xf_conf_t *c = parse_ok (NODE);
+    assert_null (c->metrics_listen);
+    xf_conf_destroy (&c);
+    c = parse_ok (NODE "[metrics]\nlisten = 127.0.0.1:9411\n");
+    assert_string_equal (c->metrics_listen, "127.0.0.1:9411");
+    xf_conf_destroy (&c);
+    c = parse_ok (NODE "[metrics]\nlisten = [::1]:9411\n");
+    assert_string_equal (c->metrics_listen, "[::1]:9411");
+    xf_conf_destroy (&c);
+    xf_err_t err = { 0, "" };
+    const char *msg = parse_bad (NODE "[metrics]\nlisten = localhost:9411\n", &err);   /* 6 */
+    assert_error (msg, "t.conf:6: ", "listen must be HOST:PORT, e.g. 127.0.0.1:9411, not "
+                  "\"localhost:9411\": \"localhost\" is not a numeric IPv4 address");
+    assert_int_equal (count_lines (msg), 1);
+    err = (xf_err_t) { 0, "" };
+    msg = parse_bad (NODE "[metrics]\nlisten = 127.0.0.1:99999\nport = 1\n", &err);
+    assert_error (msg, "t.conf:6: ", "not \"127.0.0.1:99999\": the port is not a number from 1 to 65535");
+    assert_error (msg, "t.conf:7: ", "unknown key \"port\" in [metrics]");
+    assert_int_equal (count_lines (msg), 2);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_metrics_listen),
         cmocka_unit_test (test_roles_and_recusal),
         cmocka_unit_test (test_full_config),
         cmocka_unit_test (test_shipped_example),
