@@ -26,8 +26,9 @@ static bool evented (const char *command)
 void audit_request (xf_node_t *node, const access_caller_t *c, const char *command,
                     const json_t *args, const xf_err_t *refused)
 {
-    if (strcmp (command, "status") == 0 || (!refused && evented (command)))
-        return;   /* status is polled by monitoring; events are audited with their change */
+    if (strcmp (command, "status") == 0 || strcmp (command, "metrics") == 0
+        || (!refused && evented (command)))
+        return;   /* status and metrics are polled by monitoring; events are audited with their change */
     const char *id = json_string_value (json_object_get (args, "id"));
     if (!id)
         id = json_string_value (json_array_get (json_object_get (args, "ids"), 0));

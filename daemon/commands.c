@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 #include "xf_case_json.h"
 #include "xf_score.h"
@@ -556,6 +557,7 @@ static json_t *cmd_reconcile (xf_node_t *node, uid_t uid, const json_t *args, xf
 /* ---------------------------------------------------------------- dispatch */
 
 static const char *const k_none[] = {NULL};
+static const char *const k_backup_status[] = {"id", NULL};
 static const char *const k_id[] = {"id", NULL};
 static const char *const k_import[] = {"cases", "dry_run", "first_line", NULL};
 static const char *const k_list[] = {"status", "owner", "overdue", "limit", NULL};
@@ -580,6 +582,7 @@ static const char *const k_audit_show[] = {"id", "uid", "from", "to", "action", 
 static const command_t commands[] = {
     {"status", cmd_status, k_none},
     {"topology", cmd_topology, k_none},
+    {"metrics", cmd_metrics, k_none},
     {"case.register", cmd_register, NULL},   /* the case fields; xf_case_from_json checks them */
     {"case.import", cmd_import, k_import},
     {"case.show", cmd_show, k_id},
@@ -608,6 +611,8 @@ static const command_t commands[] = {
     {"cert.revoke", cmd_cert_revoke, k_cert_revoke},
     {"audit.verify", cmd_audit_verify, k_none},
     {"audit.show", cmd_audit_show, k_audit_show},
+    {"backup", cmd_backup, k_none},
+    {"backup.status", cmd_backup_status, k_backup_status},
 };
 
 static const char *unknown_arg (const json_t *args, const char *const *keys)

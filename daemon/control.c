@@ -27,6 +27,7 @@ typedef struct {
     size_t scanned;      /* bytes of `in` already searched for a newline */
     bool discarding;     /* skipping the rest of an oversized line */
     bool closing;        /* peer hung up: close once the output is flushed */
+    int passed_fd;       /* a descriptor sent with the request (SCM_RIGHTS; backup), or -1 */
 } client_t;
 
 struct xf_control {
@@ -91,6 +92,8 @@ static void client_close (xf_control_t *ctl, size_t i)
 {
     client_t *c = &ctl->clients[i];
     close (c->fd);
+    if (c->passed_fd >= 0)
+        close (c->passed_fd);
     free (c->in);
     free (c->out);
     ctl->clients[i] = ctl->clients[--ctl->n_clients];
@@ -142,7 +145,7 @@ static void accept_client (xf_control_t *ctl)
         close (fd);
         return;
     }
-    ctl->clients[ctl->n_clients++] = (client_t) {.fd = fd, .uid = cred.uid};
+    ctl->clients[ctl->n_clients++] = (client_t) {.fd = fd, .uid = cred.uid, .passed_fd = -1};
 }
 
 static int reserve (char **buf, size_t *cap, size_t need)
@@ -188,9 +191,20 @@ static void handle_line (xf_control_t *ctl, client_t *c, const char *line, size_
         char msg[300];
         snprintf (msg, sizeof msg, "request is not valid JSON: %s (column %d)", jerr.text, jerr.column);
         queue_response (c, error_response ("bad_request", msg));
+        ctl->node->control_refused++;
         return;
     }
-    queue_response (c, commands_execute (ctl->node, c->uid, req));
+    ctl->node->request_fd = c->passed_fd;   /* the command takes it, or it is closed */
+    c->passed_fd = -1;
+    json_t *resp = commands_execute (ctl->node, c->uid, req);
+    if (ctl->node->request_fd >= 0)
+        close (ctl->node->request_fd);
+    ctl->node->request_fd = -1;
+    if (json_is_true (json_object_get (resp, "ok")))
+        ctl->node->control_ok++;
+    else
+        ctl->node->control_refused++;
+    queue_response (c, resp);
     json_decref (req);
 }
 
@@ -225,6 +239,33 @@ static void process_input (xf_control_t *ctl, client_t *c)
     }
 }
 
+/* read(2) that also takes a descriptor the operator's xfctl sent along (xfctl backup sends the
+ * pipe the copy goes into: the daemon, confined to its own directories, opens no operator file). */
+static ssize_t read_with_fd (client_t *c, char *buf, size_t len)
+{
+    struct iovec iov = {buf, len};
+    union {
+        struct cmsghdr h;
+        char space[CMSG_SPACE (sizeof (int))];
+    } cbuf;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.space,
+                         .msg_controllen = sizeof cbuf.space};
+    ssize_t n = recvmsg (c->fd, &msg, MSG_CMSG_CLOEXEC);
+    for (struct cmsghdr *h = n >= 0 ? CMSG_FIRSTHDR (&msg) : NULL; h; h = CMSG_NXTHDR (&msg, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t nfd = (h->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+        for (size_t i = 0; i < nfd; i++) {
+            int fd;
+            memcpy (&fd, CMSG_DATA (h) + i * sizeof fd, sizeof fd);
+            if (c->passed_fd >= 0)
+                close (c->passed_fd);   /* one per request: the latest counts */
+            c->passed_fd = fd;
+        }
+    }
+    return n;
+}
+
 static bool read_client (xf_control_t *ctl, client_t *c)
 {
     for (;;) {
@@ -232,7 +273,7 @@ static bool read_client (xf_control_t *ctl, client_t *c)
             log_warn ("control: out of memory reading a request; closing the connection");
             return false;
         }
-        ssize_t n = read (c->fd, c->in + c->in_len, READ_CHUNK);
+        ssize_t n = read_with_fd (c, c->in + c->in_len, READ_CHUNK);
         if (n > 0) {
             c->in_len += (size_t) n;
             process_input (ctl, c);

@@ -32,6 +32,12 @@ static int load_positions (xf_txn_t *txn, void *arg, xf_err_t *err)
         if (rc != XF_OK)
             return rc;
         xf_link_init (&l->peers[i].st, l->peers[i].st.peer, &opts, pos.applied, pos.next_seq, pos.acked);
+        char key[40];
+        snprintf (key, sizeof key, "peer_epoch/%s", l->peers[i].st.peer);
+        if ((rc = xf_outbox_restored (txn, l->peers[i].st.peer, &l->peers[i].st.restored, err)) != XF_OK
+            || (rc = xf_txn_meta_u64 (txn, "epoch", &l->peers[i].st.epoch, err)) != XF_OK
+            || (rc = xf_txn_meta_u64 (txn, key, &l->peers[i].st.peer_epoch, err)) != XF_OK)
+            return rc;
     }
     return XF_OK;
 }

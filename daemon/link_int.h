@@ -25,6 +25,7 @@ typedef struct {
     int64_t last_seen;            /* node clock, for `status` */
     uint64_t envelopes_in, envelopes_out, refused;
     bool trim_pending;            /* acknowledged entries still in the outbox */
+    uint64_t first_kept;          /* the lowest of our seqs the outbox holds for it (hello) */
 } peer_t;
 
 struct xf_links {

@@ -64,14 +64,98 @@ void links_rehello (xf_links_t *l)
         }
 }
 
+typedef struct {
+    peer_t *p;
+    uint64_t first_kept;
+} resync_t;
+
+/* The store's side of a hello after a restore, here or at the peer (xf_link_on_hello). */
+static int resync_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    resync_t *r = arg;
+    xf_link_t *st = &r->p->st;
+    int rc = XF_OK;
+    if (st->renumber_from)
+        rc = xf_outbox_renumber (txn, st->peer, st->renumber_from, st->renumber_to, err);
+    else if (st->restored)
+        rc = xf_outbox_set_restored (txn, st->peer, 0, err);
+    if (rc == XF_OK && st->lost_from)
+        rc = xf_outbox_set_applied (txn, st->peer, st->applied, err);
+    if (rc == XF_OK && st->peer_restored) {
+        char key[40];
+        snprintf (key, sizeof key, "peer_epoch/%s", st->peer);
+        rc = xf_txn_meta_set_u64 (txn, key, st->peer_epoch, err);
+    }
+    if (rc == XF_OK)
+        rc = xf_outbox_first (txn, st->peer, &r->first_kept, err);
+    return rc;
+}
+
+/* What the hello means after a restore: our envelopes queued since the restore of this store
+ * renumbered, the peer's that it no longer holds given up, ours that a restored peer lost sent
+ * again from what is kept. false when the store could not record it (the link goes down). */
+static bool resync (xf_links_t *l, peer_t *p, const Xf__Hello *h, uint64_t acked_before)
+{
+    xf_err_t err = {0};
+    xf_link_t *st = &p->st;
+    resync_t r = {p, 0};
+    bool restored = st->restored != 0;
+    if (!restored && !st->lost_from && !st->peer_restored)
+        return true;
+    if (xf_store_write (l->node->store, resync_txn, &r, &err) != XF_OK) {
+        log_error ("link %s: cannot record the positions after a restore: %s", st->peer, err.msg);
+        xf_link_lost (st);
+        return false;
+    }
+    if (st->renumber_from)
+        log_warn ("link %s: this store was restored from a backup holding our envelopes up to "
+                  "#%llu, and the peer had applied up to #%llu (sent before the restore): the %llu "
+                  "queued since the restore go as #%llu and after", st->peer,
+                  (unsigned long long) (st->renumber_from - 1), (unsigned long long) h->applied,
+                  (unsigned long long) (st->next_seq - st->renumber_to),
+                  (unsigned long long) st->renumber_to);
+    else if (restored)
+        log_info ("link %s: resynchronised after the restore: it applied our #%llu, we applied its "
+                  "#%llu and ask for the rest", st->peer, (unsigned long long) h->applied,
+                  (unsigned long long) st->applied);
+    st->restored = 0;
+    st->renumber_from = st->renumber_to = 0;
+    if (st->lost_from)
+        log_error ("link %s: the peer no longer keeps its envelopes #%llu..#%llu for this office "
+                   "(older than its [links] keep_acked_days): they are lost here; run xfctl "
+                   "reconcile to compare the cases with it", st->peer,
+                   (unsigned long long) st->lost_from, (unsigned long long) st->lost_to);
+    st->lost_from = st->lost_to = 0;
+    if (st->peer_restored)
+        log_warn ("link %s: the peer was restored from a backup (epoch %llu); it applied our "
+                  "envelopes up to #%llu%s", st->peer, (unsigned long long) h->epoch,
+                  (unsigned long long) h->applied,
+                  h->applied < acked_before ? ", less than it had acknowledged: sending the rest "
+                                              "again from what is kept" : "");
+    st->peer_restored = false;
+    if (h->applied < acked_before) {
+        if (r.first_kept > st->sent + 1) {
+            log_error ("link %s: our envelopes #%llu..#%llu are no longer kept ([links] "
+                       "keep_acked_days) and cannot be sent again: run xfctl reconcile there",
+                       st->peer, (unsigned long long) (st->sent + 1),
+                       (unsigned long long) (r.first_kept - 1));
+            st->sent = r.first_kept - 1;
+        }
+    }
+    return true;
+}
+
 static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
 {
     xf_err_t err = {0};
     xf_link_state_t before = p->st.state;
+    uint64_t acked_before = p->st.acked;
     if (xf_link_on_hello (&p->st, h, p->st.peer, now, &err) != XF_OK) {
         log_warn ("%s", err.msg);
         return;
     }
+    if (!resync (l, p, h, acked_before))
+        return;
     trust_learn (l->node, p->st.peer, h->certificates, h->n_certificates);
     if (trust_revocations_take (l->node, p->st.peer, h->revocations, h->n_revocations))
         links_rehello (l);   /* pass it on at once */
@@ -228,7 +312,8 @@ static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
         if (p->st.pending != p->st.applied)
             rc = xf_outbox_set_applied (txn, p->st.peer, p->st.pending, err);
         if (rc == XF_OK && p->trim_pending)
-            rc = xf_outbox_trim (txn, p->st.peer, p->st.acked, err);
+            rc = xf_outbox_retire (txn, p->st.peer, p->st.acked, node_now (l->node) / 86400,
+                                   l->node->conf->keep_acked_days, err);
         if (rc != XF_OK)
             return rc;
     }

@@ -40,6 +40,12 @@ static void send_frame (xf_links_t *l, peer_t *p, const Xf__LinkFrame *f)
     send_bytes (l, p, buf, len);
 }
 
+static int first_kept (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    peer_t *p = arg;
+    return xf_outbox_first (txn, p->st.peer, &p->first_kept, err);
+}
+
 static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
 {
     Xf__LinkFrame f = XF__LINK_FRAME__INIT;
@@ -53,6 +59,12 @@ static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
     h.code = l->node->conf->code;
     h.applied = p->st.applied;
     h.next_seq = p->st.next_seq;
+    h.epoch = p->st.epoch;
+    xf_err_t err = {0};
+    if (xf_store_read (l->node->store, first_kept, p, &err) != XF_OK)
+        log_warn ("link %s: %s", p->st.peer, err.msg);
+    else
+        h.first_kept = p->first_kept;
     h.software = SOFTWARE;
     h.reply = reply;
     if (p->is_parent && codes) {

@@ -9,9 +9,10 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 
-#define MAX_ITEMS 80
+#define MAX_ITEMS 100   /* signals, control (65), links (3), metrics (17) */
 #define LINK_TICK_MS 500
 #define SCAN_INTERVAL_MS 60000
 
@@ -129,6 +130,8 @@ int loop_run (xf_node_t *node)
         for (size_t i = 0; i < n; i++)
             items[i + 1] = (zmq_pollitem_t) {NULL, ctl[i].fd, ctl[i].events, 0};
         size_t nl = links_poll_set (node->links, items + n + 1, 3);
+        size_t nm = metrics_http_poll_set (node->metrics_http, items + n + nl + 1,
+                                           MAX_ITEMS - n - nl - 1);
         int64_t now = monotonic_ms ();
         int64_t next_notify = notify_tick (node, now);
         if (node->deadlines_dirty || now >= next_scan) {
@@ -137,6 +140,7 @@ int loop_run (xf_node_t *node)
             stats_tick (node, true);
             next_scan = now + SCAN_INTERVAL_MS;
         }
+        backup_tick (node);
         if (now >= next_tick) {
             links_tick (node->links);
             stats_tick (node, false);
@@ -149,7 +153,7 @@ int loop_run (xf_node_t *node)
         int64_t next = next_scan < next_tick ? next_scan : next_tick;
         next = next_notify < next ? next_notify : next;
         long timeout = (long) ((next < next_reconcile ? next : next_reconcile) - now);
-        if (zmq_poll (items, (int) (n + nl + 1), timeout < 0 ? 0 : timeout) < 0) {
+        if (zmq_poll (items, (int) (n + nl + nm + 1), timeout < 0 ? 0 : timeout) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             log_error ("poll: %s", zmq_strerror (zmq_errno ()));
@@ -161,6 +165,7 @@ int loop_run (xf_node_t *node)
         for (size_t i = 0; i < n; i++)
             if (items[i + 1].revents)
                 xf_control_ready (node->control, (int) items[i + 1].fd, items[i + 1].revents);
+        metrics_http_ready (node->metrics_http, items + n + nl + 1, nm);
         links_work (node->links);
     }
     close (sfd);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "keyfiles.h"
 #include "log.h"
 #include "xf_time.h"
+#include "metrics.h"
 #include "node.h"
 #include "xf_trust.h"
 
@@ -20,11 +22,15 @@
 
 static void usage (FILE *out)
 {
-    fprintf (out, "usage: xfsyncd -c FILE [--foreground] [--accept-clock]\n"
+    fprintf (out, "usage: xfsyncd [-c FILE] [--foreground] [--accept-clock]\n"
+                  "       xfsyncd [-c FILE] --restore BACKUP\n"
                   "  -c, --config FILE   node configuration (default %s)\n"
                   "  -f, --foreground    stay in the foreground and log to stderr\n"
                   "      --accept-clock  start although the clock is behind the latest time the\n"
                   "                      store has seen (after checking that the clock is right)\n"
+                  "      --restore BACKUP  install a copy made by xfctl backup as the store of this\n"
+                  "                      node (data_dir must hold none), then exit; at the next\n"
+                  "                      start the links resynchronise with the neighbours\n"
                   "  -h, --help          this help\n"
                   "  -V, --version       print the version\n", DEFAULT_CONFIG);
 }
@@ -159,13 +165,17 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         return -1;
     xf_net_t net = links_net (node->links);
     xf_office_set_net (node->office, &net);
+    if (metrics_http_open (node, &node->metrics_http, errbuf, errlen) != 0)
+        return -1;
     node->control = xf_control_new (node->conf->control_socket, node, errbuf, errlen);
     return node->control ? 0 : -1;
 }
 
 static void close_node (xf_node_t *node)
 {
+    backup_stop (node);
     xf_control_destroy (&node->control);
+    metrics_http_close (&node->metrics_http);
     links_destroy (&node->links);
     xf_office_destroy (&node->office);
     trust_children_close (node);
@@ -182,9 +192,10 @@ int main (int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {"accept-clock", no_argument, NULL, 'A'},
+        {"restore", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = DEFAULT_CONFIG;
+    const char *config = DEFAULT_CONFIG, *restore = NULL;
     bool foreground = false;
     int opt;
     while ((opt = getopt_long (argc, argv, "c:fhV", opts, NULL)) != -1) {
@@ -192,6 +203,7 @@ int main (int argc, char **argv)
         case 'c': config = optarg; break;
         case 'f': foreground = true; break;
         case 'A': node_accept_clock = true; break;
+        case 'R': restore = optarg; break;
         case 'h': usage (stdout); return 0;
         case 'V': puts ("xfsyncd 0.1.0"); return 0;
         default: usage (stderr); return 2;
@@ -202,7 +214,7 @@ int main (int argc, char **argv)
         return 2;
     }
     xf_err_t err = {0};
-    xf_node_t node = {.started = time (NULL)};
+    xf_node_t node = {.started = time (NULL), .request_fd = -1};
     char config_path[4096];   /* absolute: the daemon works in / and reads it again on SIGHUP */
     if (realpath (config, config_path))
         config = config_path;
@@ -211,7 +223,15 @@ int main (int argc, char **argv)
         return 1;
     }
     log_init (node.conf->code, false);
-    char errbuf[600];
+    char errbuf[600] = "";
+    if (restore) {
+        int rc = backup_restore (node.conf, restore, errbuf, sizeof errbuf);
+        if (rc != 0)
+            fprintf (stderr, "xfsyncd: cannot restore: %s\n", errbuf);
+        xf_conf_destroy (&node.conf);
+        return rc ? 1 : 0;
+    }
+    signal (SIGPIPE, SIG_IGN);   /* a reader gone (a backup's pipe) is an error, not a death */
     int ready_fd = -1;
     if (!foreground) {
         if ((ready_fd = daemonize ()) < 0) {

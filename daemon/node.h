@@ -31,6 +31,10 @@ typedef struct xf_node {
     struct trust_children *children;   /* [trust]: what children are admitted by */
     struct trust_revocations *revocations;   /* [trust]: certificates revoked in the tree */
     const char *role;         /* the role of the operator whose request runs now */
+    int request_fd;           /* a descriptor the request came with (-1: none); a command that
+                               * keeps it sets this to -1 */
+    struct metrics_http *metrics_http;       /* [metrics] listen (metrics_http.c); NULL: off */
+    uint64_t control_ok, control_refused;    /* control requests answered, by result (metrics) */
 } xf_node_t;
 
 /* The case rules of the configuration ([deadlines], [report]), for xf_office_new. */
@@ -148,6 +152,16 @@ int  node_identity_load (xf_node_t *node, char *errbuf, size_t errlen);
 /* Reads node->conf->path again and applies it (children, keys, trust, roles, rules), rebuilding
  * the links; on any failure the running configuration stays and the log says why. 0 or -1. */
 int  node_reload (xf_node_t *node);
+
+/* ---- backup.c: xfctl backup (a copy of the store, by a thread) and xfsyncd --restore */
+json_t *cmd_backup (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+json_t *cmd_backup_status (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);
+/* Joins a copy that finished (the loop, every turn); backup_stop waits for one (at exit). */
+void backup_tick (xf_node_t *node);
+void backup_stop (xf_node_t *node);
+/* Installs a backup as the store of a node that has none, marked restored; prints what it did.
+ * -1 with errbuf saying why (data_dir left as it was). */
+int  backup_restore (const xf_conf_t *cf, const char *file, char *errbuf, size_t errlen);
 
 /* ---- notify.c: sd_notify (READY, STATUS, WATCHDOG, STOPPING) */
 void notify_ready (xf_node_t *node);

@@ -8,7 +8,8 @@
  * whatever its peer has not acknowledged. A new configuration that does not load, or whose
  * keys, certificates or sockets fail, changes nothing: the running one stays, and the log says
  * why. The office code, data_dir, control_socket, store_max_mb and the [trust] profile are the
- * node's identity and store; changing them needs a restart. */
+ * node's identity and store, and [metrics] listen a socket like the control socket; changing
+ * them needs a restart. */
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -77,6 +78,9 @@ static const char *fixed_setting (const xf_conf_t *a, const xf_conf_t *b)
         return "[node] control_socket";
     if (a->store_max_mb != b->store_max_mb)
         return "[node] store_max_mb";
+    if (strcmp (a->metrics_listen ? a->metrics_listen : "",
+                b->metrics_listen ? b->metrics_listen : "") != 0)
+        return "[metrics] listen";
     if (a->has_trust != b->has_trust || (a->has_trust && a->trust_profile != b->trust_profile))
         return "[trust] (on, off, or its profile)";
     return "";

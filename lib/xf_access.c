@@ -43,7 +43,7 @@ static const struct {
     {"case.history", XF_ROLE_VIEWER},  {"case.list", XF_ROLE_VIEWER},
     {"case.lookup", XF_ROLE_VIEWER},   {"stats", XF_ROLE_VIEWER},
     {"stats.score", XF_ROLE_VIEWER},   {"cert.show", XF_ROLE_VIEWER},
-    {"clock.show", XF_ROLE_VIEWER},     {"metrics", XF_ROLE_VIEWER},
+    {"clock.show", XF_ROLE_VIEWER},    {"metrics", XF_ROLE_VIEWER},
     {"case.register", XF_ROLE_CLERK},  {"case.import", XF_ROLE_CLERK},
     {"case.accept", XF_ROLE_CLERK},    {"case.reject", XF_ROLE_CLERK},
     {"case.escalate", XF_ROLE_CLERK},  {"case.report", XF_ROLE_CLERK},
@@ -55,7 +55,8 @@ static const struct {
     {"cert.issue", XF_ROLE_ADMIN},     {"cert.revoke", XF_ROLE_ADMIN},
     {"clock.set", XF_ROLE_ADMIN},
     {"reconcile", XF_ROLE_ADMIN},      {"audit.verify", XF_ROLE_ADMIN},
-    {"audit.show", XF_ROLE_ADMIN},
+    {"audit.show", XF_ROLE_ADMIN},     {"backup", XF_ROLE_ADMIN},
+    {"backup.status", XF_ROLE_ADMIN},
 };
 
 xf_role_t xf_access_needed (const char *command)

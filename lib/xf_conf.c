@@ -74,6 +74,7 @@ static const keydef_t KEYS[] = {
     { SEC_DEBUG, "clock_control", K_BOOL, IN_CONF (clock_control), false, 0, 0 },
     { SEC_LINKS, "outbox_limit", K_DAYS, IN_CONF (outbox_limit), false, 1, 100000000 },
     { SEC_LINKS, "window", K_DAYS, IN_CONF (window), false, 1, 100000 },
+    { SEC_LINKS, "keep_acked_days", K_DAYS, IN_CONF (keep_acked_days), false, 0, 365 },
     { SEC_LINKS, "reconcile_seconds", K_DAYS, IN_CONF (reconcile_seconds), false, 1, 86400 },
     { SEC_STATS, "pull_seconds", K_DAYS, IN_CONF (pull_seconds), false, 1, 600 },
     { SEC_SCORE, "points", K_DAYS, IN_CONF (score_points), false, 0, 1000 },
@@ -709,6 +710,7 @@ xf_conf_t *xf_conf_new_defaults (void)
     f->score_per_filed_above = 4;     /* seed 002: 每多立一案奖4分 */
     f->score_on_time_target = 100;
     f->score_per_5_points_below = 2;  /* seed 002: 每降5个百分点扣2分 */
+    f->keep_acked_days = 14;   /* a peer restored from a backup up to two weeks old gets it all */
     f->window = 4000;   /* ~5 MB of 1 KB envelopes in flight per link; 1000 halves a backlog drain */
     for (size_t i = 0; i < sizeof DEFAULT_ITEMS / sizeof DEFAULT_ITEMS[0]; i++)
         if (!add_item (&f->required_items, &f->n_required_items, DEFAULT_ITEMS[i])) {

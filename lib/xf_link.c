@@ -80,15 +80,34 @@ int xf_link_on_hello (xf_link_t *l, const Xf__Hello *h, const char *expected_cod
                            "node %d..%d: upgrade the older node", l->peer, h->min_version,
                            h->max_version, XF_LINK_VERSION_MIN_SPOKEN, XF_LINK_VERSION_MAX_SPOKEN);
     }
-    if (h->applied >= l->next_seq) {
+    if (h->applied >= l->next_seq && !l->restored) {
         l->state = XF_LINK_REFUSED;
         l->rejected++;
         return xf_err_set (err, XF_ESTATE, "link %s: the peer says it applied our seq %llu, but "
-                           "only %llu were ever queued here (was this store restored from an "
-                           "old backup?)", l->peer, (unsigned long long) h->applied,
-                           (unsigned long long) (l->next_seq - 1));
+                           "only %llu were ever queued here: if this store was copied from a "
+                           "backup by hand, install it with xfsyncd --restore instead", l->peer,
+                           (unsigned long long) h->applied, (unsigned long long) (l->next_seq - 1));
     }
-    if (h->applied > l->acked)
+    l->renumber_from = l->renumber_to = 0;
+    if (l->restored && h->applied >= l->restored) {
+        /* the peer has what the old store sent after the backup: ours since the restore follow */
+        l->renumber_from = l->restored;
+        l->renumber_to = h->applied + 1;
+        l->next_seq = h->applied + 1 + (l->next_seq - l->restored);
+    }
+    l->lost_from = l->lost_to = 0;
+    if (h->first_kept > l->applied + 1) {
+        l->lost_from = l->applied + 1;
+        l->lost_to = h->first_kept - 1;
+        l->applied = l->pending = l->ack_sent = h->first_kept - 1;
+        l->hello_due = true;   /* the peer must hear where we are now */
+        l->hello_is_answer = false;
+    }
+    l->peer_restored = h->epoch > l->peer_epoch;
+    if (l->peer_restored) {   /* restored from a backup: it lost what it applied since */
+        l->peer_epoch = h->epoch;
+        l->acked = h->applied;
+    } else if (h->applied > l->acked)   /* a lower one is a stale hello */
         l->acked = h->applied;
     l->sent = l->acked;   /* resend everything the peer has not applied */
     if (l->state != XF_LINK_UP)

@@ -56,6 +56,14 @@ typedef struct {
                               * at the tail leave the peer no gap to see */
     bool hello_due;          /* tell the peer our position now (after a gap or on connect) */
     bool hello_is_answer;    /* … only because the peer asked: send it with reply = true */
+    /* after the store was restored from a backup (xfsyncd --restore) */
+    uint64_t restored;       /* next_seq when it was restored (0: not, or resynchronised) */
+    uint64_t renumber_from, renumber_to;   /* set by a hello: move our entries queued since the
+                              * restore, [renumber_from, next_seq), to start at renumber_to */
+    uint64_t lost_from, lost_to;   /* set by a hello: the peer no longer holds these of its seqs */
+    uint64_t epoch;          /* our store's epoch (Hello.epoch), raised by each restore */
+    uint64_t peer_epoch;     /* the highest epoch the peer's hellos carried (durable) */
+    bool peer_restored;      /* set by a hello with a new epoch: record peer_epoch */
     /* counters for `status` */
     uint64_t frames_in, frames_out, rejected, duplicates, gaps, ups;
 } xf_link_t;
@@ -81,8 +89,14 @@ void xf_link_aborted (xf_link_t *l);
 int xf_link_on_ack (xf_link_t *l, uint64_t ack, bool *advanced, xf_err_t *err);
 
 /* The peer's hello. Checks versions and identity (expected_code), then adopts its position:
- * everything after hello->applied is sent again. XF_EVERSION / XF_EPERM leave the link
- * REFUSED with a message naming both sides' versions or the identities. */
+ * everything after hello->applied is sent again — also when the peer applied less than it once
+ * acknowledged (it was restored from a backup; the entries kept are sent again). XF_EVERSION /
+ * XF_EPERM leave the link REFUSED with a message naming both sides' versions or the identities.
+ * After a restore of this store (l->restored), a peer that applied our seqs beyond what the
+ * backup held sets renumber_from/renumber_to: the entries queued since the restore must take the
+ * seqs after the peer's position (the caller moves them in the store, then clears restored). A
+ * peer whose first_kept is beyond our applied position sets lost_from/lost_to and moves applied
+ * past them (the caller records it and says what was lost). */
 int xf_link_on_hello (xf_link_t *l, const Xf__Hello *hello, const char *expected_code,
                       int64_t now_ms, xf_err_t *err);
 

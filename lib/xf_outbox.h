@@ -27,10 +27,27 @@ int xf_outbox_get (xf_txn_t *txn, const char *peer, uint64_t seq, const void **b
                    xf_err_t *err);
 /* Records that the peer acknowledged up to acked and deletes those entries. */
 int xf_outbox_trim (xf_txn_t *txn, const char *peer, uint64_t acked, xf_err_t *err);
+/* The same, keeping what the peer acknowledged for keep_days days (today: days since the epoch
+ * by the node clock): entries acknowledged keep_days or more days ago are deleted, the others
+ * can be sent again to a peer that lost them (a store restored from a backup). keep_days 0 is
+ * xf_outbox_trim. Never deletes beyond acked. */
+#define XF_OUTBOX_KEEP_DAYS_MAX 365
+int xf_outbox_retire (xf_txn_t *txn, const char *peer, uint64_t acked, int64_t today,
+                      int keep_days, xf_err_t *err);
+/* The lowest seq still held for peer, acknowledged or not (next_seq when none). */
+int xf_outbox_first (xf_txn_t *txn, const char *peer, uint64_t *first, xf_err_t *err);
+/* After a restore from a backup (xfsyncd --restore): the peer's next_seq when the store was
+ * restored (0: not restored, or resynchronised since; set 0 to clear). */
+int xf_outbox_restored (xf_txn_t *txn, const char *peer, uint64_t *mark, xf_err_t *err);
+int xf_outbox_set_restored (xf_txn_t *txn, const char *peer, uint64_t mark, xf_err_t *err);
+/* The peer already applied, from the store before the restore, seqs up to to - 1: the entries
+ * queued since the restore ([from, next_seq)) move to start at to, the older ones go (the peer
+ * has them), acked becomes to - 1 and the restore mark is cleared. */
+int xf_outbox_renumber (xf_txn_t *txn, const char *peer, uint64_t from, uint64_t to, xf_err_t *err);
 /* Records the applied position of peer (in the transaction that applied the envelopes). */
 int xf_outbox_set_applied (xf_txn_t *txn, const char *peer, uint64_t applied, xf_err_t *err);
 
-/* Bytes waiting for peer (for `status`). */
+/* Bytes waiting for peer, not yet acknowledged (for `status`). */
 int xf_outbox_bytes (xf_txn_t *txn, const char *peer, uint64_t *bytes, xf_err_t *err);
 
 #endif

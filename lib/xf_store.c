@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <lmdb.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct xf_store {
     char *dir;
     char failed[300];   /* why the store refuses changes since a commit failed ("": it does not) */
     xf_histogram_t commit_seconds;   /* every write commit, fsync included (metrics) */
+    atomic_int copying;   /* a copy runs in another thread: the map must not move */
 };
 
 struct xf_txn {
@@ -206,6 +208,98 @@ size_t xf_store_map_size (const xf_store_t *store)
     return store->map_size;
 }
 
+uint64_t xf_store_used_bytes (xf_store_t *store)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info (store->env, &info) != 0 || mdb_env_stat (store->env, &st) != 0)
+        return 0;
+    return (uint64_t) (info.me_last_pgno + 1) * st.ms_psize;
+}
+
+int xf_store_copy_begin (xf_store_t *store, xf_err_t *err)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong (&store->copying, &expected, 1))
+        return xf_err_set (err, XF_ESTATE, "a backup is already being copied from store %s",
+                           store->dir);
+    /* room to write while the copy holds the map where it is */
+    if (xf_store_used_bytes (store) * 2 > store->map_size && store->map_size < store->max_map_size) {
+        size_t next = store->map_size * 2 > store->max_map_size ? store->max_map_size
+                                                                 : store->map_size * 2;
+        int rc = mdb_env_set_mapsize (store->env, next);
+        if (rc == 0)
+            store->map_size = next;
+    }
+    return XF_OK;
+}
+
+int xf_store_copy_fd (xf_store_t *store, int fd, xf_err_t *err)
+{
+    int rc = mdb_env_copyfd2 (store->env, fd, MDB_CP_COMPACT);
+    return rc ? xf_err_set (err, rc == EPIPE ? XF_EIO : XF_ESTORE, "store %s: copy: %s",
+                            store->dir, rc == EPIPE ? "the reader went away" : mdb_strerror (rc))
+              : XF_OK;
+}
+
+void xf_store_copy_end (xf_store_t *store)
+{
+    atomic_store (&store->copying, 0);
+}
+
+int xf_store_file_check (const char *file, xf_store_file_info_t *info, xf_err_t *err)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_envinfo ei;
+    MDB_stat st;
+    struct stat fst;
+    memset (info, 0, sizeof *info);
+    int rc = mdb_env_create (&env);
+    if (rc == 0 && (rc = mdb_env_set_maxdbs (env, XF_DB_COUNT)) == 0
+        && (rc = mdb_env_open (env, file, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0600)) == 0)
+        rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        xf_err_set (err, XF_ESTORE, "%s: %s%s", file, mdb_strerror (rc),
+                    rc == MDB_INVALID ? " (not an LMDB file)" : "");
+        goto done;
+    }
+    mdb_env_info (env, &ei);
+    mdb_env_stat (env, &st);
+    if (stat (file, &fst) != 0 || (uint64_t) fst.st_size < (uint64_t) (ei.me_last_pgno + 1) * st.ms_psize) {
+        rc = xf_err_set (err, XF_ESTORE, "%s is cut short: %lld bytes, and its last page ends at "
+                         "%llu", file, (long long) fst.st_size,
+                         (unsigned long long) (ei.me_last_pgno + 1) * st.ms_psize);
+        goto done;
+    }
+    info->bytes = (uint64_t) fst.st_size;
+    for (int i = 0; i < XF_DB_COUNT; i++) {
+        MDB_dbi dbi;
+        MDB_stat dst;
+        if ((rc = mdb_dbi_open (txn, db_names[i], 0, &dbi)) != 0) {
+            rc = xf_err_set (err, XF_ESTORE, "%s is not an xfsync store: it has no %s database",
+                             file, db_names[i]);
+            goto done;
+        }
+        mdb_stat (txn, dbi, &dst);
+        info->entries[i] = dst.ms_entries;
+        if (i == XF_DB_META) {
+            MDB_val k = {6, (void *) "office"}, v;
+            if (mdb_get (txn, dbi, &k, &v) == 0)
+                snprintf (info->office, sizeof info->office, "%.*s",
+                          (int) (v.mv_size < sizeof info->office ? v.mv_size : sizeof info->office - 1),
+                          (const char *) v.mv_data);
+        }
+    }
+    rc = XF_OK;
+done:
+    if (txn)
+        mdb_txn_abort (txn);
+    if (env)
+        mdb_env_close (env);
+    return rc > 0 ? XF_ESTORE : rc;
+}
+
 const xf_histogram_t *xf_store_commit_histogram (const xf_store_t *store)
 {
     return &store->commit_seconds;
@@ -229,6 +323,9 @@ static int grow (xf_store_t *s, xf_err_t *err)
         return xf_err_set (err, XF_ESTORE,
                            "store %s is full: the map has reached its limit of %zu MiB; free disk "
                            "space or raise the limit", s->dir, s->max_map_size >> 20);
+    if (atomic_load (&s->copying))
+        return xf_err_set (err, XF_ESTATE, "store %s must grow, and cannot while a backup is "
+                           "being copied from it: try again once the backup is done", s->dir);
     size_t next = s->map_size * 2 > s->max_map_size ? s->max_map_size : s->map_size * 2;
     int rc = mdb_env_set_mapsize (s->env, next);
     if (rc != 0)
@@ -257,6 +354,9 @@ static int fail_store (xf_store_t *s, int rc, xf_err_t *err)
  * again read-only: reads see the last transaction that did commit. */
 static int reopen_for_reads (xf_store_t *s, xf_err_t *err)
 {
+    if (atomic_load (&s->copying))
+        return xf_err_set (err, XF_ESTORE, "store %s: %s; a backup copy is running, so reads "
+                           "stay refused until xfsyncd is restarted", s->dir, s->failed);
     mdb_env_close (s->env);
     s->env = NULL;
     int rc;

@@ -59,6 +59,25 @@ const xf_histogram_t *xf_store_commit_histogram (const xf_store_t *store);
 /* Why the store refuses changes (a commit failed: it does until the node restarts), or NULL. */
 const char *xf_store_failed (const xf_store_t *store);
 
+/* Bytes of the pages in use: about what a copy writes, at most. */
+uint64_t xf_store_used_bytes (xf_store_t *store);
+/* A backup: copy_begin (in the thread that writes; grows the map first when it is more than
+ * half used, since it cannot move while the copy runs: a write that needs more is refused
+ * until copy_end), then copy_fd in any thread — a consistent, compacted copy of the whole store
+ * (mdb_env_copyfd2) written to fd while the store is read and written — then copy_end. */
+int  xf_store_copy_begin (xf_store_t *store, xf_err_t *err);
+int  xf_store_copy_fd (xf_store_t *store, int fd, xf_err_t *err);
+void xf_store_copy_end (xf_store_t *store);
+
+/* What a copy of a store (one file, e.g. a backup) holds, checked without a lock or a write:
+ * every database present, the file not cut short. */
+typedef struct {
+    uint64_t bytes;
+    size_t entries[XF_DB_COUNT];
+    char office[16];   /* the office the store belongs to ("" if none claimed it yet) */
+} xf_store_file_info_t;
+int xf_store_file_check (const char *file, xf_store_file_info_t *info, xf_err_t *err);
+
 typedef int (*xf_txn_fn) (xf_txn_t *txn, void *arg, xf_err_t *err);
 
 /* Runs fn in one write transaction and commits it; any error from fn aborts everything.

@@ -71,10 +71,30 @@ void xf_client_close (xf_client_t **c_p)
     *c_p = NULL;
 }
 
-static int send_all (xf_client_t *c, const char *data, size_t len)
+/* Sends data; the first bytes carry descriptor pass_fd when it is not -1 (SCM_RIGHTS). */
+static int send_all (xf_client_t *c, const char *data, size_t len, int pass_fd)
 {
     while (len > 0) {
-        ssize_t n = send (c->fd, data, len, MSG_NOSIGNAL);
+        ssize_t n;
+        if (pass_fd >= 0) {
+            struct iovec iov = {(void *) data, len};
+            union {
+                struct cmsghdr h;
+                char space[CMSG_SPACE (sizeof (int))];
+            } cbuf;
+            memset (&cbuf, 0, sizeof cbuf);
+            struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.space,
+                                 .msg_controllen = sizeof cbuf.space};
+            struct cmsghdr *h = CMSG_FIRSTHDR (&msg);
+            h->cmsg_level = SOL_SOCKET;
+            h->cmsg_type = SCM_RIGHTS;
+            h->cmsg_len = CMSG_LEN (sizeof (int));
+            memcpy (CMSG_DATA (h), &pass_fd, sizeof pass_fd);
+            n = sendmsg (c->fd, &msg, MSG_NOSIGNAL);
+            if (n > 0)
+                pass_fd = -1;
+        } else
+            n = send (c->fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -127,6 +147,11 @@ static int unpack (xf_client_t *c, json_t *resp, json_t **out)
 
 int xf_client_call (xf_client_t *c, const char *cmd, const json_t *args, json_t **out)
 {
+    return xf_client_call_fd (c, cmd, args, -1, out);
+}
+
+int xf_client_call_fd (xf_client_t *c, const char *cmd, const json_t *args, int fd, json_t **out)
+{
     *out = NULL;
     json_t *req = xjson (json_pack ("{s:s}", "cmd", cmd));
     if (args)
@@ -138,7 +163,7 @@ int xf_client_call (xf_client_t *c, const char *cmd, const json_t *args, json_t 
     size_t len = strlen (line);
     line = xrealloc (line, len + 2);
     memcpy (line + len, "\n", 2);
-    int rc = send_all (c, line, len + 1);
+    int rc = send_all (c, line, len + 1, fd);
     free (line);
     size_t line_len = 0;
     if (rc == XFCTL_OK)

@@ -22,6 +22,10 @@ xf_client_t *xf_client_connect (const char *path);
  *   XFCTL_UNREACHABLE: the connection broke; reported. *out is NULL. */
 int xf_client_call (xf_client_t *c, const char *cmd, const json_t *args, json_t **out);
 
+/* The same, passing descriptor fd with the request (SCM_RIGHTS): the daemon writes a backup
+ * into it. */
+int xf_client_call_fd (xf_client_t *c, const char *cmd, const json_t *args, int fd, json_t **out);
+
 /* NULL-safe; sets *c_p = NULL. */
 void xf_client_close (xf_client_t **c_p);
 

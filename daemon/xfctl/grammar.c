@@ -25,6 +25,11 @@
 static const xf_arg_t a_none[] = {ARG_END};
 static const xf_arg_t a_id[] = {ARG_ID, ARG_END};
 
+static const xf_arg_t a_backup[] = {
+    {"FILE", "file", A_PATH, A_REQUIRED | A_POSITIONAL | A_LOCAL, "FILE", 0, 0,
+     "where the copy goes (written as FILE.part, renamed when complete)"},
+    ARG_END};
+
 static const xf_arg_t a_keygen[] = {
     {"DIR", "dir", A_PATH, A_REQUIRED | A_POSITIONAL | A_LOCAL, "DIR", 0, 0,
      "an existing directory, e.g. /etc/xfsync"},
@@ -205,6 +210,19 @@ const xf_cmd_t xf_commands[] = {
      "the office tree as this node sees it, offices behind a down link marked",
      "The parent and its link's state; each child with its link's state and the offices it\n"
      "announced below it, which are out of reach while that link is down."},
+    {{"metrics", NULL}, "metrics", RUN_REQUEST, SHOW_TEXT, a_none,
+     "links, queues, envelopes, cases by status, commit latency, in Prometheus text format",
+     "Prints what a Prometheus scraper gets from [metrics] listen (text format 0.0.4): link\n"
+     "state, queue depth and bytes, envelopes in, out and rejected, cases by status and\n"
+     "overdue, the store's commit latency histogram, control requests. With --json:\n"
+     "{\"text\": \"…\"}. For node_exporter's textfile collector: xfctl metrics > FILE.prom."},
+    {{"backup", NULL}, "backup", RUN_BACKUP, SHOW_PLAIN, a_backup,
+     "a consistent copy of the store, compacted, while the node works",
+     "The daemon copies its store (LMDB, compacted, one consistent snapshot) into a pipe xfctl\n"
+     "passes it; cases, envelopes, links and the audit log go on meanwhile. xfctl writes\n"
+     "FILE.part, shows progress on a terminal, checks the copy is a whole store of this office,\n"
+     "syncs it and renames it to FILE. Restore it on a new machine with xfsyncd --restore FILE\n"
+     "(the keys in /etc/xfsync are not in it: keep them too). Needs the role admin."},
     CASE ("register", "case.register", SHOW_CASE_ID, a_register,
           "register a petition received here; prints the new case id",
           "With --json the whole case object is printed."),

@@ -48,6 +48,7 @@ typedef enum {
     RUN_STATS,
     RUN_CERT,
     RUN_HELP,
+    RUN_BACKUP,   /* backup FILE: the daemon copies the store into a pipe */
 } xf_run_t;
 
 typedef enum {         /* how a result is shown in text mode */
@@ -62,6 +63,7 @@ typedef enum {         /* how a result is shown in text mode */
     SHOW_STATS,
     SHOW_AUDIT,        /* audit records, one per row */
     SHOW_TOPOLOGY,     /* the office tree */
+    SHOW_TEXT,         /* the result's "text", as it is (metrics) */
 } xf_show_t;
 
 typedef struct {

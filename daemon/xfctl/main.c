@@ -179,6 +179,7 @@ static int run (const globals_t *g, const xf_parsed_t *p)
         return rc;
     switch (p->cmd->run) {
     case RUN_IMPORT: rc = xf_run_import (socket, xf_opt_str (p, "file")); break;
+    case RUN_BACKUP: rc = xf_run_backup (socket, xf_opt_str (p, "file")); break;
     case RUN_STATS:  rc = xf_run_stats (socket, p); break;
     case RUN_CERT:   rc = xf_run_cert (socket, p); break;
     default:         rc = run_request (socket, p); break;

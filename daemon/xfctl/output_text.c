@@ -348,6 +348,17 @@ static int show_clock (const json_t *r, FILE *out)
     return rc < 0 ? -1 : 0;
 }
 
+/* The result's "text" as it is (the exposition format is already text), except that control
+ * characters other than the line ends are shown as '?' so none reaches the terminal. */
+static int show_text (const json_t *r, FILE *out)
+{
+    const char *s = str (r, "text");
+    for (; *s; s++)
+        if (putc (((unsigned char) *s < 0x20 && *s != '\n') || *s == 0x7f ? '?' : *s, out) == EOF)
+            return -1;
+    return 0;
+}
+
 int xf_out_text (xf_show_t show, const json_t *result, FILE *out)
 {
     int rc;
@@ -363,6 +374,7 @@ int xf_out_text (xf_show_t show, const json_t *result, FILE *out)
     case SHOW_STATS:     rc = xf_out_stats_table (result, out); break;
     case SHOW_AUDIT:     rc = show_audit (result, out); break;
     case SHOW_TOPOLOGY:  rc = show_topology (result, out); break;
+    case SHOW_TEXT:      rc = show_text (result, out); break;
     case SHOW_PLAIN:
     default:             rc = kv_show (result, out); break;
     }

@@ -13,6 +13,8 @@ int xf_run_config_check (const char *path);
 
 /* import.c: `case import FILE.jsonl` against the daemon at socket. */
 int xf_run_import (const char *socket, const char *file);
+/* backup.c: `backup FILE`, a copy of the store written by the daemon into a pipe. */
+int xf_run_backup (const char *socket, const char *file);
 
 /* stats.c: `stats` with --format and --out. */
 int xf_run_stats (const char *socket, const xf_parsed_t *p);

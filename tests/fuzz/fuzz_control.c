@@ -29,6 +29,19 @@ void log_error (const char *fmt, ...) { (void) fmt; }
 json_t *links_status (xf_links_t *l) { (void) l; return json_array (); }
 json_t *links_refusals (const xf_links_t *l) { (void) l; return json_object (); }
 json_t *links_topology (xf_links_t *l) { (void) l; return json_object (); }
+void backup_tick (xf_node_t *n) { (void) n; }
+json_t *cmd_backup (xf_node_t *n, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    (void) n, (void) uid, (void) args;
+    xf_err_set (err, XF_EINVAL, "no backup in the fuzzer");
+    return NULL;
+}
+json_t *cmd_backup_status (xf_node_t *n, uid_t uid, const json_t *args, xf_err_t *err)
+{
+    (void) n, (void) uid, (void) args;
+    xf_err_set (err, XF_ENOTFOUND, "no backup in the fuzzer");
+    return NULL;
+}
 void links_queued (xf_links_t *l) { (void) l; }
 void links_rehello (xf_links_t *l) { (void) l; }
 
@@ -60,6 +73,7 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
     if (!mkdtemp (store_dir))
         abort ();
     atexit (close_node);
+    node.request_fd = -1;   /* no descriptor comes with a fuzzed request: backup is refused */
     node.conf = xf_conf_new_defaults ();
     free (node.conf->data_dir);
     free (node.conf->name);

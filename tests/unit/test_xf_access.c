@@ -93,6 +93,7 @@ static void test_every_command_needs_a_role (void **state)
         {"case.send_back", XF_ROLE_LEADER}, {"case.urge", XF_ROLE_LEADER},
         {"cert.issue", XF_ROLE_ADMIN}, {"clock.set", XF_ROLE_ADMIN},
         {"audit.verify", XF_ROLE_ADMIN}, {"audit.show", XF_ROLE_ADMIN},
+        {"backup", XF_ROLE_ADMIN}, {"backup.status", XF_ROLE_ADMIN},
         {"a.command.nobody.knows", XF_ROLE_ADMIN},   /* unknown: the strictest */
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
