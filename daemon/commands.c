@@ -437,10 +437,13 @@ static json_t *cmd_lookup (xf_node_t *node, uid_t uid, const json_t *args, xf_er
 /* The operator's report: this office alone, or (consolidated) its subtree. A consolidated
  * report takes up to [stats] pull_seconds to gather, so the first call answers
  * {"pending":true,"request":N} and xfctl asks again with that request until it is ready. */
-static json_t *pending (uint64_t id, int64_t wait_ms)
+static json_t *pending (xf_node_t *node, uint64_t id, int64_t wait_ms)
 {
-    return json_pack ("{s:b,s:I,s:I}", "pending", 1, "request", (json_int_t) id, "wait_ms",
-                      (json_int_t) wait_ms);
+    size_t answered, expected;
+    xf_office_pull_progress (node->office, id, &answered, &expected);
+    return json_pack ("{s:b,s:I,s:I,s:I,s:I}", "pending", 1, "request", (json_int_t) id, "wait_ms",
+                      (json_int_t) wait_ms, "answered", (json_int_t) answered, "expected",
+                      (json_int_t) expected);
 }
 
 static json_t *pull_result (xf_node_t *node, uint64_t id, bool score, xf_err_t *err)
@@ -450,7 +453,7 @@ static json_t *pull_result (xf_node_t *node, uint64_t id, bool score, xf_err_t *
     if (xf_office_pull_report (node->office, id, node_now (node), &report, &wait_ms, err) != XF_OK)
         return NULL;
     if (!report)
-        return pending (id, wait_ms);
+        return pending (node, id, wait_ms);
     if (!score)
         return report;
     json_t *scores = xf_score (node->conf, report);

@@ -117,6 +117,8 @@ int xf_office_pull (xf_office_t *o, const xf_period_t *p, int64_t now, uint32_t 
 /* The report of pull id once every child answered or the time is up (then the pull is
  * forgotten); *out NULL and *wait_ms the time left while it is still gathering. XF_ENOTFOUND
  * for an unknown id (a restart forgets pulls). */
+/* How many of the children asked by pull id have answered (0 of 0 when it is unknown). */
+void xf_office_pull_progress (xf_office_t *o, uint64_t id, size_t *answered, size_t *expected);
 int xf_office_pull_report (xf_office_t *o, uint64_t id, int64_t now, json_t **out,
                            int64_t *wait_ms, xf_err_t *err);
 /* Ends the pulls whose time is up, answering the offices that asked for them; *sent (may be

@@ -697,6 +697,16 @@ int xf_office_pulls_tick (xf_office_t *o, int64_t now, size_t *sent, xf_err_t *e
     return rc == XF_OK ? XF_OK : xf_err_prefix (err, "consolidated statistics");
 }
 
+void xf_office_pull_progress (xf_office_t *o, uint64_t id, size_t *answered, size_t *expected)
+{
+    pull_t *p = pull_find (o, id);
+    *answered = *expected = 0;
+    for (size_t i = 0; p && i < p->n_children; i++)
+        *answered += p->answered[i];
+    if (p)
+        *expected = p->n_children;
+}
+
 int xf_office_pull_report (xf_office_t *o, uint64_t id, int64_t now, json_t **out,
                            int64_t *wait_ms, xf_err_t *err)
 {

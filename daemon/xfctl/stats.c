@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "client.h"
 #include "output.h"
 #include "run.h"
@@ -97,12 +99,42 @@ static int write_file (const char *path, const char *format, const json_t *stats
 
 /* A consolidated report is gathered for up to [stats] pull_seconds: the daemon answers
  * {"pending":true,"request":N,"wait_ms":…} and is asked again for request N until it is made. */
+static void show_progress (const json_t *pending, bool done)
+{
+    if (!isatty (STDERR_FILENO))
+        return;
+    if (done) {
+        fprintf (stderr, "\r%60s\r", "");
+        return;
+    }
+    fprintf (stderr, "\rgathering: %lld of %lld offices below answered, up to %lld s more   ",
+             (long long) json_integer_value (json_object_get (pending, "answered")),
+             (long long) json_integer_value (json_object_get (pending, "expected")),
+             (long long) (json_integer_value (json_object_get (pending, "wait_ms")) + 999) / 1000);
+    fflush (stderr);
+}
+
 static int await_report (const char *socket, const char *request, json_t **stats)
 {
     if (!json_is_true (json_object_get (*stats, "pending")))
         return XFCTL_OK;
     int64_t limit = json_integer_value (json_object_get (*stats, "wait_ms")) + POLL_GRACE_MS;
-    int rc = xf_client_await (socket, request, NULL, POLL_MS, limit, stats);
+    int rc = XFCTL_OK;
+    for (int64_t waited = 0; json_is_true (json_object_get (*stats, "pending")); waited += POLL_MS) {
+        show_progress (*stats, false);
+        if (waited >= limit) {
+            rc = XF_CLIENT_TIMEOUT;
+            break;
+        }
+        json_t *again = json_pack ("{s:O}", "request", json_object_get (*stats, "request"));
+        nanosleep (&(struct timespec) {POLL_MS / 1000, (POLL_MS % 1000) * 1000000L}, NULL);
+        json_decref (*stats);
+        rc = xf_client_request (socket, request, again, stats);
+        json_decref (again);
+        if (rc != XFCTL_OK)
+            break;
+    }
+    show_progress (NULL, true);
     if (rc != XF_CLIENT_TIMEOUT)
         return rc;
     json_decref (*stats);
