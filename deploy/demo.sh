@@ -214,6 +214,21 @@ step "河南省: xfctl audit verify; xfctl audit show --case $id --limit 6   (th
 ctl province audit verify
 ctl province audit show --case "$id" --limit 6
 
+step "南阳市: xfctl topology   (the tree as the city sees it, from the links' announcements)"
+ctl city topology
+
+step "镇平县: xfctl metrics   (Prometheus text format; [metrics] listen serves it over HTTP)"
+ctl county metrics | grep -E '^xfsync_(link_up|link_queue_envelopes|cases|cases_overdue)[{ ]|^xfsync_store_commit_duration_seconds_count' | head -12
+
+step "镇平县: xfctl backup $run/zhenping.backup   (a consistent copy while the node works)"
+ctl county backup "$run/zhenping.backup"
+echo "(restore it on a new machine with: xfsyncd -c xfsyncd.conf --restore zhenping.backup)"
+
+step "南阳市: kill -HUP   (systemctl reload: the configuration read again, the links rebuilt, queues kept)"
+kill -HUP "$(cat "$run/city/xfsyncd.pid")"
+for _ in $(seq 50); do grep -q "reloaded " "$run/city/xfsyncd.log" 2>/dev/null && break; sleep 0.1; done
+grep -a "reloaded " "$run/city/xfsyncd.log" | tail -1 | sed 's/^.*info: //'
+
 step "镇平县: xfctl status"
 ctl county status
 if [ $keep = 1 ]; then
