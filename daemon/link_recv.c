@@ -77,8 +77,15 @@ static int resync_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     int rc = XF_OK;
     if (st->renumber_from)
         rc = xf_outbox_renumber (txn, st->peer, st->renumber_from, st->renumber_to, err);
-    else if (st->restored)
+    else if (st->resync_due)
         rc = xf_outbox_set_restored (txn, st->peer, 0, err);
+    if (rc == XF_OK && st->peer_restored) {   /* it lost what it acknowledged: so do we */
+        xf_link_pos_t pos;
+        if ((rc = xf_outbox_positions (txn, st->peer, &pos, err)) == XF_OK && pos.acked > st->acked) {
+            pos.acked = st->acked;
+            rc = xf_outbox_set_positions (txn, st->peer, &pos, err);
+        }
+    }
     if (rc == XF_OK && st->lost_from)
         rc = xf_outbox_set_applied (txn, st->peer, st->applied, err);
     if (rc == XF_OK && st->peer_restored) {
@@ -91,6 +98,33 @@ static int resync_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     return rc;
 }
 
+static int read_peer (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    peer_t *p = arg;
+    xf_link_pos_t pos;
+    char key[40];
+    xf_link_t *st = &p->st;
+    snprintf (key, sizeof key, "peer_epoch/%s", st->peer);
+    int rc = xf_outbox_positions (txn, st->peer, &pos, err);
+    if (rc == XF_OK) {
+        xf_link_opts_t opts = st->opts;
+        uint64_t epoch = st->epoch;
+        xf_link_init (st, st->peer, &opts, pos.applied, pos.next_seq, pos.acked);
+        st->epoch = epoch;
+        rc = xf_outbox_restored (txn, st->peer, &st->restored, err);
+    }
+    return rc == XF_OK ? xf_txn_meta_u64 (txn, key, &st->peer_epoch, err) : rc;
+}
+
+/* The store could not record a resynchronisation: the link starts again from what it holds. */
+static void reload_positions (xf_links_t *l, peer_t *p)
+{
+    xf_err_t err = {0};
+    if (xf_store_read (l->node->store, read_peer, p, &err) != XF_OK)
+        log_error ("link %s: %s", p->st.peer, err.msg);
+    xf_link_lost (&p->st);
+}
+
 /* What the hello means after a restore: our envelopes queued since the restore of this store
  * renumbered, the peer's that it no longer holds given up, ours that a restored peer lost sent
  * again from what is kept. false when the store could not record it (the link goes down). */
@@ -99,12 +133,13 @@ static bool resync (xf_links_t *l, peer_t *p, const Xf__Hello *h, uint64_t acked
     xf_err_t err = {0};
     xf_link_t *st = &p->st;
     resync_t r = {p, 0};
-    bool restored = st->restored != 0;
+    bool restored = st->resync_due;
     if (!restored && !st->lost_from && !st->peer_restored)
         return true;
     if (xf_store_write (l->node->store, resync_txn, &r, &err) != XF_OK) {
-        log_error ("link %s: cannot record the positions after a restore: %s", st->peer, err.msg);
-        xf_link_lost (st);
+        log_error ("link %s: cannot record the positions after a restore: %s; the link waits "
+                   "for the next hello", st->peer, err.msg);
+        reload_positions (l, p);
         return false;
     }
     if (st->renumber_from)
@@ -118,7 +153,7 @@ static bool resync (xf_links_t *l, peer_t *p, const Xf__Hello *h, uint64_t acked
         log_info ("link %s: resynchronised after the restore: it applied our #%llu, we applied its "
                   "#%llu and ask for the rest", st->peer, (unsigned long long) h->applied,
                   (unsigned long long) st->applied);
-    st->restored = 0;
+    st->resync_due = false;
     st->renumber_from = st->renumber_to = 0;
     if (st->lost_from)
         log_error ("link %s: the peer no longer keeps its envelopes #%llu..#%llu for this office "

@@ -89,12 +89,14 @@ int xf_link_on_hello (xf_link_t *l, const Xf__Hello *h, const char *expected_cod
                            (unsigned long long) h->applied, (unsigned long long) (l->next_seq - 1));
     }
     l->renumber_from = l->renumber_to = 0;
+    l->resync_due = l->restored != 0;
     if (l->restored && h->applied >= l->restored) {
         /* the peer has what the old store sent after the backup: ours since the restore follow */
         l->renumber_from = l->restored;
         l->renumber_to = h->applied + 1;
         l->next_seq = h->applied + 1 + (l->next_seq - l->restored);
     }
+    l->restored = 0;   /* once: the caller records it (or reloads the positions if it cannot) */
     l->lost_from = l->lost_to = 0;
     if (h->first_kept > l->applied + 1) {
         l->lost_from = l->applied + 1;

@@ -58,7 +58,8 @@ typedef struct {
     bool hello_is_answer;    /* … only because the peer asked: send it with reply = true */
     /* after the store was restored from a backup (xfsyncd --restore) */
     uint64_t restored;       /* next_seq when it was restored (0: not, or resynchronised) */
-    uint64_t renumber_from, renumber_to;   /* set by a hello: move our entries queued since the
+    bool resync_due;         /* set by the first hello after a restore (restored cleared) */
+    uint64_t renumber_from, renumber_to;   /* set by it: move our entries queued since the
                               * restore, [renumber_from, next_seq), to start at renumber_to */
     uint64_t lost_from, lost_to;   /* set by a hello: the peer no longer holds these of its seqs */
     uint64_t epoch;          /* our store's epoch (Hello.epoch), raised by each restore */
@@ -94,7 +95,8 @@ int xf_link_on_ack (xf_link_t *l, uint64_t ack, bool *advanced, xf_err_t *err);
  * XF_EPERM leave the link REFUSED with a message naming both sides' versions or the identities.
  * After a restore of this store (l->restored), a peer that applied our seqs beyond what the
  * backup held sets renumber_from/renumber_to: the entries queued since the restore must take the
- * seqs after the peer's position (the caller moves them in the store, then clears restored). A
+ * seqs after the peer's position (the caller moves them in the store and clears the store's mark;
+ * restored is cleared and resync_due set). A
  * peer whose first_kept is beyond our applied position sets lost_from/lost_to and moves applied
  * past them (the caller records it and says what was lost). */
 int xf_link_on_hello (xf_link_t *l, const Xf__Hello *hello, const char *expected_code,

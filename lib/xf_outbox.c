@@ -164,12 +164,17 @@ int xf_outbox_retire (xf_txn_t *txn, const char *peer, uint64_t acked, int64_t t
     } else if (rc != XF_ENOTFOUND)
         return rc;
     uint64_t upto = acked > pos.acked ? acked : pos.acked;
-    if (n && (int64_t) xf_be32_get (ring + (n - 1) * KEPT_REC) == today) {
-        if (xf_be64_get (ring + (n - 1) * KEPT_REC + 4) < upto)
-            xf_be64_put (ring + (n - 1) * KEPT_REC + 4, upto);
+    /* the record of today (in day order: a clock set back puts today before later days) */
+    size_t at = n;
+    while (at > 0 && (int64_t) xf_be32_get (ring + (at - 1) * KEPT_REC) > today)
+        at--;
+    if (at > 0 && (int64_t) xf_be32_get (ring + (at - 1) * KEPT_REC) == today) {
+        if (xf_be64_get (ring + (at - 1) * KEPT_REC + 4) < upto)
+            xf_be64_put (ring + (at - 1) * KEPT_REC + 4, upto);
     } else {
-        xf_be32_put (ring + n * KEPT_REC, (uint32_t) today);
-        xf_be64_put (ring + n * KEPT_REC + 4, upto);
+        memmove (ring + (at + 1) * KEPT_REC, ring + at * KEPT_REC, (n - at) * KEPT_REC);
+        xf_be32_put (ring + at * KEPT_REC, (uint32_t) today);
+        xf_be64_put (ring + at * KEPT_REC + 4, upto);
         n++;
     }
     uint64_t cutoff = 0;

@@ -260,8 +260,8 @@ int xf_store_file_check (const char *file, xf_store_file_info_t *info, xf_err_t 
         && (rc = mdb_env_open (env, file, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0600)) == 0)
         rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn);
     if (rc != 0) {
-        xf_err_set (err, XF_ESTORE, "%s: %s%s", file, mdb_strerror (rc),
-                    rc == MDB_INVALID ? " (not an LMDB file)" : "");
+        rc = xf_err_set (err, XF_ESTORE, "%s: %s%s", file, mdb_strerror (rc),
+                         rc == MDB_INVALID ? " (not an LMDB file)" : "");
         goto done;
     }
     mdb_env_info (env, &ei);
@@ -297,7 +297,7 @@ done:
         mdb_txn_abort (txn);
     if (env)
         mdb_env_close (env);
-    return rc > 0 ? XF_ESTORE : rc;
+    return rc;
 }
 
 const xf_histogram_t *xf_store_commit_histogram (const xf_store_t *store)

@@ -1,7 +1,8 @@
 /* test_xf_link.c — the link protocol state machine: receiving (order, duplicates, gaps,
- * commit/abort), sending (numbering, window, acks, rewinds, refusals), hellos (due, answers,
- * no ping-pong), liveness (down, keepalive, slow retries), and a seeded simulation of two
- * nodes over lossy, duplicating, order-keeping channels with connection drops, partitions and
+ * commit/abort), sending (numbering, window, acks, rewinds, refusals), restores (a peer's new
+ * epoch, renumbering after this store's restore, what the peer no longer keeps), hellos (due,
+ * answers, no ping-pong), liveness (down, keepalive, slow retries), and a seeded simulation of
+ * two nodes over lossy, duplicating, order-keeping channels with connection drops, partitions and
  * crashes that proves exactly-once, in-order delivery with bounded memory. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -372,6 +373,290 @@ static void test_hello_version_mismatch_refused (void **state)
     h.max_version = XF_LINK_VERSION_MAX_SPOKEN + 5;
     assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
     assert_int_equal (l.state, XF_LINK_UP);
+}
+
+/* ---------------------------------------------------------------- restores: epochs */
+
+/* A hello from PEER that also carries its store's epoch and the lowest of its seqs for us it
+ * still holds (first_kept). */
+static Xf__Hello hello_ex (uint64_t applied, bool reply, uint64_t epoch, uint64_t first_kept)
+{
+    Xf__Hello h = hello_from (PEER, applied, reply);
+    h.epoch = epoch;
+    h.first_kept = first_kept;
+    return h;
+}
+
+/* A peer restored from a backup (a higher epoch) is believed below what it acknowledged:
+ * everything after its applied position goes again. The same position again, or a lower
+ * epoch, is a stale hello. */
+static void test_hello_new_epoch_rewinds_below_acked (void **state)
+{
+    (void) state;
+    xf_link_t l;
+    xf_err_t err = {0, ""};
+    uint64_t first, last;
+    bool adv;
+    xf_link_opts_t o = OPTS;
+    o.window = 100;
+    xf_link_init (&l, PEER, &o, 0, 21, 0);   /* 20 queued */
+    Xf__Hello h = hello_ex (0, true, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 0, &err), XF_OK);
+    assert_false (l.peer_restored);           /* epoch 0 is not new */
+    assert_int_equal (l.peer_epoch, 0);
+    assert_true (xf_link_to_send (&l, &first, &last));
+    xf_link_sent (&l, last, 1);
+    assert_int_equal (xf_link_on_ack (&l, 12, &adv, &err), XF_OK);
+    assert_int_equal (l.acked, 12);
+    assert_int_equal (l.sent, 20);
+
+    /* restored: epoch 1, it applied only 5 of ours */
+    h = hello_ex (5, false, 1, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 2, &err), XF_OK);
+    assert_int_equal (l.state, XF_LINK_UP);
+    assert_true (l.peer_restored);
+    assert_int_equal (l.peer_epoch, 1);
+    assert_int_equal (l.acked, 5);
+    assert_int_equal (l.sent, 5);
+    assert_int_equal (l.next_seq, 21);        /* our numbering is not touched */
+    assert_int_equal (xf_link_backlog (&l), 15);
+    assert_true (xf_link_to_send (&l, &first, &last));
+    assert_int_equal (first, 6);
+    assert_int_equal (last, 20);
+    xf_link_sent (&l, 20, 3);
+    assert_int_equal (xf_link_on_ack (&l, 9, &adv, &err), XF_OK);
+    assert_true (adv);
+
+    /* the same hello again (an old one, or a retry): stale, no rewind below the ack */
+    h = hello_ex (5, true, 1, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 4, &err), XF_OK);
+    assert_false (l.peer_restored);
+    assert_int_equal (l.peer_epoch, 1);
+    assert_int_equal (l.acked, 9);
+    assert_int_equal (l.sent, 9);
+
+    /* a lower epoch (a hello from before the restore) is stale too */
+    h = hello_ex (2, true, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 5, &err), XF_OK);
+    assert_false (l.peer_restored);
+    assert_int_equal (l.peer_epoch, 1);       /* the highest seen stays */
+    assert_int_equal (l.acked, 9);
+    assert_int_equal (l.sent, 9);
+
+    /* the same epoch above the ack advances it, as always */
+    h = hello_ex (14, true, 1, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 6, &err), XF_OK);
+    assert_false (l.peer_restored);
+    assert_int_equal (l.acked, 14);
+    assert_int_equal (l.sent, 14);
+
+    /* restored again, from a backup newer than what it acknowledged: believed as well */
+    h = hello_ex (16, true, 3, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 7, &err), XF_OK);
+    assert_true (l.peer_restored);
+    assert_int_equal (l.peer_epoch, 3);
+    assert_int_equal (l.acked, 16);
+    /* and to nothing at all */
+    h = hello_ex (0, true, 4, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 8, &err), XF_OK);
+    assert_true (l.peer_restored);
+    assert_int_equal (l.acked, 0);
+    assert_int_equal (l.sent, 0);
+    assert_int_equal (xf_link_backlog (&l), 20);
+
+    /* a peer_epoch loaded from the store: the peer's epoch equal to it is not a restore */
+    xf_link_init (&l, PEER, &o, 0, 21, 12);
+    l.peer_epoch = 2;
+    h = hello_ex (5, true, 2, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 9, &err), XF_OK);
+    assert_false (l.peer_restored);
+    assert_int_equal (l.acked, 12);
+    h = hello_ex (5, true, 1, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 9, &err), XF_OK);
+    assert_false (l.peer_restored);
+    assert_int_equal (l.acked, 12);
+    assert_int_equal (l.peer_epoch, 2);
+
+    /* a refused hello (beyond what was queued) changes no epoch */
+    h = hello_ex (40, true, 7, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_ESTATE);
+    assert_int_equal (l.peer_epoch, 2);
+    assert_int_equal (l.acked, 12);
+}
+
+/* ---------------------------------------------------------------- restores: this store */
+
+/* This store was restored from a backup taken when next_seq was 6; 2 envelopes (6, 7) were
+ * queued since. */
+static void restored_link (xf_link_t *l)
+{
+    xf_link_opts_t o = OPTS;
+    o.window = 100;
+    xf_link_init (l, PEER, &o, 3, 8, 4);
+    l->restored = 6;
+}
+
+static void test_hello_after_restore_renumbers (void **state)
+{
+    (void) state;
+    xf_link_t l;
+    xf_err_t err = {0, ""};
+    uint64_t first, last;
+
+    /* not restored: a peer that applied more than was ever queued is refused */
+    xf_link_init (&l, PEER, &OPTS, 3, 8, 4);
+    Xf__Hello h = hello_ex (9, false, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_ESTATE);
+    assert_int_equal (l.state, XF_LINK_REFUSED);
+
+    /* restored: the old store sent up to 9 after the backup; ours since the restore follow */
+    restored_link (&l);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_int_equal (l.state, XF_LINK_UP);
+    assert_int_equal (l.renumber_from, 6);
+    assert_int_equal (l.renumber_to, 10);
+    assert_int_equal (l.next_seq, 12);        /* 10 and 11: the 2 queued since the restore */
+    assert_int_equal (l.acked, 9);
+    assert_int_equal (l.sent, 9);
+    assert_int_equal (xf_link_backlog (&l), 2);
+    assert_true (xf_link_to_send (&l, &first, &last));
+    assert_int_equal (first, 10);
+    assert_int_equal (last, 11);
+    assert_int_equal (l.applied, 3);          /* our own position is not touched */
+    assert_int_equal (xf_link_queue (&l), 12);
+
+    /* applied exactly the restore mark: the old seq 6 is not our new 6 */
+    restored_link (&l);
+    h = hello_ex (6, true, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_int_equal (l.renumber_from, 6);
+    assert_int_equal (l.renumber_to, 7);
+    assert_int_equal (l.next_seq, 9);
+    assert_int_equal (l.acked, 6);
+
+    /* far beyond: still believed after a restore */
+    restored_link (&l);
+    h = hello_ex (1000, true, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_int_equal (l.renumber_from, 6);
+    assert_int_equal (l.renumber_to, 1001);
+    assert_int_equal (l.next_seq, 1003);
+    assert_int_equal (l.acked, 1000);
+
+    /* nothing queued since the restore: numbering starts after the peer's position */
+    restored_link (&l);
+    l.next_seq = 6;
+    h = hello_ex (9, true, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_int_equal (l.renumber_from, 6);
+    assert_int_equal (l.renumber_to, 10);
+    assert_int_equal (l.next_seq, 10);
+    assert_false (xf_link_to_send (&l, &first, &last));
+}
+
+static void test_hello_after_restore_below_mark (void **state)
+{
+    (void) state;
+    xf_link_t l;
+    xf_err_t err = {0, ""};
+    uint64_t first, last;
+
+    /* the peer applied what the backup held (up to 5), or less: nothing to renumber */
+    static const uint64_t applied[] = {5, 4, 2, 0};
+    for (size_t i = 0; i < sizeof applied / sizeof applied[0]; i++) {
+        restored_link (&l);
+        l.renumber_from = 99;   /* left over: every hello says afresh */
+        l.renumber_to = 99;
+        Xf__Hello h = hello_ex (applied[i], true, 0, 0);
+        assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+        assert_int_equal (l.state, XF_LINK_UP);
+        assert_int_equal (l.renumber_from, 0);
+        assert_int_equal (l.renumber_to, 0);
+        assert_int_equal (l.next_seq, 8);
+        assert_int_equal (l.acked, applied[i] > 4 ? applied[i] : 4);
+        assert_true (xf_link_to_send (&l, &first, &last));
+        assert_int_equal (first, l.acked + 1);
+        assert_int_equal (last, 7);
+    }
+
+    /* between the mark and next_seq: the new 6 and 7 are renumbered after the peer's */
+    restored_link (&l);
+    Xf__Hello h = hello_ex (7, true, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_int_equal (l.renumber_from, 6);
+    assert_int_equal (l.renumber_to, 8);
+    assert_int_equal (l.next_seq, 10);
+
+    /* once the caller cleared the mark, a later hello renumbers nothing */
+    l.restored = 0;
+    l.renumber_from = l.renumber_to = 0;
+    h = hello_ex (7, true, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 11, &err), XF_OK);
+    assert_int_equal (l.renumber_from, 0);
+    assert_int_equal (l.next_seq, 10);
+}
+
+/* ---------------------------------------------------------------- restores: lost by the peer */
+
+static void test_hello_first_kept_beyond_applied (void **state)
+{
+    (void) state;
+    xf_link_t l;
+    xf_err_t err = {0, ""};
+    bool reply;
+
+    /* we applied 5 of the peer's; it keeps only 9 and after: 6..8 are lost */
+    up_link (&l, 5, 1, 0, 0, 0);
+    Xf__Hello h = hello_ex (0, true, 0, 9);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_int_equal (l.state, XF_LINK_UP);
+    assert_int_equal (l.lost_from, 6);
+    assert_int_equal (l.lost_to, 8);
+    assert_int_equal (l.applied, 8);
+    assert_int_equal (l.pending, 8);
+    assert_int_equal (xf_link_ack_value (&l), 8);
+    assert_true (xf_link_hello_due (&l, 10, &reply));   /* the peer must hear where we are */
+    assert_false (reply);
+    assert_int_equal (xf_link_receive (&l, 9, 11), XF_LINK_APPLY);
+    assert_int_equal (xf_link_receive (&l, 7, 11), XF_LINK_DUPLICATE);
+
+    /* also when the peer's hello was a question: ours is not a mere answer */
+    up_link (&l, 5, 1, 0, 0, 0);
+    h = hello_ex (0, false, 0, 7);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_int_equal (l.lost_from, 6);
+    assert_int_equal (l.lost_to, 6);
+    assert_int_equal (l.applied, 6);
+    assert_true (xf_link_hello_due (&l, 10, &reply));
+    assert_false (reply);
+
+    /* … and when an answer was already due */
+    up_link (&l, 5, 1, 0, 0, 0);
+    h = hello_ex (0, false, 0, 0);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_true (xf_link_hello_due (&l, 10, &reply));
+    assert_true (reply);
+    h = hello_ex (0, true, 0, 20);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 11, &err), XF_OK);
+    assert_int_equal (l.lost_from, 6);
+    assert_int_equal (l.lost_to, 19);
+    assert_true (xf_link_hello_due (&l, 11, &reply));
+    assert_false (reply);
+
+    /* first_kept 0 (not said), at applied + 1, or below: nothing lost, nothing moves */
+    static const uint64_t fine[] = {0, 1, 5, 6};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        up_link (&l, 5, 1, 0, 0, 0);
+        l.lost_from = l.lost_to = 77;   /* left over: every hello says afresh */
+        h = hello_ex (0, true, 0, fine[i]);
+        assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+        assert_int_equal (l.lost_from, 0);
+        assert_int_equal (l.lost_to, 0);
+        assert_int_equal (l.applied, 5);
+        assert_int_equal (l.pending, 5);
+        assert_false (xf_link_hello_due (&l, 10, &reply));
+        assert_int_equal (xf_link_receive (&l, 6, 11), XF_LINK_APPLY);
+    }
 }
 
 /* ---------------------------------------------------------------- hellos */
@@ -1149,6 +1434,10 @@ int main (void)
         cmocka_unit_test (test_hello_from_a_restored_backup_refused),
         cmocka_unit_test (test_hello_from_wrong_code_refused),
         cmocka_unit_test (test_hello_version_mismatch_refused),
+        cmocka_unit_test (test_hello_new_epoch_rewinds_below_acked),
+        cmocka_unit_test (test_hello_after_restore_renumbers),
+        cmocka_unit_test (test_hello_after_restore_below_mark),
+        cmocka_unit_test (test_hello_first_kept_beyond_applied),
         cmocka_unit_test (test_hello_due_at_init_and_while_down),
         cmocka_unit_test (test_hello_answers),
         cmocka_unit_test (test_hello_exchange_terminates),

@@ -1,5 +1,7 @@
 /* test_xf_store.c — the LMDB store: get/put/insert/del, ordered scans, meta counters, all or
- * nothing transactions, the schema check, refusal of foreign files, and map growth. */
+ * nothing transactions, the schema check, refusal of foreign files, map growth, and backups
+ * (copies taken while the store is written, one at a time, the map grown first, and the check
+ * of a copy: its entries and office, or why it is not a whole store). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -986,6 +991,416 @@ static void test_store_full_many_transactions (void **state)
     verify_big (x->store, committed);
 }
 
+/* ---------------------------------------------------------------- backups */
+
+/* n cases from number `from` (values of 400 bytes, their number first), in one transaction. */
+typedef struct {
+    int from, n;
+} cases_t;
+
+static int do_put_cases (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    cases_t *c = arg;
+    char key[32], val[400];
+    memset (val, 'c', sizeof val);
+    for (int i = c->from; i < c->from + c->n; i++) {
+        snprintf (key, sizeof key, "411324-2026-%06d", i);
+        snprintf (val, sizeof val, "case %d", i);
+        int rc = xf_txn_put (txn, XF_DB_CASES, key, strlen (key), val, sizeof val, err);
+        if (rc != XF_OK)
+            return rc;
+    }
+    return XF_OK;
+}
+
+static void put_cases (xf_store_t *s, int from, int n)
+{
+    xf_err_t err = {0};
+    cases_t c = {from, n};
+    if (xf_store_write (s, do_put_cases, &c, &err) != XF_OK)
+        fail_msg ("put cases %d..%d: %s", from, from + n - 1, err.msg);
+}
+
+/* The number a case put by put_cases holds, or -1 when absent. */
+typedef struct {
+    const char *key;
+    int number;
+} case_t;
+
+static int do_case_number (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    case_t *c = arg;
+    const void *v = NULL;
+    size_t vlen = 0;
+    c->number = -1;
+    int rc = xf_txn_get (txn, XF_DB_CASES, c->key, strlen (c->key), &v, &vlen, err);
+    if (rc == XF_OK && (vlen != 400 || sscanf (v, "case %d", &c->number) != 1))
+        c->number = -2;
+    return rc == XF_ENOTFOUND ? XF_OK : rc;
+}
+
+static int case_number (xf_store_t *s, const char *key)
+{
+    xf_err_t err = {0};
+    case_t c = {key, -1};
+    if (xf_store_read (s, do_case_number, &c, &err) != XF_OK)
+        fail_msg ("get %s: %s", key, err.msg);
+    return c.number;
+}
+
+/* A backup file next to the store (the teardown removes it with the directory). */
+static void backup_path (const fx_t *x, const char *name, char *path, size_t len)
+{
+    snprintf (path, len, "%s/%s", x->dir, name);
+}
+
+/* Copies the store to path (which must not exist); copy_begin must have succeeded. */
+static void copy_to (xf_store_t *s, const char *path)
+{
+    xf_err_t err = {0};
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        fail_msg ("create %s: %s", path, strerror (errno));
+    if (xf_store_copy_fd (s, fd, &err) != XF_OK)
+        fail_msg ("copy to %s: %s", path, err.msg);
+    assert_int_equal (close (fd), 0);
+}
+
+static off_t file_size (const char *path)
+{
+    struct stat st;
+    if (stat (path, &st) != 0)
+        fail_msg ("stat %s: %s", path, strerror (errno));
+    return st.st_size;
+}
+
+/* A copy taken while the store is written holds what was committed when copy_fd began: not
+ * what came after, and the check of the copy says so without opening it as a store. */
+static void test_copy_while_writing (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    char path[4200], again[4200];
+    backup_path (x, "backup.mdb", path, sizeof path);
+    backup_path (x, "again.mdb", again, sizeof again);
+    put (x->store, XF_DB_META, "office", "411324");
+    put_cases (x->store, 0, 100);
+    put (x->store, XF_DB_LINKS, "pos/411300", "positions");
+    uint64_t used = xf_store_used_bytes (x->store);
+    assert_true (used > 100 * 400);
+
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    /* one copy at a time */
+    assert_refused (xf_store_copy_begin (x->store, &err), &err, XF_ESTATE, x->dir);
+    assert_non_null (strstr (err.msg, "already"));
+    put_cases (x->store, 100, 10);            /* committed before copy_fd: in the copy */
+    used = xf_store_used_bytes (x->store);
+    copy_to (x->store, path);
+    put_cases (x->store, 110, 25);            /* after: not in the copy */
+    put (x->store, XF_DB_META, "office", "999999");
+    put (x->store, XF_DB_DUE, "d", "1");
+    xf_store_copy_end (x->store);
+    assert_int_equal (count (x->store, XF_DB_CASES), 135);
+
+    xf_store_file_info_t info;
+    memset (&info, 0xa5, sizeof info);
+    err = (xf_err_t) {0};
+    if (xf_store_file_check (path, &info, &err) != XF_OK)
+        fail_msg ("check %s: %s", path, err.msg);
+    assert_int_equal (info.entries[XF_DB_CASES], 110);
+    assert_int_equal (info.entries[XF_DB_META], 2);   /* "schema" and "office" */
+    assert_int_equal (info.entries[XF_DB_LINKS], 1);
+    assert_int_equal (info.entries[XF_DB_DUE], 0);
+    for (xf_db_t db = XF_DB_EVENTS; db < XF_DB_COUNT; db++)
+        if (db != XF_DB_LINKS)
+            assert_int_equal (info.entries[db], 0);
+    assert_string_equal (info.office, "411324");
+    assert_true (info.bytes > 0);
+    assert_int_equal (info.bytes, (uint64_t) file_size (path));
+    assert_true (info.bytes <= used);             /* "about what a copy writes, at most" */
+
+    /* once the copy ended another may begin; it sees everything */
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    copy_to (x->store, again);
+    xf_store_copy_end (x->store);
+    assert_int_equal (xf_store_file_check (again, &info, &err), XF_OK);
+    assert_int_equal (info.entries[XF_DB_CASES], 135);
+    assert_int_equal (info.entries[XF_DB_DUE], 1);
+    assert_string_equal (info.office, "999999");
+
+    /* the copy is a store: installed as data.mdb of a directory, it opens with its data */
+    char dir[4200], data[4300];
+    snprintf (dir, sizeof dir, "%s/restored", x->dir);
+    assert_int_equal (mkdir (dir, 0700), 0);
+    snprintf (data, sizeof data, "%s/data.mdb", dir);
+    assert_int_equal (rename (path, data), 0);
+    xf_store_t *r = xf_store_open (dir, NULL, &err);
+    if (!r)
+        fail_msg ("open the copy: %s", err.msg);
+    assert_int_equal (count (r, XF_DB_CASES), 110);
+    assert_string_equal (get (r, XF_DB_META, "office"), "411324");
+    assert_int_equal (case_number (r, "411324-2026-000109"), 109);
+    assert_int_equal (case_number (r, "411324-2026-000110"), -1);
+    xf_store_close (&r);
+}
+
+/* A store that never claimed an office, and a long office claim. */
+static void test_copy_office_claim (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    char path[4200];
+    xf_store_file_info_t info;
+    backup_path (x, "none.mdb", path, sizeof path);
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    copy_to (x->store, path);
+    xf_store_copy_end (x->store);
+    memset (&info, 0xa5, sizeof info);
+    assert_int_equal (xf_store_file_check (path, &info, &err), XF_OK);
+    assert_string_equal (info.office, "");
+    assert_int_equal (info.entries[XF_DB_META], 1);
+    assert_int_equal (info.entries[XF_DB_CASES], 0);
+    assert_true (info.bytes > 0);
+
+    put (x->store, XF_DB_META, "office", "41132400000000000000");   /* longer than the field */
+    backup_path (x, "long.mdb", path, sizeof path);
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    copy_to (x->store, path);
+    xf_store_copy_end (x->store);
+    assert_int_equal (xf_store_file_check (path, &info, &err), XF_OK);
+    assert_int_equal (strlen (info.office), sizeof info.office - 1);
+    assert_memory_equal (info.office, "41132400000000000000", sizeof info.office - 1);
+}
+
+/* copy_begin makes room first when the map is more than half used: it cannot move while the
+ * copy runs, and a write that needs more is refused until copy_end (the store is not broken). */
+static void test_copy_grows_map_first (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    x->store = open_small (x, 0);
+    size_t map = xf_store_map_size (x->store);
+    int n = 0;
+    while (xf_store_used_bytes (x->store) * 2 <= map) {
+        put_cases (x->store, n, 4);
+        n += 4;
+        map = xf_store_map_size (x->store);
+    }
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    assert_true (xf_store_map_size (x->store) > map);
+    size_t during = xf_store_map_size (x->store);
+
+    put_cases (x->store, n, 2);                /* what fits is written */
+    n += 2;
+    err = (xf_err_t) {0};
+    cases_t big = {100000, 2000};              /* 800 KB: more than the map */
+    assert_refused (xf_store_write (x->store, do_put_cases, &big, &err), &err, XF_ESTATE,
+                    "backup");
+    assert_non_null (strstr (err.msg, x->dir));
+    assert_int_equal (xf_store_map_size (x->store), during);
+    assert_null (xf_store_failed (x->store));
+    assert_int_equal (count (x->store, XF_DB_CASES), (size_t) n);
+
+    char path[4200];
+    backup_path (x, "backup.mdb", path, sizeof path);
+    copy_to (x->store, path);
+    xf_store_copy_end (x->store);
+    err = (xf_err_t) {0};
+    assert_int_equal (xf_store_write (x->store, do_put_cases, &big, &err), XF_OK);
+    assert_true (xf_store_map_size (x->store) > during);
+    assert_int_equal (count (x->store, XF_DB_CASES), (size_t) n + 2000);
+    xf_store_file_info_t info;
+    assert_int_equal (xf_store_file_check (path, &info, &err), XF_OK);
+    assert_int_equal (info.entries[XF_DB_CASES], (size_t) n);
+}
+
+/* copy_fd in another thread (the daemon's way): writes go on while the copy is under way, and
+ * the copy holds the store as it was when it began. */
+typedef struct {
+    xf_store_t *store;
+    int fd;
+    int rc;
+    xf_err_t err;
+} copier_t;
+
+static void *copier (void *arg)
+{
+    copier_t *c = arg;
+    c->rc = xf_store_copy_fd (c->store, c->fd, &c->err);
+    close (c->fd);
+    return NULL;
+}
+
+static void test_copy_in_another_thread (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    put (x->store, XF_DB_META, "office", "411300");
+    put_cases (x->store, 0, 300);                 /* more than a pipe holds */
+    int p[2];
+    assert_int_equal (pipe (p), 0);
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    copier_t c = {.store = x->store, .fd = p[1]};
+    pthread_t t;
+    assert_int_equal (pthread_create (&t, NULL, copier, &c), 0);
+
+    /* the first bytes arrived: the copy began (its snapshot is taken) and now waits for us */
+    static char buf[1 << 16];
+    ssize_t got = 0;
+    while (got < 4096) {
+        ssize_t r = read (p[0], buf + got, sizeof buf - (size_t) got);
+        assert_true (r > 0);
+        got += r;
+    }
+    put_cases (x->store, 300, 50);
+    put (x->store, XF_DB_META, "office", "999999");
+    assert_refused (xf_store_copy_begin (x->store, &err), &err, XF_ESTATE, "already");
+
+    char path[4200];
+    backup_path (x, "backup.mdb", path, sizeof path);
+    FILE *fp = fopen (path, "wb");
+    assert_non_null (fp);
+    assert_int_equal (fwrite (buf, 1, (size_t) got, fp), (size_t) got);
+    ssize_t r;
+    while ((r = read (p[0], buf, sizeof buf)) > 0)
+        assert_int_equal (fwrite (buf, 1, (size_t) r, fp), (size_t) r);
+    assert_int_equal (r, 0);
+    assert_int_equal (fclose (fp), 0);
+    close (p[0]);
+    assert_int_equal (pthread_join (t, NULL), 0);
+    if (c.rc != XF_OK)
+        fail_msg ("copy: %s", c.err.msg);
+    xf_store_copy_end (x->store);
+
+    xf_store_file_info_t info;
+    assert_int_equal (xf_store_file_check (path, &info, &err), XF_OK);
+    assert_int_equal (info.entries[XF_DB_CASES], 300);
+    assert_string_equal (info.office, "411300");
+    assert_int_equal (count (x->store, XF_DB_CASES), 350);
+}
+
+/* The reader of the copy went away (a closed pipe): the copy fails, the store goes on. */
+static void test_copy_reader_gone (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    put_cases (x->store, 0, 300);
+    int p[2];
+    assert_int_equal (pipe (p), 0);
+    close (p[0]);
+    void (*old) (int) = signal (SIGPIPE, SIG_IGN);
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    int rc = xf_store_copy_fd (x->store, p[1], &err);
+    xf_store_copy_end (x->store);
+    signal (SIGPIPE, old);
+    close (p[1]);
+    assert_refused (rc, &err, XF_EIO, x->dir);
+    put_cases (x->store, 300, 1);
+    assert_int_equal (count (x->store, XF_DB_CASES), 301);
+}
+
+/* Whatever is not a whole copy of a store is refused, naming the file. */
+static void test_file_check_refuses (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    xf_store_file_info_t info;
+    char path[4200];
+
+    /* garbage, an empty file, no file */
+    backup_path (x, "garbage.mdb", path, sizeof path);
+    FILE *fp = fopen (path, "wb");
+    assert_non_null (fp);
+    uint32_t r = 0x9e3779b9u;
+    for (int i = 0; i < 3 * 4096 + 17; i++) {
+        r = r * 1664525u + 1013904223u;
+        fputc ((int) (r >> 24), fp);
+    }
+    fclose (fp);
+    memset (&info, 0xa5, sizeof info);
+    /* the return value is XF_ESTORE's only since the fix: test_file_check_returns_estore */
+    assert_int_not_equal (xf_store_file_check (path, &info, &err), XF_OK);
+    assert_refused (err.code, &err, XF_ESTORE, path);
+    assert_non_null (strstr (err.msg, "not an LMDB file"));
+    assert_int_equal (info.bytes, 0);
+    assert_string_equal (info.office, "");
+    assert_int_equal (file_size (path), 3 * 4096 + 17);   /* left as it was */
+
+    backup_path (x, "empty.mdb", path, sizeof path);
+    fp = fopen (path, "wb");
+    assert_non_null (fp);
+    fclose (fp);
+    err = (xf_err_t) {0};
+    assert_refused (xf_store_file_check (path, &info, &err), &err, XF_ESTORE, path);
+
+    backup_path (x, "missing.mdb", path, sizeof path);
+    err = (xf_err_t) {0};
+    assert_refused (xf_store_file_check (path, &info, &err), &err, XF_ESTORE, path);
+
+    /* a copy cut short (an interrupted transfer) */
+    put (x->store, XF_DB_META, "office", "411324");
+    put_cases (x->store, 0, 200);
+    backup_path (x, "cut.mdb", path, sizeof path);
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    copy_to (x->store, path);
+    xf_store_copy_end (x->store);
+    assert_int_equal (xf_store_file_check (path, &info, &err), XF_OK);   /* whole, it is fine */
+    off_t size = file_size (path);
+    assert_true (size > 8 * 4096);
+    assert_int_equal (truncate (path, size / 2), 0);
+    memset (&info, 0xa5, sizeof info);
+    err = (xf_err_t) {0};
+    assert_refused (xf_store_file_check (path, &info, &err), &err, XF_ESTORE, path);
+    assert_non_null (strstr (err.msg, "cut short"));
+    assert_int_equal (info.bytes, 0);
+    assert_string_equal (info.office, "");
+    /* cut by a single byte */
+    backup_path (x, "cut1.mdb", path, sizeof path);
+    assert_int_equal (xf_store_copy_begin (x->store, &err), XF_OK);
+    copy_to (x->store, path);
+    xf_store_copy_end (x->store);
+    assert_int_equal (truncate (path, file_size (path) - 1), 0);
+    err = (xf_err_t) {0};
+    assert_refused (xf_store_file_check (path, &info, &err), &err, XF_ESTORE, path);
+    assert_non_null (strstr (err.msg, "cut short"));
+
+    /* an LMDB file that is not an xfsync store */
+    backup_path (x, "other.mdb", path, sizeof path);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {3, (void *) "key"}, v = {5, (void *) "value"};
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 4), 0);
+    assert_int_equal (mdb_env_open (env, path, MDB_NOSUBDIR, 0600), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, "meta", MDB_CREATE, &dbi), 0);
+    assert_int_equal (mdb_put (txn, dbi, &k, &v, 0), 0);
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+    err = (xf_err_t) {0};
+    assert_refused (xf_store_file_check (path, &info, &err), &err, XF_ESTORE, path);
+    assert_non_null (strstr (err.msg, "not an xfsync store"));
+    assert_non_null (strstr (err.msg, "cases"));   /* the first database it lacks */
+}
+
+/* When LMDB cannot open the file, the function returns XF_ESTORE as err says, not LMDB's own
+ * negative code (MDB_INVALID, -30793, for a file that is not LMDB). */
+static void test_file_check_returns_estore (void **state)
+{
+    fx_t *x = *state;
+    xf_err_t err = {0};
+    xf_store_file_info_t info;
+    char path[4200];
+    backup_path (x, "garbage.mdb", path, sizeof path);
+    FILE *fp = fopen (path, "wb");
+    assert_non_null (fp);
+    for (int i = 0; i < 3 * 4096; i++)
+        fputc ((i * 131 + 7) & 0xff, fp);
+    fclose (fp);
+    assert_refused (xf_store_file_check (path, &info, &err), &err, XF_ESTORE, path);
+}
+
 /* ---------------------------------------------------------------- big-endian helpers */
 
 static void test_be_helpers (void **state)
@@ -1055,6 +1470,13 @@ int main (void)
                                          teardown),
         cmocka_unit_test_setup_teardown (test_store_full_one_transaction, setup_dir, teardown),
         cmocka_unit_test_setup_teardown (test_store_full_many_transactions, setup_dir, teardown),
+        cmocka_unit_test_setup_teardown (test_copy_while_writing, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_copy_office_claim, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_copy_grows_map_first, setup_dir, teardown),
+        cmocka_unit_test_setup_teardown (test_copy_in_another_thread, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_copy_reader_gone, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_file_check_refuses, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_file_check_returns_estore, setup_dir, teardown),
         cmocka_unit_test (test_be_helpers),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
