@@ -9,6 +9,7 @@ packages=(
     libssl-dev libinih-dev libjansson-dev libcmocka-dev libsystemd-dev
     jq python3 libxml2-utils scdoc
     clang libclang-rt-14-dev fiu-utils valgrind
+    debootstrap systemd-container lintian
 )
 
 missing=()
