@@ -204,3 +204,10 @@ wait_for () {
 link_up () {
     ctlj "$1" status | jq -e --arg p "$2" '.links[] | select(.peer == $p) | .state == "up"' >/dev/null
 }
+
+# Shared by the link scenarios: the fast control client (ctlpy.py) and the link fields of status.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
+link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
+link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
+total_is () { ctlj "$1" status | jq -e --argjson n "$2" '.cases.total == $n' >/dev/null; }

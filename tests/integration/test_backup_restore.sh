@@ -8,10 +8,6 @@
 # the city queues after the restore reaches the province, none of it taken for a duplicate.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
-link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
-total_is () { ctlj "$1" status | jq -e --argjson n "$2" '.cases.total == $n' >/dev/null; }
 holds () { ctlj "$1" case show "$2" >/dev/null 2>&1; }
 all_held () { local n=$1 f=$2 id; while read -r id; do holds "$n" "$id" || return 1; done < "$f"; }
 

@@ -14,9 +14,6 @@
 #     along end complete, counting the 1,500 cases.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
-link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
 kills=${XF_KILLS:-50}
 
 chain_config

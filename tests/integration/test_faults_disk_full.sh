@@ -8,7 +8,6 @@
 #   - the province holds exactly the escalations that were acknowledged, each once.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
 owned_is () { [ "$(ctlj "$1" case list --owner "$2" --limit 100000 | jq '.cases | length')" = "$3" ]; }
 
 chain_config

@@ -8,9 +8,6 @@
 # offices it shares cases with.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
-link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
 owned_is () { [ "$(ctlj "$1" case list --owner "$2" --limit 100000 | jq '.cases | length')" = "$3" ]; }
 secs=${XF_PARTITION_SECONDS:-25}
 

@@ -5,12 +5,8 @@
 # again with escalations in flight (the city up): after its restart every one arrives once.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
 
 # link_field NODE PEER FIELD — one field of NODE's link to PEER in `status`.
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
-link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
-total_is () { ctlj "$1" status | jq -e --argjson n "$2" '.cases.total == $n' >/dev/null; }
 
 node_config city 411300 false
 node_config zp 411324 false

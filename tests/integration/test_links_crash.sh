@@ -5,9 +5,6 @@
 # every outbox on the way is empty.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
-link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
 total () { ctlj "$1" status | jq .cases.total; }
 total_over () { [ "$(total "$1")" -gt "$2" ]; }
 total_is () { [ "$(total "$1")" = "$2" ]; }

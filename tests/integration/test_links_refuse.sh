@@ -7,10 +7,6 @@
 # county's escalations keep arriving.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
-link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
-total_is () { ctlj "$1" status | jq -e --argjson n "$2" '.cases.total == $n' >/dev/null; }
 city_alive () { kill -0 "$(cat "$T/city/pid")" 2>/dev/null || fail "the city died"; }
 
 node_config city 411300 false

@@ -12,9 +12,6 @@
 #   C. Every case registered at the county is at the county or at the province, exactly once.
 source "$(dirname "$0")/lib.sh"
 
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
-link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
-total_is () { ctlj "$1" status | jq -e --argjson n "$2" '.cases.total == $n' >/dev/null; }
 owner_is () { ctlj "$1" case show "$2" | jq -e --arg o "$3" '.owner == $o' >/dev/null; }
 owned_by_county () { local id; for id in "$@"; do owner_is zp "$id" 411324 || return 1; done; }
 last_event () { ctlj zp case history "$1" | jq -c '.events[-1]'; }

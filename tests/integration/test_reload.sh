@@ -6,10 +6,6 @@
 # or changes what needs a restart, is refused with the reason and the node runs on unchanged.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-py () { python3 "$HERE/ctlpy.py" "$T/$1/control.sock" "${@:2}"; }
-link_field () { ctlj "$1" status | jq -r --arg p "$2" --arg f "$3" '.links[] | select(.peer == $p) | .[$f]'; }
-link_is () { [ "$(link_field "$1" "$2" "$3")" = "$4" ]; }
-total_is () { ctlj "$1" status | jq -e --argjson n "$2" '.cases.total == $n' >/dev/null; }
 reload () { kill -HUP "$(cat "$T/$1/pid")"; }
 log_has () { grep -q -- "$2" "$T/$1/xfsyncd.log"; }
 # set_child_key CONF CODE KEY — the public_key line of [child CODE]
