@@ -5,9 +5,11 @@
  *
  * Roles are ordered; each includes the ones before it:
  *   viewer  reads cases, history, lists, statistics, certificates
- *   clerk   registers, imports, accepts or rejects, reports results, files review requests
- *   leader  escalates, assigns, transfers, urges, extends, sends back, closes, recuses others
- *   admin   issues certificates, sets the clock, reconciles, reads and verifies the audit log
+ *   clerk   registers, imports, accepts or rejects, escalates, reports results, files review
+ *           requests
+ *   leader  assigns, transfers, urges, extends, sends back, closes, recuses others
+ *   admin   issues certificates, sets the clock, reconciles, reads and verifies the audit log,
+ *           makes backups
  * Without [roles] every operator who can open the control socket is an admin (the socket's
  * mode and group are then the only gate). */
 #ifndef XF_ACCESS_H

@@ -68,7 +68,7 @@ static const keydef_t KEYS[] = {
     { SEC_DEADLINES, "accept_days", K_DAYS, IN_CONF (accept_days), false, 1, 365 },
     { SEC_DEADLINES, "handle_days", K_DAYS, IN_CONF (handle_days), false, 1, 365 },
     { SEC_DEADLINES, "max_extension_days", K_DAYS, IN_CONF (max_extension_days), false, 0, 365 },
-    { SEC_DEADLINES, "urge_before_days", K_DAYS, IN_CONF (urge_before_days), false, 0, 365 },
+    { SEC_DEADLINES, "urge_before_days", K_DAYS, IN_CONF (urge_before_days), false, 1, 365 },
     { SEC_DEADLINES, "urge_every_days", K_DAYS, IN_CONF (urge_every_days), false, 1, 365 },
     { SEC_REPORT, "required_items", K_LIST, IN_CONF (required_items), false, 0, 0 },
     { SEC_DEBUG, "clock_control", K_BOOL, IN_CONF (clock_control), false, 0, 0 },

@@ -58,8 +58,9 @@ typedef struct {
     int outbox_limit;               /* envelopes waiting for one peer before new work is refused */
     int window;                     /* envelopes on the wire past the peer's acknowledgement */
     int keep_acked_days;            /* days acknowledged envelopes are kept, for a restored peer */
-    int pull_seconds;               /* stats --consolidated: how long the children have to answer */
     int reconcile_seconds;          /* 对账: how often digests go to the offices cases are shared with */
+    /* [stats] */
+    int pull_seconds;               /* stats --consolidated: how long the children have to answer */
     /* [score] 目标管理 (seed 002): points, a 立案基数 per office (filed_bases, else filed_base),
      * points per filed case above it, points off per 5 points of on-time rate below target
      * (percent), points off per overdue case */

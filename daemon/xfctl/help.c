@@ -39,7 +39,7 @@ static char *arg_synopsis (const xf_arg_t *a)
     if (a->flags & A_REST)
         return xasprintf ("[%s…]", a->meta);
     if (a->flags & A_POSITIONAL)
-        return xstrdup (a->meta);
+        return (a->flags & A_REQUIRED) ? xstrdup (a->meta) : xasprintf ("[%s]", a->meta);
     const char *fmt = (a->flags & A_REQUIRED) ? "%s%s%s" : "[%s%s%s]";
     return xasprintf (fmt, a->name, a->type == A_FLAG ? "" : " ", a->type == A_FLAG ? "" : a->meta);
 }

@@ -318,7 +318,7 @@ PY
     # who it runs as, what it may do, its directories and key
     inside 20 sh -c "grep -E '^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/$main_pid/status" > "$T/proc"
     uid=$(inside 20 id -u xfsync)
-    grep -Eq "^Uid:[[:space:]]+$uid[[:space:]]" "$T/proc" || fail "xfsyncd does not run as xfsync ($uid): $(cat "$T/proc")"
+    grep -Eq "^Uid:[[:space:]]+${uid}[[:space:]]" "$T/proc" || fail "xfsyncd does not run as xfsync ($uid): $(cat "$T/proc")"
     grep -Eq '^CapEff:[[:space:]]+0+$' "$T/proc" && grep -Eq '^CapBnd:[[:space:]]+0+$' "$T/proc" \
         && grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$T/proc" && grep -Eq '^Seccomp:[[:space:]]+2$' "$T/proc" \
         || fail "the hardening does not show in /proc/$main_pid/status: $(cat "$T/proc")"

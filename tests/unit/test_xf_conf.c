@@ -269,7 +269,7 @@ static void test_bad_values (void **state)
                   "accept_days must be a whole number from 1 to 365, not \"abc\"");
     assert_error (msg, "t.conf:7: ", "handle_days must be a whole number from 1 to 365, not \"0\"");
     assert_error (msg, "t.conf:8: ", "max_extension_days must be a whole number from 0 to 365");
-    assert_error (msg, "t.conf:9: ", "urge_before_days must be a whole number from 0 to 365");
+    assert_error (msg, "t.conf:9: ", "urge_before_days must be a whole number from 1 to 365");
     assert_error (msg, "t.conf:10: ", "not \"7 days\"");
     assert_error (msg, "t.conf:12: ", "clock_control must be true or false");
     assert_int_equal (count_lines (msg), 6);
