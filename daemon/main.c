@@ -240,6 +240,14 @@ int main (int argc, char **argv)
         }
         log_init (node.conf->code, true);
     }
+    /* SIGTERM, SIGINT and SIGHUP wait for the loop's signalfd: one that comes while the node
+     * opens (systemctl reload right after READY, say) must not kill it */
+    sigset_t held;
+    sigemptyset (&held);
+    sigaddset (&held, SIGTERM);
+    sigaddset (&held, SIGINT);
+    sigaddset (&held, SIGHUP);
+    sigprocmask (SIG_BLOCK, &held, NULL);
     if (open_node (&node, errbuf, sizeof errbuf) != 0) {
         log_error ("cannot start: %s", errbuf);
         tell_parent (ready_fd, errbuf);

@@ -115,5 +115,23 @@ py zp escalate "$T/ids4" > /dev/null
 wait_for "escalation after the refused reloads" 30 total_is city 207
 pass "bad line, data_dir change, a bad child key and a missing node key refused with the reason; the node ran on"
 
+# --- 5. a SIGHUP while the node is still opening (systemctl reload right after the start) is
+# taken by the loop once it runs, not a death
+node_config solo 411399 false
+for wait_s in 0 0.005 0.01 0.02 0.05; do
+    rm -rf "$T/solo/data"
+    "$XFSYNCD" -c "$T/solo/xfsyncd.conf" --foreground >>"$T/solo/xfsyncd.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    # the store is being opened (signals are held from just before that)
+    for _ in $(seq 1000); do [ -e "$T/solo/data/lock.mdb" ] && break; sleep 0.002; done
+    sleep "$wait_s"
+    kill -HUP "$pid"
+    echo "$pid" > "$T/solo/pid"
+    wait_for "the node answers after an early SIGHUP" 20 ctl solo status
+    stop_node solo
+done
+pass "a SIGHUP during start-up (5 timings) did not kill the node"
+
 for n in xc zp city; do stop_node $n; done
 pass "reload"
