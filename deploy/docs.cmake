@@ -56,8 +56,15 @@ foreach(src ${XF_MAN_SOURCES})
     DEPENDS ${src} ${CMAKE_CURRENT_LIST_DIR}/docs.cmake
     COMMENT "scdoc ${page}"
     VERBATIM)
-  list(APPEND XF_MAN_PAGES ${out})
-  install(FILES ${out} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+  # installed compressed, as Debian's policy asks (gzip -n: no name or time, reproducible)
+  add_custom_command(
+    OUTPUT ${out}.gz
+    COMMAND sh -c "gzip -9n < \"$1\" > \"$1.gz\"" sh ${out}
+    DEPENDS ${out}
+    COMMENT "gzip ${page}"
+    VERBATIM)
+  list(APPEND XF_MAN_PAGES ${out} ${out}.gz)
+  install(FILES ${out}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
 add_custom_target(man ALL DEPENDS ${XF_MAN_PAGES})
 
