@@ -38,7 +38,34 @@ static int announce (xf_links_t *l, peer_t *p, const Xf__RouteAnnouncement *ra)
 typedef struct {
     const char *peer;
     const Xf__RouteAnnouncement *ra;
+    bool same;   /* the stored announcement is this one */
 } routes_save_t;
+
+/* Whether the child announced what is stored already: a hello repeats its subtree, and a
+ * durable write and a hello to our parent for nothing new would climb the whole tree each
+ * time any office below reconnects. */
+static int routes_same (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    routes_save_t *s = arg;
+    char key[32];
+    const void *v = NULL;
+    size_t vlen = 0;
+    snprintf (key, sizeof key, "routes/%s", s->peer);
+    int rc = xf_txn_get (txn, XF_DB_LINKS, key, strlen (key), &v, &vlen, err);
+    s->same = false;
+    if (rc == XF_ENOTFOUND)
+        return XF_OK;
+    if (rc != XF_OK)
+        return rc;
+    size_t len = xf__route_announcement__get_packed_size (s->ra);
+    uint8_t *buf = malloc (len ? len : 1);
+    if (!buf)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    xf__route_announcement__pack (s->ra, buf);
+    s->same = len == vlen && memcmp (buf, v, len) == 0;
+    free (buf);
+    return XF_OK;
+}
 
 static int save_routes (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
@@ -198,8 +225,9 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
         log_info ("link %s: up (it applied our %llu, we applied its %llu; %llu waiting for it)",
                   p->st.peer, (unsigned long long) h->applied, (unsigned long long) p->st.applied,
                   (unsigned long long) xf_link_backlog (&p->st));
-    if (!p->is_parent && h->routes && announce (l, p, h->routes) == 0) {
-        routes_save_t s = {p->st.peer, h->routes};
+    routes_save_t s = {p->st.peer, h->routes, false};
+    if (!p->is_parent && h->routes && announce (l, p, h->routes) == 0
+        && (xf_store_read (l->node->store, routes_same, &s, &err) != XF_OK || !s.same)) {
         if (xf_store_write (l->node->store, save_routes, &s, &err) != XF_OK)
             log_error ("link %s: cannot store its routes: %s", p->st.peer, err.msg);
         peer_t *up = parent_peer (l);
