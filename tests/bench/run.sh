@@ -245,6 +245,7 @@ trust_n=2000
 [ ${#quick[@]} -gt 0 ] && trust_n=200
 run_child "$T/trust.json" "$bench_trust" "$trust_n" || fail "bench_trust failed"
 
+[ "${XF_PEERS:-0}" = 1 ] && { say "peers/run.py (quick; its JSON on stderr)"; python3 "$root/tests/bench/peers/run.py" --build-dir "$build" >&2 || fail "peers/run.py failed"; }
 daemon_json=$(printf '{"keygen":"%s","rss_idle":%s,"rss_after_load":%s,"store_file_bytes":%s,"store_disk_bytes":%s,"stop_ms":%s,"exit_status":%s}' \
               "$keygen" "$rss_idle" "$rss_load" "$store_bytes" "$store_disk" "$stop_ms" "$stop_status")
 ratios=$(python3 - "$T/xfrelay.json" "$T/relay.json" <<'PY'
@@ -284,6 +285,7 @@ doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_bas
       "$(cat "$T/xfrelay_signed.json")" "$signed_json" \
       "$(cat "$T/xfrelay_national.json")" "$national_json" "$(cat "$T/pull.json")" \
       "$(cat "$T/trust.json")")
+say "province.py (CI mode: the 199 offices of 河南省, 6,000 cases)"; run_child "$T/province.json" env TMPDIR="$T" python3 "$root/tests/bench/province/province.py" --xfsyncd "$build/xfsyncd" --xfctl "$build/xfctl" || fail "province.py failed"; doc="${doc%\}},\"province\":$(cat "$T/province.json")}"
 if command -v jq >/dev/null; then
     jq . <<<"$doc" || fail "the combined document is not JSON"
 else
