@@ -312,6 +312,14 @@ void links_tick (xf_links_t *l)
     int64_t now = mono_ms ();
     if (l->dealer_mon)
         watch_parent (l, now);
+    peer_t *up = parent_peer (l);
+    if (l->routes_dirty && up) {   /* our subtree changed: one hello carries every change */
+        if (up->st.state == XF_LINK_UP && !up->st.hello_due) {
+            up->st.hello_due = true;
+            up->st.hello_is_answer = false;
+        }
+        l->routes_dirty = false;   /* down: the hello on reconnect carries the subtree anyway */
+    }
     for (size_t i = 0; i < l->n_peers; i++) {
         peer_t *p = &l->peers[i];
         if (xf_link_tick (&p->st, now))

@@ -40,6 +40,7 @@ struct xf_links {
     uint64_t unknown_frames;      /* frames from no known peer, or that do not decode */
     uint64_t refused_keys;        /* connections the ZAP handler refused */
     int64_t last_trim_ms;
+    bool routes_dirty;            /* a child announced a changed subtree: tell the parent */
 };
 
 static inline int64_t mono_ms (void)

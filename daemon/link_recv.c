@@ -230,11 +230,7 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
         && (xf_store_read (l->node->store, routes_same, &s, &err) != XF_OK || !s.same)) {
         if (xf_store_write (l->node->store, save_routes, &s, &err) != XF_OK)
             log_error ("link %s: cannot store its routes: %s", p->st.peer, err.msg);
-        peer_t *up = parent_peer (l);
-        if (up && !up->st.hello_due) {   /* our subtree changed: tell the parent */
-            up->st.hello_due = true;
-            up->st.hello_is_answer = false;
-        }
+        l->routes_dirty = true;   /* the parent hears it at the next tick, once for all since */
     }
 }
 
