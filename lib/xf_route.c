@@ -38,6 +38,39 @@ static void set_name (entry_t *e, const char *name)
     snprintf (e->name, sizeof e->name, "%s", name ? name : "");
 }
 
+/* Appends without sorting (the caller sorts once: an announcement of a province's subtree adds
+ * hundreds of entries, and a sort per entry made each hello cost O(n² log n) at the root). */
+static int append (xf_routes_t *r, const char *code, const char *via, const char *name)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 32;
+        entry_t *e = realloc (r->entries, cap * sizeof *e);
+        if (!e)
+            return XF_ENOMEM;
+        r->entries = e;
+        r->cap = cap;
+    }
+    entry_t *e = &r->entries[r->n++];
+    memset (e, 0, sizeof *e);
+    strncpy (e->code, code, sizeof e->code - 1);
+    strncpy (e->via, via, sizeof e->via - 1);
+    set_name (e, name);
+    return XF_OK;
+}
+
+/* Sorts by code and drops repeats of a code (an announcement may name one twice). */
+static void sort_entries (xf_routes_t *r)
+{
+    size_t w = 0;
+    qsort (r->entries, r->n, sizeof *r->entries, by_code);
+    for (size_t i = 0; i < r->n; i++)
+        if (!w || strcmp (r->entries[w - 1].code, r->entries[i].code) != 0)
+            r->entries[w++] = r->entries[i];
+    r->n = w;
+    free (r->subtree);
+    r->subtree = NULL;
+}
+
 static int add (xf_routes_t *r, const char *code, const char *via, const char *name)
 {
     if (r->n == r->cap) {
@@ -138,6 +171,9 @@ int xf_routes_announce (xf_routes_t *r, const char *child, const char *const *co
     if (!c || strcmp (c->via, child) != 0)
         return xf_err_set (err, XF_EPERM, "office %s is not a configured child", child);
     for (size_t i = 0; i < n; i++) {   /* check everything before changing anything */
+        if (strlen (codes[i]) >= sizeof c->code)
+            return xf_err_set (err, XF_EINVAL, "child %s announced an office code of %zu "
+                               "characters", child, strlen (codes[i]));
         const entry_t *e = find (r, codes[i]);
         if (strcmp (codes[i], r->parent) == 0 || (e && strcmp (e->via, child) != 0))
             return xf_err_set (err, XF_EPERM, "child %s announced office %s, which lies elsewhere "
@@ -145,14 +181,19 @@ int xf_routes_announce (xf_routes_t *r, const char *child, const char *const *co
                                e && !*e->via ? "this office" : e ? e->via : "the parent");
     }
     drop_subtree (r, child);
-    for (size_t i = 0; i < n; i++) {
-        entry_t *e = (entry_t *) find (r, codes[i]);
-        if (!e && add (r, codes[i], child, names ? names[i] : NULL) != XF_OK)
-            return xf_err_set (err, XF_ENOMEM, "out of memory");
-        if (e && names && *names[i])   /* the child itself: its own name over the configured one */
+    size_t sorted = r->n;   /* find() searches these; the new ones are appended after them */
+    int rc = XF_OK;
+    for (size_t i = 0; i < n && rc == XF_OK; i++) {
+        entry_t key, *e;
+        snprintf (key.code, sizeof key.code, "%s", codes[i]);
+        e = bsearch (&key, r->entries, sorted, sizeof *r->entries, by_code);
+        if (!e)
+            rc = append (r, codes[i], child, names ? names[i] : NULL);
+        else if (names && *names[i])   /* the child itself: its own name over the configured one */
             set_name (e, names[i]);
     }
-    return XF_OK;
+    sort_entries (r);
+    return rc == XF_OK ? XF_OK : xf_err_set (err, XF_ENOMEM, "out of memory");
 }
 
 xf_route_t xf_routes_lookup (const xf_routes_t *r, const char *dest, const char **hop)

@@ -258,6 +258,42 @@ static void test_parent (void **state)
     xf_routes_destroy (&r);
 }
 
+/* A province's whole subtree in one announcement (thousands of codes, one repeated) lands
+ * once each, sorted, found, and a second announcement replaces it (the root takes one from
+ * each province on every change below it: the entries are sorted once per announcement). */
+static void test_announce_large (void **state)
+{
+    (void) state;
+    enum { N = 3000 };
+    static char codes[N + 1][13];
+    const char *list[N + 1];
+    xf_err_t err = {0};
+    xf_routes_t *r = xf_routes_new ("100000", NULL);
+    add_child (r, "410000");
+    for (int i = 0; i < N; i++) {
+        snprintf (codes[i], sizeof codes[i], "41%04d", (i * 7919) % 9000 + 1000);   /* unsorted */
+        list[i] = codes[i];
+    }
+    snprintf (codes[N], sizeof codes[N], "%s", codes[17]);   /* a repeat */
+    list[N] = codes[N];
+    assert_int_equal (xf_routes_announce (r, "410000", list, NULL, N + 1, &err), XF_OK);
+    size_t n = 0;
+    const char *const *sub = xf_routes_subtree (r, &n, NULL);
+    assert_non_null (sub);
+    assert_int_equal (n, 1 + 1 + N);   /* this office, the child, its N offices once each */
+    for (int i = 0; i < N; i++) {
+        const char *hop = NULL;
+        assert_int_equal (xf_routes_lookup (r, codes[i], &hop), XF_ROUTE_CHILD);
+        assert_string_equal (hop, "410000");
+    }
+    assert_int_equal (xf_routes_announce (r, "410000", list, NULL, 10, &err), XF_OK);
+    sub = xf_routes_subtree (r, &n, NULL);
+    assert_int_equal (n, 1 + 1 + 10);
+    const char *hop = NULL;
+    assert_int_equal (xf_routes_lookup (r, codes[2999], &hop), XF_ROUTE_UNKNOWN);   /* the root */
+    xf_routes_destroy (&r);
+}
+
 static void test_add_child_refused (void **state)
 {
     (void) state;
@@ -618,6 +654,7 @@ int main (void)
         cmocka_unit_test (test_unknown_goes_up),
         cmocka_unit_test (test_unknown_at_root),
         cmocka_unit_test (test_parent),
+        cmocka_unit_test (test_announce_large),
         cmocka_unit_test (test_add_child_refused),
         cmocka_unit_test (test_announce_adds_subtree),
         cmocka_unit_test (test_reannounce_replaces),
