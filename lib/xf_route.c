@@ -73,23 +73,10 @@ static void sort_entries (xf_routes_t *r)
 
 static int add (xf_routes_t *r, const char *code, const char *via, const char *name)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 32;
-        entry_t *e = realloc (r->entries, cap * sizeof *e);
-        if (!e)
-            return XF_ENOMEM;
-        r->entries = e;
-        r->cap = cap;
-    }
-    entry_t *e = &r->entries[r->n++];
-    memset (e, 0, sizeof *e);
-    strncpy (e->code, code, sizeof e->code - 1);
-    strncpy (e->via, via, sizeof e->via - 1);
-    set_name (e, name);
-    qsort (r->entries, r->n, sizeof *r->entries, by_code);
-    free (r->subtree);
-    r->subtree = NULL;
-    return XF_OK;
+    int rc = append (r, code, via, name);
+    if (rc == XF_OK)
+        sort_entries (r);
+    return rc;
 }
 
 xf_routes_t *xf_routes_new (const char *self, const char *parent)
