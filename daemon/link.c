@@ -22,24 +22,29 @@ peer_t *link_find_peer (xf_links_t *l, const char *code)
 
 /* ---------------------------------------------------------------- set-up */
 
+int link_load_peer (xf_txn_t *txn, xf_links_t *l, peer_t *p, xf_err_t *err)
+{
+    xf_link_opts_t opts = {(uint32_t) l->node->conf->window, 1000, 2000, 10000};
+    xf_link_pos_t pos;
+    char key[40];
+    int rc = xf_outbox_positions (txn, p->st.peer, &pos, err);
+    if (rc != XF_OK)
+        return rc;
+    xf_link_init (&p->st, p->st.peer, &opts, pos.applied, pos.next_seq, pos.acked);
+    snprintf (key, sizeof key, "peer_epoch/%s", p->st.peer);
+    if ((rc = xf_outbox_restored (txn, p->st.peer, &p->st.restored, err)) == XF_OK
+        && (rc = xf_txn_meta_u64 (txn, "epoch", &p->st.epoch, err)) == XF_OK)
+        rc = xf_txn_meta_u64 (txn, key, &p->st.peer_epoch, err);
+    return rc;
+}
+
 static int load_positions (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     xf_links_t *l = arg;
-    xf_link_opts_t opts = {(uint32_t) l->node->conf->window, 1000, 2000, 10000};
-    for (size_t i = 0; i < l->n_peers; i++) {
-        xf_link_pos_t pos;
-        int rc = xf_outbox_positions (txn, l->peers[i].st.peer, &pos, err);
-        if (rc != XF_OK)
-            return rc;
-        xf_link_init (&l->peers[i].st, l->peers[i].st.peer, &opts, pos.applied, pos.next_seq, pos.acked);
-        char key[40];
-        snprintf (key, sizeof key, "peer_epoch/%s", l->peers[i].st.peer);
-        if ((rc = xf_outbox_restored (txn, l->peers[i].st.peer, &l->peers[i].st.restored, err)) != XF_OK
-            || (rc = xf_txn_meta_u64 (txn, "epoch", &l->peers[i].st.epoch, err)) != XF_OK
-            || (rc = xf_txn_meta_u64 (txn, key, &l->peers[i].st.peer_epoch, err)) != XF_OK)
-            return rc;
-    }
-    return XF_OK;
+    int rc = XF_OK;
+    for (size_t i = 0; i < l->n_peers && rc == XF_OK; i++)
+        rc = link_load_peer (txn, l, &l->peers[i], err);
+    return rc;
 }
 
 /* Routes the children announced before a restart, so relaying works before they reconnect. */

@@ -56,6 +56,8 @@ static inline peer_t *parent_peer (xf_links_t *l)
 }
 
 peer_t *link_find_peer (xf_links_t *l, const char *code);
+/* A peer's durable link state (positions, restore mark, epochs) from the store, as at start. */
+int link_load_peer (xf_txn_t *txn, xf_links_t *l, peer_t *p, xf_err_t *err);
 
 /* link_send.c: hellos, acks and what the window allows, for one peer */
 void link_flush_peer (xf_links_t *l, peer_t *p, int64_t now);

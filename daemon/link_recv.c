@@ -37,9 +37,15 @@ static int announce (xf_links_t *l, peer_t *p, const Xf__RouteAnnouncement *ra)
 
 typedef struct {
     const char *peer;
-    const Xf__RouteAnnouncement *ra;
-    bool same;   /* the stored announcement is this one */
+    uint8_t *buf;   /* the announcement, packed once */
+    size_t len;
+    bool same;      /* the stored announcement is this one */
 } routes_save_t;
+
+static size_t routes_key (char *key, size_t size, const char *peer)
+{
+    return (size_t) snprintf (key, size, "routes/%s", peer);
+}
 
 /* Whether the child announced what is stored already: a hello repeats its subtree, and a
  * durable write and a hello to our parent for nothing new would climb the whole tree each
@@ -50,36 +56,37 @@ static int routes_same (xf_txn_t *txn, void *arg, xf_err_t *err)
     char key[32];
     const void *v = NULL;
     size_t vlen = 0;
-    snprintf (key, sizeof key, "routes/%s", s->peer);
-    int rc = xf_txn_get (txn, XF_DB_LINKS, key, strlen (key), &v, &vlen, err);
-    s->same = false;
-    if (rc == XF_ENOTFOUND)
-        return XF_OK;
-    if (rc != XF_OK)
-        return rc;
-    size_t len = xf__route_announcement__get_packed_size (s->ra);
-    uint8_t *buf = malloc (len ? len : 1);
-    if (!buf)
-        return xf_err_set (err, XF_ENOMEM, "out of memory");
-    xf__route_announcement__pack (s->ra, buf);
-    s->same = len == vlen && memcmp (buf, v, len) == 0;
-    free (buf);
-    return XF_OK;
+    int rc = xf_txn_get (txn, XF_DB_LINKS, key, routes_key (key, sizeof key, s->peer), &v, &vlen, err);
+    s->same = rc == XF_OK && vlen == s->len && memcmp (v, s->buf, s->len) == 0;
+    return rc == XF_ENOTFOUND ? XF_OK : rc;
 }
 
 static int save_routes (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     routes_save_t *s = arg;
     char key[32];
-    size_t len = xf__route_announcement__get_packed_size (s->ra);
-    uint8_t *buf = malloc (len ? len : 1);
-    if (!buf)
-        return xf_err_set (err, XF_ENOMEM, "out of memory");
-    xf__route_announcement__pack (s->ra, buf);
-    snprintf (key, sizeof key, "routes/%s", s->peer);
-    int rc = xf_txn_put (txn, XF_DB_LINKS, key, strlen (key), buf, len, err);
-    free (buf);
-    return rc;
+    return xf_txn_put (txn, XF_DB_LINKS, key, routes_key (key, sizeof key, s->peer), s->buf,
+                       s->len, err);
+}
+
+/* Keeps a child's announcement (routes before it reconnects after a restart); true when it
+ * differs from the one kept. */
+static bool keep_routes (xf_links_t *l, peer_t *p, const Xf__RouteAnnouncement *ra)
+{
+    xf_err_t err = {0};
+    routes_save_t s = {p->st.peer, NULL, xf__route_announcement__get_packed_size (ra), false};
+    if (!(s.buf = malloc (s.len ? s.len : 1))) {
+        log_error ("link %s: cannot store its routes: out of memory", p->st.peer);
+        return true;
+    }
+    xf__route_announcement__pack (ra, s.buf);
+    if (xf_store_read (l->node->store, routes_same, &s, &err) != XF_OK || !s.same) {
+        if (xf_store_write (l->node->store, save_routes, &s, &err) != XF_OK)
+            log_error ("link %s: cannot store its routes: %s", p->st.peer, err.msg);
+        s.same = false;
+    }
+    free (s.buf);
+    return !s.same;
 }
 
 void links_rehello (xf_links_t *l)
@@ -125,29 +132,23 @@ static int resync_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     return rc;
 }
 
+typedef struct {
+    xf_links_t *l;
+    peer_t *p;
+} reload_t;
+
 static int read_peer (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
-    peer_t *p = arg;
-    xf_link_pos_t pos;
-    char key[40];
-    xf_link_t *st = &p->st;
-    snprintf (key, sizeof key, "peer_epoch/%s", st->peer);
-    int rc = xf_outbox_positions (txn, st->peer, &pos, err);
-    if (rc == XF_OK) {
-        xf_link_opts_t opts = st->opts;
-        uint64_t epoch = st->epoch;
-        xf_link_init (st, st->peer, &opts, pos.applied, pos.next_seq, pos.acked);
-        st->epoch = epoch;
-        rc = xf_outbox_restored (txn, st->peer, &st->restored, err);
-    }
-    return rc == XF_OK ? xf_txn_meta_u64 (txn, key, &st->peer_epoch, err) : rc;
+    reload_t *r = arg;
+    return link_load_peer (txn, r->l, r->p, err);
 }
 
 /* The store could not record a resynchronisation: the link starts again from what it holds. */
 static void reload_positions (xf_links_t *l, peer_t *p)
 {
     xf_err_t err = {0};
-    if (xf_store_read (l->node->store, read_peer, p, &err) != XF_OK)
+    reload_t r = {l, p};
+    if (xf_store_read (l->node->store, read_peer, &r, &err) != XF_OK)
         log_error ("link %s: %s", p->st.peer, err.msg);
     xf_link_lost (&p->st);
 }
@@ -225,13 +226,8 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
         log_info ("link %s: up (it applied our %llu, we applied its %llu; %llu waiting for it)",
                   p->st.peer, (unsigned long long) h->applied, (unsigned long long) p->st.applied,
                   (unsigned long long) xf_link_backlog (&p->st));
-    routes_save_t s = {p->st.peer, h->routes, false};
-    if (!p->is_parent && h->routes && announce (l, p, h->routes) == 0
-        && (xf_store_read (l->node->store, routes_same, &s, &err) != XF_OK || !s.same)) {
-        if (xf_store_write (l->node->store, save_routes, &s, &err) != XF_OK)
-            log_error ("link %s: cannot store its routes: %s", p->st.peer, err.msg);
+    if (!p->is_parent && h->routes && announce (l, p, h->routes) == 0 && keep_routes (l, p, h->routes))
         l->routes_dirty = true;   /* the parent hears it at the next tick, once for all since */
-    }
 }
 
 /* One frame from peer p: liveness, its ack, and its payload (env: the decoded envelope of an

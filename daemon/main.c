@@ -140,7 +140,8 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
     }
     if (node_identity_load (node, errbuf, errlen) != 0 || trust_open (node, errbuf, errlen) != 0
         || trust_children_open (node, errbuf, errlen) != 0
-        || trust_revocations_open (node, errbuf, errlen) != 0 || access_open (node, errbuf, errlen) != 0)
+        || trust_revocations_open (node, errbuf, errlen) != 0 || access_open (node, errbuf, errlen) != 0
+        || trust_seal_held (node, errbuf, errlen) != 0)
         return -1;
     size_t indexed = 0;
     if (xf_office_share_rebuild (node->office, false, &indexed, &err) != XF_OK) {
@@ -178,12 +179,8 @@ static void close_node (xf_node_t *node)
     metrics_http_close (&node->metrics_http);
     links_destroy (&node->links);
     xf_office_destroy (&node->office);
-    trust_children_close (node);
-    trust_revocations_close (node);
-    xf_trust_destroy (&node->trust);
-    xf_access_destroy (&node->access);
     xf_store_close (&node->store);
-    xf_conf_destroy (&node->conf);
+    node_settings_close (node);
 }
 
 int main (int argc, char **argv)

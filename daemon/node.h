@@ -83,6 +83,9 @@ json_t *links_refusals (const xf_links_t *l);
 /* Loads and checks this office's certificate and key (nothing to do without [trust]); takes
  * the parent's CURVE key from the certificate above. -1 with errbuf saying why. */
 int     trust_open (xf_node_t *node, char *errbuf, size_t errlen);
+/* At start, once: the identities kept in clear from before [trust] sealed (a reload cannot turn
+ * [trust] on, so it need not look at every case again). -1 with errbuf. */
+int     trust_seal_held (xf_node_t *node, char *errbuf, size_t errlen);
 /* Learns the office certificates a peer's hello carried and stores the new ones. */
 void    trust_learn (xf_node_t *node, const char *peer, const ProtobufCBinaryData *ders, size_t n);
 /* The `trust` object of `status`. */
@@ -149,6 +152,9 @@ json_t *cmd_audit_show (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t
 int  node_keys_load (xf_node_t *node, char *errbuf, size_t errlen);
 /* The tree's identity key (identity_key_file), given to the office; -1 with errbuf. */
 int  node_identity_load (xf_node_t *node, char *errbuf, size_t errlen);
+/* Frees what the configuration made (trust, children's certificates, revocations, roles, the
+ * configuration itself) and nulls the pointers: at stop, and for the half of a reload not kept. */
+void node_settings_close (xf_node_t *node);
 /* Reads node->conf->path again and applies it (children, keys, trust, roles, rules), rebuilding
  * the links; on any failure the running configuration stays and the log says why. 0 or -1. */
 int  node_reload (xf_node_t *node);

@@ -35,16 +35,22 @@ static void status_line (xf_node_t *node, char *buf, size_t size)
     json_decref (links);
 }
 
-void notify_ready (xf_node_t *node)
+/* READY=1 with the links' STATUS line. */
+static void send_ready (xf_node_t *node)
 {
     char status[600];
+    status_line (node, status, sizeof status);
+    sd_notifyf (0, "READY=1\nSTATUS=%s", status);
+    snprintf (last_status, sizeof last_status, "%s", status);
+}
+
+void notify_ready (xf_node_t *node)
+{
     if (!(notifying = getenv ("NOTIFY_SOCKET") != NULL))
         return;
     if (sd_watchdog_enabled (0, &watchdog_usec) <= 0)
         watchdog_usec = 0;
-    status_line (node, status, sizeof status);
-    sd_notifyf (0, "READY=1\nSTATUS=%s", status);
-    snprintf (last_status, sizeof last_status, "%s", status);
+    send_ready (node);
     if (watchdog_usec)
         log_info ("systemd watchdog: every %llu ms", (unsigned long long) (watchdog_usec / 2000));
 }
@@ -83,10 +89,6 @@ void notify_reloading (void)
 
 void notify_reloaded (xf_node_t *node)
 {
-    char status[600];
-    if (!notifying)
-        return;
-    status_line (node, status, sizeof status);
-    sd_notifyf (0, "READY=1\nSTATUS=%s", status);
-    snprintf (last_status, sizeof last_status, "%s", status);
+    if (notifying)
+        send_ready (node);
 }

@@ -111,14 +111,19 @@ static void hold (xf_node_t *node, held_t *h)
     node->access = NULL;
 }
 
-/* Frees what the node holds now (the new, failed state) and takes back h. */
-static void put_back (xf_node_t *node, held_t *h)
+void node_settings_close (xf_node_t *node)
 {
     trust_children_close (node);
     trust_revocations_close (node);
     xf_trust_destroy (&node->trust);
     xf_access_destroy (&node->access);
     xf_conf_destroy (&node->conf);
+}
+
+/* Frees what the node holds now (the new, failed state) and takes back h. */
+static void put_back (xf_node_t *node, held_t *h)
+{
+    node_settings_close (node);
     node->conf = h->conf;
     node->trust = h->trust;
     node->children = h->children;
@@ -136,11 +141,7 @@ static void drop (held_t *h)
 {
     xf_node_t old = {.conf = h->conf, .trust = h->trust, .children = h->children,
                      .revocations = h->revocations, .access = h->access};
-    trust_children_close (&old);
-    trust_revocations_close (&old);
-    xf_trust_destroy (&old.trust);
-    xf_access_destroy (&old.access);
-    xf_conf_destroy (&old.conf);
+    node_settings_close (&old);
     OPENSSL_cleanse (h->secret_key, sizeof h->secret_key);
 }
 

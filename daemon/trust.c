@@ -126,7 +126,15 @@ int trust_open (xf_node_t *node, char *errbuf, size_t errlen)
     }
     xf_office_set_trust (node->office, node->trust);
     xf_office_set_audit_profile (node->office, xf_trust_profile (node->trust));
+    return 0;
+}
+
+int trust_seal_held (xf_node_t *node, char *errbuf, size_t errlen)
+{
+    xf_err_t err = {0};
     size_t sealed = 0, dropped = 0;
+    if (!node->trust)
+        return 0;
     if (xf_office_seal_held (node->office, &sealed, &dropped, &err) != XF_OK) {
         snprintf (errbuf, errlen, "[trust]: sealing the identities kept in clear: %s", err.msg);
         return -1;

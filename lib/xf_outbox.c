@@ -143,12 +143,12 @@ static size_t kept_key (char *key, size_t len, const char *peer)
 int xf_outbox_retire (xf_txn_t *txn, const char *peer, uint64_t acked, int64_t today,
                       int keep_days, xf_err_t *err)
 {
+    if (keep_days <= 0)
+        return xf_outbox_trim (txn, peer, acked, err);
     xf_link_pos_t pos = {0, 1, 0};
     int rc = xf_outbox_positions (txn, peer, &pos, err);
     if (rc != XF_OK)
         return rc;
-    if (keep_days <= 0)
-        return xf_outbox_trim (txn, peer, acked, err);
     if (keep_days > XF_OUTBOX_KEEP_DAYS_MAX)
         keep_days = XF_OUTBOX_KEEP_DAYS_MAX;
     char key[32];

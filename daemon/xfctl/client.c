@@ -208,9 +208,11 @@ int xf_client_request (const char *path, const char *cmd, const json_t *args, js
 }
 
 int xf_client_await (const char *path, const char *cmd, const json_t *args, int poll_ms,
-                     int64_t limit_ms, json_t **result)
+                     int64_t limit_ms, void (*progress) (const json_t *pending), json_t **result)
 {
     for (int64_t waited = 0; json_is_true (json_object_get (*result, "pending")); waited += poll_ms) {
+        if (progress)
+            progress (*result);
         if (waited >= limit_ms)
             return XF_CLIENT_TIMEOUT;
         json_t *again = args ? json_incref ((json_t *) args)

@@ -34,12 +34,13 @@ int xf_client_request (const char *path, const char *cmd, const json_t *args, js
 
 /* An answer the daemon gathers from other offices comes back {"pending":true,…}. While
  * *result says so, waits poll_ms and asks again — with args, or (args NULL) with
- * {"request": *result's "request"} — for at most limit_ms. XFCTL_OK with the answer; a
+ * {"request": *result's "request"} — for at most limit_ms, calling progress (may be NULL) with
+ * each pending answer. XFCTL_OK with the answer; a
  * request's failure; or XF_CLIENT_TIMEOUT with the last pending answer still in *result (the
  * caller words the refusal and frees it). */
 #define XF_CLIENT_TIMEOUT (-1)
 int xf_client_await (const char *path, const char *cmd, const json_t *args, int poll_ms,
-                     int64_t limit_ms, json_t **result);
+                     int64_t limit_ms, void (*progress) (const json_t *pending), json_t **result);
 
 /* Reports the daemon's error object as a refusal, "xfctl: CODE: prefix message". */
 int xf_client_refusal (const json_t *error, const char *prefix);

@@ -123,7 +123,7 @@ static int resolve_socket (const globals_t *g, char **path)
  * answer is there (the daemon sends the question once and keeps the answer). */
 static int await_answer (const char *socket, const char *request, const json_t *args, json_t **result)
 {
-    int rc = xf_client_await (socket, request, args, LOOKUP_POLL_MS, LOOKUP_WAIT_MS, result);
+    int rc = xf_client_await (socket, request, args, LOOKUP_POLL_MS, LOOKUP_WAIT_MS, NULL, result);
     if (rc != XF_CLIENT_TIMEOUT)
         return rc;
     rc = xfctl_refuse ("unavailable", "office %s, which the query code names, has not answered "

@@ -114,26 +114,17 @@ static void show_progress (const json_t *pending, bool done)
     fflush (stderr);
 }
 
+static void show_pending (const json_t *pending)
+{
+    show_progress (pending, false);
+}
+
 static int await_report (const char *socket, const char *request, json_t **stats)
 {
     if (!json_is_true (json_object_get (*stats, "pending")))
         return XFCTL_OK;
     int64_t limit = json_integer_value (json_object_get (*stats, "wait_ms")) + POLL_GRACE_MS;
-    int rc = XFCTL_OK;
-    for (int64_t waited = 0; json_is_true (json_object_get (*stats, "pending")); waited += POLL_MS) {
-        show_progress (*stats, false);
-        if (waited >= limit) {
-            rc = XF_CLIENT_TIMEOUT;
-            break;
-        }
-        json_t *again = json_pack ("{s:O}", "request", json_object_get (*stats, "request"));
-        nanosleep (&(struct timespec) {POLL_MS / 1000, (POLL_MS % 1000) * 1000000L}, NULL);
-        json_decref (*stats);
-        rc = xf_client_request (socket, request, again, stats);
-        json_decref (again);
-        if (rc != XFCTL_OK)
-            break;
-    }
+    int rc = xf_client_await (socket, request, NULL, POLL_MS, limit, show_pending, stats);
     show_progress (NULL, true);
     if (rc != XF_CLIENT_TIMEOUT)
         return rc;

@@ -55,6 +55,13 @@ sed -e "s|$T/city/data|$T/city2/data|" -e "s|$T/city/control.sock|$T/city2/contr
     "$T/city/xfsyncd.conf" > "$T/city2/xfsyncd.conf"
 expect_exit 1 "$XFSYNCD" -c "$T/city/xfsyncd.conf" --restore "$T/city.backup"
 [[ "$ERR" == *"already holds a store"* ]] || fail "restoring over a store was not refused: $ERR"
+# another office's backup: refused, naming both offices, and nothing left in data_dir
+mkdir -p "$T/wrong"
+sed -e "s|$T/zp/data|$T/wrong/data|" -e "s|$T/zp/control.sock|$T/wrong/control.sock|" \
+    "$T/zp/xfsyncd.conf" > "$T/wrong/xfsyncd.conf"
+expect_exit 1 "$XFSYNCD" -c "$T/wrong/xfsyncd.conf" --restore "$T/city.backup"
+[[ "$ERR" == *"411300"*"411324"* ]] || fail "restoring the city's backup at 镇平 was not refused by office: $ERR"
+[ ! -e "$T/wrong/data/data.mdb" ] || fail "a refused restore left a store behind"
 echo garbage > "$T/not.backup"
 expect_exit 1 "$XFSYNCD" -c "$T/city2/xfsyncd.conf" --restore "$T/not.backup"
 [ ! -e "$T/city2/data/data.mdb" ] || fail "a failed restore left a store behind"
