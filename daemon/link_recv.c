@@ -259,7 +259,8 @@ static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf
 static Xf__LinkFrame *decode (xf_links_t *l, const char *from, zmq_msg_t *msg, Xf__Envelope **env)
 {
     xf_err_t err = {0};
-    Xf__LinkFrame *f = xf_msg_frame_unpack_full (zmq_msg_data (msg), zmq_msg_size (msg), env, &err);
+    Xf__LinkFrame *f = xf_msg_frame_unpack_routed (zmq_msg_data (msg), zmq_msg_size (msg),
+                                                   l->node->conf->code, env, &err);
     if (!f) {
         l->unknown_frames++;
         log_warn ("link %s: rejected a frame of %zu bytes: %s", from, zmq_msg_size (msg), err.msg);

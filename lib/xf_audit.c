@@ -128,35 +128,77 @@ static void format_at (int64_t t, char out[32])
     xf_time_format (t, out);
 }
 
-static json_t *str_or_null (const char *s)
+/* The longest record text: the fixed keys, three integers, "at", prev, and the text fields
+ * at their limits with every byte escaped (a backslash and the character). */
+#define RECORD_MAX (256 + 3 * 21 + 32 + HEX_LEN + 2 * (XF_AUDIT_OFFICE_MAX + XF_AUDIT_ACTION_MAX \
+                    + XF_AUDIT_CASE_MAX + XF_AUDIT_DETAIL_MAX + 16))
+
+static char *put_raw (char *o, const char *s)
 {
-    return s && *s ? json_string (s) : json_null ();
+    size_t n = strlen (s);
+    memcpy (o, s, n);
+    return o + n;
 }
 
-/* The record text, malloc'd (the caller frees it), or NULL when memory ran out. */
-static char *record_text (uint64_t seq, const xf_audit_entry_t *e,
-                          const uint8_t prev[XF_HASH_LEN])
+/* s as a JSON string, escaped as jansson's json_dumps escapes it (the text is what the hash
+ * covers, and verify reads it with jansson). check_entry let through no control character
+ * but \n, \r and \t, and only in detail. NULL or "" is null when nullable. */
+static char *put_string (char *o, const char *s, bool nullable)
 {
-    char at[32], prev_hex[HEX_LEN + 1];
+    if (nullable && (!s || !*s))
+        return put_raw (o, "null");
+    *o++ = '"';
+    for (const char *p = s ? s : ""; *p; p++) {
+        switch (*p) {
+        case '"':  o = put_raw (o, "\\\""); break;
+        case '\\': o = put_raw (o, "\\\\"); break;
+        case '\n': o = put_raw (o, "\\n"); break;
+        case '\r': o = put_raw (o, "\\r"); break;
+        case '\t': o = put_raw (o, "\\t"); break;
+        default:   *o++ = *p;
+        }
+    }
+    *o++ = '"';
+    return o;
+}
+
+static char *put_int (char *o, int64_t v)
+{
+    char digits[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+    do
+        digits[n++] = (char) ('0' + u % 10);
+    while ((u /= 10));
+    if (v < 0)
+        *o++ = '-';
+    while (n)
+        *o++ = digits[--n];
+    return o;
+}
+
+/* The record text into out (RECORD_MAX bytes): compact JSON, keys in sorted order, the bytes
+ * json_dumps (JSON_COMPACT | JSON_SORT_KEYS) writes for the same object, without building
+ * one: this runs for every action of every case. Returns its length. */
+static size_t record_text (uint64_t seq, const xf_audit_entry_t *e,
+                           const uint8_t prev[XF_HASH_LEN], char out[RECORD_MAX])
+{
+    char at[32], prev_hex[HEX_LEN + 1], *o = out;
     format_at (e->time, at);
     to_hex (prev, XF_HASH_LEN, prev_hex);
-    json_t *o = json_object ();
-    if (!o)
-        return NULL;
-    json_object_set_new (o, "seq", json_integer ((json_int_t) seq));
-    json_object_set_new (o, "time", json_integer (e->time));
-    json_object_set_new (o, "at", json_string (at));
-    json_object_set_new (o, "office", json_string (e->office));
-    json_object_set_new (o, "uid", json_integer (e->uid));
-    json_object_set_new (o, "role", json_string (e->role ? e->role : ""));
-    json_object_set_new (o, "action", json_string (e->action));
-    json_object_set_new (o, "case", str_or_null (e->case_id));
-    json_object_set_new (o, "detail", str_or_null (e->detail));
-    json_object_set_new (o, "prev", json_string (prev_hex));
-    /* a value jansson could not allocate is left out: ten keys or nothing */
-    char *text = json_object_size (o) == 10 ? json_dumps (o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref (o);
-    return text;
+    o = put_string (put_raw (o, "{\"action\":"), e->action, false);
+    o = put_string (put_raw (o, ",\"at\":"), at, false);
+    o = put_string (put_raw (o, ",\"case\":"), e->case_id, true);
+    o = put_string (put_raw (o, ",\"detail\":"), e->detail, true);
+    o = put_string (put_raw (o, ",\"office\":"), e->office, false);
+    o = put_string (put_raw (o, ",\"prev\":"), prev_hex, false);
+    o = put_string (put_raw (o, ",\"role\":"), e->role, false);
+    o = put_int (put_raw (o, ",\"seq\":"), (int64_t) seq);
+    o = put_int (put_raw (o, ",\"time\":"), e->time);
+    o = put_int (put_raw (o, ",\"uid\":"), e->uid);
+    *o++ = '}';
+    *o = '\0';
+    return (size_t) (o - out);
 }
 
 /* The head in meta: (0, zeros) when there is none yet. */
@@ -214,17 +256,13 @@ int xf_audit_append (xf_txn_t *txn, xf_profile_t p, const xf_audit_entry_t *e, u
     int rc;
     if ((rc = check_entry (e, err)) != XF_OK || (rc = read_head (txn, &last, prev, err)) != XF_OK)
         return rc;
-    char *text = record_text (last + 1, e, prev);
-    if (!text)
-        return xf_err_set (err, XF_ENOMEM, "audit: out of memory for record %llu",
-                           (unsigned long long) (last + 1));
-    size_t len = strlen (text);
+    char text[RECORD_MAX];
+    size_t len = record_text (last + 1, e, prev, text);
     const void *parts[] = {prev, text};
     const size_t lens[] = {XF_HASH_LEN, len};
     rc = xf_hash (p, parts, lens, 2, hash, err);
     if (rc == XF_OK)
         rc = write_record (txn, last + 1, hash, text, len, err);
-    free (text);
     if (rc == XF_OK && seq)
         *seq = last + 1;
     return rc;

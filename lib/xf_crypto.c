@@ -10,6 +10,7 @@
 #include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +66,19 @@ int xf_profile_of_key (const EVP_PKEY *key)
     return -1;
 }
 
-static const EVP_MD *profile_md (xf_profile_t p)
+static EVP_MD *fetched[2];
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests (void)
 {
-    return p == XF_PROFILE_NATIONAL ? EVP_sm3 () : EVP_sha256 ();
+    fetched[XF_PROFILE_STANDARD] = EVP_MD_fetch (NULL, "SHA256", NULL);
+    fetched[XF_PROFILE_NATIONAL] = EVP_MD_fetch (NULL, "SM3", NULL);
+}
+
+const EVP_MD *xf_md (xf_profile_t p)
+{
+    pthread_once (&fetch_once, fetch_digests);
+    return fetched[p == XF_PROFILE_NATIONAL];
 }
 
 int xf_hash (xf_profile_t p, const void *const *parts, const size_t *lens, size_t n,
@@ -75,7 +86,7 @@ int xf_hash (xf_profile_t p, const void *const *parts, const size_t *lens, size_
 {
     EVP_MD_CTX *m = EVP_MD_CTX_new ();
     unsigned len = 0;
-    int ok = m && EVP_DigestInit_ex (m, profile_md (p), NULL) == 1;
+    int ok = m && EVP_DigestInit_ex (m, xf_md (p), NULL) == 1;
     for (size_t i = 0; ok && i < n; i++)
         ok = EVP_DigestUpdate (m, parts[i], lens[i]) == 1;
     ok = ok && EVP_DigestFinal_ex (m, out, &len) == 1 && len == XF_HASH_LEN;

@@ -32,6 +32,10 @@ const char *xf_profile_name (xf_profile_t p);
 /* The profile a signing key belongs to; -1 for a key of neither. */
 int         xf_profile_of_key (const EVP_PKEY *key);
 
+/* The profile's digest (SHA-256 or SM3), fetched from the provider once per process: an
+ * EVP_sha256 () handed to EVP_Digest* is looked up again on every call, which cost half of
+ * each hash of the audit chain. Never freed; NULL only when the provider lacks it. */
+const EVP_MD *xf_md (xf_profile_t p);
 /* SHA-256 or SM3 of the concatenation of n parts. */
 int xf_hash (xf_profile_t p, const void *const *parts, const size_t *lens, size_t n,
              uint8_t out[XF_HASH_LEN], xf_err_t *err);

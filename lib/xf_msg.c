@@ -102,15 +102,22 @@ int xf_msg_case_id_valid (const char *id)
 static int walk_string (const char *s, const char *path, const char *label, xf_err_t *err)
 {
     const unsigned char *p = (const unsigned char *) s;
-    size_t at = 0, n;
+    size_t at = 0, n, len;
     if (!s)
         return 0;
-    while (p[at]) {
-        if (!(n = xf_utf8_seq (p + at)))
+    if ((len = strlen (s)) > XF_MSG_MAX_TEXT)
+        return bad (err, label, "%s: longer than %d bytes", path, XF_MSG_MAX_TEXT);
+    /* Every string of every message received passes here: ASCII eight bytes at a time. */
+    while (at < len) {
+        uint64_t w;
+        if (at + 8 <= len && (memcpy (&w, p + at, 8), !(w & 0x8080808080808080ull)))
+            at += 8;
+        else if (p[at] < 0x80)
+            at++;
+        else if ((n = xf_utf8_seq (p + at)))
+            at += n;
+        else
             return bad (err, label, "%s: not valid UTF-8 (byte %zu)", path, at);
-        at += n;
-        if (at > XF_MSG_MAX_TEXT)
-            return bad (err, label, "%s: longer than %d bytes", path, XF_MSG_MAX_TEXT);
     }
     return 0;
 }
@@ -146,11 +153,22 @@ static int walk_value (const ProtobufCFieldDescriptor *f, const void *v, int ele
     }
 }
 
-/* The end of the path after snprintf appended k bytes at `at` (clamped on truncation). */
-static size_t path_end (size_t at, int k)
+/* Appends "[j]" to the path (clamped on truncation); no printf, for the same reason. */
+static size_t path_index (char *path, size_t at, size_t j)
 {
-    at += k > 0 ? (size_t) k : 0;
-    return at < PATH_MAX_ ? at : PATH_MAX_ - 1;
+    char digits[24];
+    size_t n = 0;
+    do
+        digits[n++] = (char) ('0' + j % 10);
+    while ((j /= 10));
+    if (at + n + 2 >= PATH_MAX_)
+        return at;
+    path[at++] = '[';
+    while (n)
+        path[at++] = digits[--n];
+    path[at++] = ']';
+    path[at] = '\0';
+    return at;
 }
 
 /* Appends ".name" (or "name" at the start) to the path; a memcpy, because this runs for
@@ -192,7 +210,7 @@ static int walk (const ProtobufCMessage *m, char *path, size_t at, const char *l
             if (n && !arr)
                 return bad (err, label, "%s: missing", path);
             for (size_t j = 0; j < n && !rc; j++) {
-                size_t kj = path_end (k, snprintf (path + k, PATH_MAX_ - k, "[%zu]", j));
+                size_t kj = path_index (path, k, j);
                 rc = walk_value (f, arr + j * size, 1, path, kj, label, err);
             }
         } else
@@ -703,16 +721,20 @@ static int check_hello (const Xf__Hello *h, xf_err_t *err)
     return h->routes ? check_routes (h->routes, label, err) : 0;
 }
 
-static int check_frame (const Xf__LinkFrame *f, Xf__Envelope **keep, xf_err_t *err);
+static int check_frame (const Xf__LinkFrame *f, const char *self, Xf__Envelope **keep,
+                        xf_err_t *err);
+static Xf__Envelope *frame_envelope_for (const Xf__LinkFrame *f, const char *self, xf_err_t *err);
 
 int xf_msg_frame_check (const Xf__LinkFrame *f, xf_err_t *err)
 {
-    return check_frame (f, NULL, err);
+    return check_frame (f, NULL, NULL, err);
 }
 
 /* The frame check; keep (may be NULL) receives the inner envelope it decoded, so that a
- * receiver decodes it once. */
-static int check_frame (const Xf__LinkFrame *f, Xf__Envelope **keep, xf_err_t *err)
+ * receiver decodes it once: in full, or its header alone when self is given and the envelope
+ * is addressed to another office. */
+static int check_frame (const Xf__LinkFrame *f, const char *self, Xf__Envelope **keep,
+                        xf_err_t *err)
 {
     Xf__Envelope *e;
     xf_err_t mine;              /* to learn the code of a failure when the caller gives no err */
@@ -743,7 +765,7 @@ static int check_frame (const Xf__LinkFrame *f, Xf__Envelope **keep, xf_err_t *e
         if (f->seq == 0)
             return xf_err_set (err, XF_EINVAL, "frame: envelope with seq 0 (link sequences "
                                "count from 1)");
-        if (!(e = xf_msg_frame_envelope (f, err)))
+        if (!(e = frame_envelope_for (f, self, err)))
             return err->code;
         if (keep)
             *keep = e;
@@ -852,8 +874,58 @@ static Xf__Envelope *newer_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
     return e;
 }
 
-Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Envelope **env,
-                                         xf_err_t *err)
+/* The envelope of a frame as an Envelope with its header alone (id, from, to, created,
+ * format; no body), for one that passes through: EnvelopeHeader reads fields 1 to 5 and
+ * protobuf-c keeps the body aside as an unknown field, which is dropped; the header alone is
+ * packed again (a few dozen bytes) and read back as an Envelope, so the caller holds one kind
+ * of message whatever the envelope's way. Checked as the header of a newer format is. */
+static Xf__Envelope *header_envelope (const Xf__EnvelopeHeader *h, xf_err_t *err)
+{
+    char label[LABEL_MAX];
+    Xf__EnvelopeHeader bare = *h;
+    uint8_t *buf = NULL;
+    bare.base.n_unknown_fields = 0;
+    bare.base.unknown_fields = NULL;
+    size_t n = pack (&bare.base, &buf);
+    Xf__Envelope *e = buf ? (Xf__Envelope *) unpack (&xf__envelope__descriptor, buf, n,
+                                                     "frame: envelope", err) : NULL;
+    free (buf);
+    if (!buf) {
+        xf_err_set (err, XF_ENOMEM, "frame: envelope: out of memory");
+        return NULL;
+    }
+    if (!e)
+        return NULL;
+    envelope_label (e, label);
+    if (e->format == 0)
+        bad (err, label, "no format");
+    else if (!walk_all (&e->base, label, err) && !check_header (e, label, err))
+        return e;
+    xf_err_prefix (err, "frame");
+    xf_msg_envelope_free (&e);
+    return NULL;
+}
+
+/* The envelope of frame f: decoded and checked in full when it is addressed to self (or
+ * self is NULL), else its header alone (header_envelope). */
+static Xf__Envelope *frame_envelope_for (const Xf__LinkFrame *f, const char *self, xf_err_t *err)
+{
+    const Xf__SignedEnvelope *s = f->envelope;
+    if (!self || walk_all (&s->base, "frame: signed envelope", err) || !s->envelope.len)
+        return xf_msg_frame_envelope (f, err);
+    Xf__EnvelopeHeader *h = (Xf__EnvelopeHeader *) unpack (&xf__envelope_header__descriptor,
+                                                           s->envelope.data, s->envelope.len,
+                                                           "frame: envelope", err);
+    if (!h)
+        return NULL;
+    Xf__Envelope *e = h->to && strcmp (h->to, self) != 0 ? header_envelope (h, err)
+                    : xf_msg_frame_envelope (f, err);
+    xf__envelope_header__free_unpacked (h, NULL);
+    return e;
+}
+
+static Xf__LinkFrame *frame_unpack (const uint8_t *buf, size_t len, const char *self,
+                                    Xf__Envelope **env, xf_err_t *err)
 {
     Xf__LinkFrame *f = (Xf__LinkFrame *) unpack (&xf__link_frame__descriptor, buf, len,
                                                  "frame", err);
@@ -861,7 +933,7 @@ Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Env
     *env = NULL;
     if (!f)
         return NULL;
-    int rc = check_frame (f, env, &mine);
+    int rc = check_frame (f, self, env, &mine);
     /* The frame is ours but the envelope in a newer format: relays still route it. */
     if (rc == XF_EVERSION && f->payload_case == XF__LINK_FRAME__PAYLOAD_ENVELOPE
         && f->version >= XF_LINK_VERSION_MIN && f->version <= XF_LINK_VERSION_MAX && f->seq
@@ -875,6 +947,19 @@ Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Env
         xf_msg_frame_free (&f);
     }
     return f;
+}
+
+Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Envelope **env,
+                                         xf_err_t *err)
+{
+    return frame_unpack (buf, len, NULL, env, err);
+}
+
+Xf__LinkFrame *xf_msg_frame_unpack_routed (const uint8_t *buf, size_t len, const char *self,
+                                           Xf__Envelope **env, xf_err_t *err)
+{
+    assert (self && "the code of the office receiving");
+    return frame_unpack (buf, len, self, env, err);
 }
 
 void xf_msg_frame_free (Xf__LinkFrame **f_p)

@@ -55,6 +55,14 @@ Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *er
  * forwarded; the office it is addressed to refuses it. */
 Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Envelope **env,
                                          xf_err_t *err);
+/* The same for the office `self`, which routes: an envelope addressed to another office only
+ * passes through, and *env gets its header alone (id, from, to, created and format checked
+ * as for a newer format; body_case not set). A relay forwards the bytes and never reads the
+ * body, so it does not decode it: the office it is addressed to checks every byte (and
+ * refuses it to the origin), as it checks the signature. One addressed to self is decoded and
+ * checked in full, as xf_msg_frame_unpack_full does. */
+Xf__LinkFrame *xf_msg_frame_unpack_routed (const uint8_t *buf, size_t len, const char *self,
+                                           Xf__Envelope **env, xf_err_t *err);
 void xf_msg_frame_free (Xf__LinkFrame **f_p);
 
 /* 0 if the frame is acceptable: version in XF_LINK_VERSION_MIN..MAX, exactly one payload,

@@ -57,9 +57,9 @@ static bool petitioner_key (const xf_office_t *o, const xf_case_t *c, uint8_t ha
     if (!normalized_identity (c, norm, sizeof norm))
         return false;
     if (o->has_identity_key)
-        return HMAC (EVP_sha256 (), o->identity_key, sizeof o->identity_key,
+        return HMAC (xf_md (XF_PROFILE_STANDARD), o->identity_key, sizeof o->identity_key,
                      (const uint8_t *) norm, strlen (norm), hash, &len) != NULL;
-    return EVP_Digest (norm, strlen (norm), hash, &len, EVP_sha256 (), NULL) == 1;
+    return EVP_Digest (norm, strlen (norm), hash, &len, xf_md (XF_PROFILE_STANDARD), NULL) == 1;
 }
 
 /* ---------------------------------------------------------------- at registration */

@@ -84,8 +84,8 @@ static int apply_here (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, i
 /* Sends the origin of an envelope that cannot be delivered a DeliveryError saying why
  * (out->reason). A delivery error that cannot be delivered itself is only refused: nothing
  * answers an answer. */
-static int bounce (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
-                   int64_t now, xf_applied_t *out, xf_err_t *err)
+static int bounce_env (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
+                       int64_t now, xf_applied_t *out, xf_err_t *err)
 {
     if (env->format <= XF_ENVELOPE_FORMAT && env->body_case == XF__ENVELOPE__BODY_DELIVERY_ERROR)
         return XF_OK;
@@ -108,6 +108,21 @@ static int bounce (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
     int rc = xf_office_send (txn, o, env->from, now, XF__ENVELOPE__BODY_DELIVERY_ERROR, &de, 0, err);
     if (rc == XF_OK)
         out->bounced = true;
+    return rc;
+}
+
+/* A relay holds only the header of an envelope passing through (xf_msg_frame_unpack_routed):
+ * the body is read here, for the origin's delivery error to name the case and the event (and
+ * not to answer an answer). A body that does not decode is the origin's fault; the header
+ * still says whom to tell. */
+static int bounce (xf_txn_t *txn, xf_office_t *o, const Xf__SignedEnvelope *se,
+                   const Xf__Envelope *env, int64_t now, xf_applied_t *out, xf_err_t *err)
+{
+    Xf__Envelope *full = NULL;
+    if (env->body_case == XF__ENVELOPE__BODY__NOT_SET && env->format <= XF_ENVELOPE_FORMAT && se)
+        full = xf_msg_envelope_unpack (se->envelope.data, se->envelope.len, NULL);
+    int rc = bounce_env (txn, o, full ? full : env, now, out, err);
+    xf_msg_envelope_free (&full);
     return rc;
 }
 
@@ -196,5 +211,5 @@ int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const c
         xf_office_refuse (out, "there is no office %s in this tree (from %s)", env->to, env->from);
         break;
     }
-    return bounce (txn, o, env, now, out, err);
+    return bounce (txn, o, se, env, now, out, err);
 }

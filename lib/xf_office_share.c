@@ -64,7 +64,7 @@ void xf_office_share_hash (const char *id, uint8_t status, uint32_t last_event,
     memcpy (buf, id, n + 1);   /* with its NUL: no id is a prefix of another's input */
     buf[n + 1] = status;
     xf_be32_put (buf + n + 2, last_event);
-    EVP_Digest (buf, n + 6, md, &mdlen, EVP_sha256 (), NULL);
+    EVP_Digest (buf, n + 6, md, &mdlen, xf_md (XF_PROFILE_STANDARD), NULL);
     memcpy (out, md, XF_SHARE_HASH_LEN);
 }
 

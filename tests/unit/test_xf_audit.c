@@ -368,6 +368,44 @@ static void test_optional_fields (void **state)
     assert_holds (x->store, XF_PROFILE_NATIONAL, 2);
 }
 
+/* The record text is written without jansson; it must be, byte for byte, what jansson's
+ * json_dumps (JSON_COMPACT | JSON_SORT_KEYS) writes for the same object (the form of every
+ * record written before), with the escapes at their longest: a detail of 2,000 quotes. */
+static void test_text_as_jansson_writes (void **state)
+{
+    xf_test_store_t *x = *state;
+    xf_err_t err = {0};
+    static char quotes[XF_AUDIT_DETAIL_MAX + 1], slashes[XF_AUDIT_CASE_MAX + 1];
+    memset (quotes, '"', XF_AUDIT_DETAIL_MAX);
+    memset (slashes, '\\', XF_AUDIT_CASE_MAX);
+    const xf_audit_entry_t more[] = {
+        {T0, "411300", INT64_C (4294967295), "viewer", "a/b\\c", slashes, quotes},
+        {0, "411300", -1, "node", "x", NULL, "\r\n\t/\u2028 é 中"},
+    };
+    append_t a = {.p = XF_PROFILE_STANDARD, .e = entries, .n = N_ENTRIES};
+    assert_int_equal (xf_store_write (x->store, do_append, &a, &err), XF_OK);
+    a = (append_t) {.p = XF_PROFILE_STANDARD, .e = more, .n = 2};
+    if (xf_store_write (x->store, do_append, &a, &err) != XF_OK)
+        fail_msg ("append: %s", err.msg);
+    for (uint64_t seq = 1; seq <= N_ENTRIES + 2; seq++) {
+        kv_t k = get_record (x->store, seq);
+        const char *text = (const char *) k.val + XF_HASH_LEN;
+        size_t len = k.vlen - XF_HASH_LEN;
+        json_error_t jerr;
+        json_t *o = json_loadb (text, len, 0, &jerr);
+        if (!o)
+            fail_msg ("record %llu is not JSON: %s", (unsigned long long) seq, jerr.text);
+        char *again = json_dumps (o, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_non_null (again);
+        if (strlen (again) != len || memcmp (again, text, len) != 0)
+            fail_msg ("record %llu: %.*s\njansson: %s", (unsigned long long) seq, (int) len,
+                      text, again);
+        free (again);
+        json_decref (o);
+    }
+    assert_holds (x->store, XF_PROFILE_STANDARD, N_ENTRIES + 2);
+}
+
 static int do_append_no_seq (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     return xf_audit_append (txn, XF_PROFILE_STANDARD, arg, NULL, err);
@@ -835,6 +873,7 @@ int main (void)
         cmocka_unit_test (test_append_and_verify),
         cmocka_unit_test_setup_teardown (test_optional_fields, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_seq_may_be_null, setup_store, teardown),
+        cmocka_unit_test_setup_teardown (test_text_as_jansson_writes, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_profile_mismatch, setup_store, teardown),
         cmocka_unit_test_setup_teardown (test_bad_entries_refused, setup_chain, teardown),
         cmocka_unit_test_setup_teardown (test_append_refused_when_head_behind, setup_chain,

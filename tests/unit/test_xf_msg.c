@@ -1222,6 +1222,107 @@ static void test_newer_format_for_relays (void **state)
     xf_msg_frame_free (&g);
 }
 
+/* The fixture's frame through the decoder of an office that routes (self). */
+static Xf__LinkFrame *unpack_routed (fx_t *x, const char *self, Xf__Envelope **e, xf_err_t *err)
+{
+    uint8_t *buf = NULL;
+    size_t n = fx_pack (x, &buf);
+    assert_true (n > 0);
+    Xf__LinkFrame *g = xf_msg_frame_unpack_routed (buf, n, self, e, err);
+    free (buf);
+    return g;
+}
+
+/* xf_msg_frame_unpack_routed: an envelope addressed to the office decoding it is decoded and
+ * checked in full; one passing through comes back with its header alone, and a body that
+ * this build refuses passes the relay (the office it is addressed to refuses it), a header
+ * that does not hold does not. */
+static void test_routed_reads_the_header_of_passing_envelopes (void **state)
+{
+    (void) state;
+    fx_t x;
+    xf_err_t err = {0};
+    Xf__Envelope *e = NULL;
+    fx_init (&x);                           /* to 411300: for 411300, in full */
+    Xf__LinkFrame *g = unpack_routed (&x, "411300", &e, &err);
+    if (!g)
+        fail_msg ("refused: %s", err.msg);
+    assert_int_equal (e->body_case, XF__ENVELOPE__BODY_CASE_EVENT);
+    assert_non_null (e->case_event);
+    xf_msg_envelope_free (&e);
+    xf_msg_frame_free (&g);
+
+    g = unpack_routed (&x, "410000", &e, &err);   /* passing 410000: the header */
+    if (!g)
+        fail_msg ("refused: %s", err.msg);
+    assert_int_equal (e->body_case, XF__ENVELOPE__BODY__NOT_SET);
+    assert_int_equal (e->format, XF_ENVELOPE_FORMAT);
+    assert_string_equal (e->id->origin, "411324");
+    assert_int_equal (e->id->seq, 17);
+    assert_string_equal (e->from, "411324");
+    assert_string_equal (e->to, "411300");
+    assert_int_equal (e->created, 1767225600);
+    assert_int_equal (e->base.n_unknown_fields, 0);
+    uint8_t *inner = NULL;
+    size_t n = xf_msg_envelope_pack (&x.env, &inner);
+    assert_int_equal (g->envelope->envelope.len, n);   /* the bytes to forward, untouched */
+    assert_memory_equal (g->envelope->envelope.data, inner, n);
+    free (inner);
+    xf_msg_envelope_free (&e);
+    xf_msg_frame_free (&g);
+
+    fx_event (&x, XF__CASE_EVENT__BODY_REJECTION);
+    x.rej.reason = "";                      /* a body this build refuses */
+    g = unpack_routed (&x, "410000", &e, &err);
+    if (!g)
+        fail_msg ("a relay refused a body it does not read: %s", err.msg);
+    assert_int_equal (e->body_case, XF__ENVELOPE__BODY__NOT_SET);
+    xf_msg_envelope_free (&e);
+    xf_msg_frame_free (&g);
+    assert_null (unpack_routed (&x, "411300", &e, &err));   /* where it is addressed: refused */
+    assert_null (e);
+    assert_int_equal (err.code, XF_EINVAL);
+    assert_non_null (strstr (err.msg, "frame: envelope 411324/17"));
+
+    struct {
+        const char *from, *to;
+        int64_t created;
+        uint32_t format;
+        const char *phrase;
+    } bad[] = {
+        {"411324", "abc", 1767225600, 1, "to \"abc\" is not an office code"},
+        {"411399", "411300", 1767225600, 1, "from \"411399\" is not the origin"},
+        {"411324", "411324", 1767225600, 1, "addressed to its own origin"},
+        {"411324", "411300", 0, 1, "created 0 is not a time"},
+        {"411324", "411300", 1767225600, 0, "no format"},
+        {"411324", "41\xff" "300", 1767225600, 1, "not valid UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fx_init (&x);
+        x.env.from = (char *) bad[i].from;
+        x.env.to = (char *) bad[i].to;
+        x.env.created = bad[i].created;
+        x.env.format = bad[i].format;
+        e = (Xf__Envelope *) &x;            /* must come back NULL */
+        assert_null (unpack_routed (&x, "410000", &e, &err));
+        assert_null (e);
+        assert_int_equal (err.code, XF_EINVAL);
+        if (strncmp (err.msg, "frame: envelope", 15) != 0 || !strstr (err.msg, bad[i].phrase))
+            fail_msg ("\"%s\" not in \"%s\"", bad[i].phrase, err.msg);
+    }
+    fx_init (&x);
+    x.se.envelope = (ProtobufCBinaryData) { 4, (uint8_t *) "\xff\xff\xff\xff" };
+    x.raw = 1;
+    assert_null (unpack_routed (&x, "410000", &e, &err));
+    assert_non_null (strstr (err.msg, "do not decode as EnvelopeHeader"));
+    fx_hello (&x);                          /* not an envelope: no env */
+    x.raw = 0;
+    g = unpack_routed (&x, "410000", &e, &err);
+    assert_non_null (g);
+    assert_null (e);
+    xf_msg_frame_free (&g);
+}
+
 static void test_inner_empty_or_garbage (void **state)
 {
     (void) state;
@@ -1465,6 +1566,7 @@ int main (void)
         cmocka_unit_test (test_seal),
         cmocka_unit_test (test_format),
         cmocka_unit_test (test_newer_format_for_relays),
+        cmocka_unit_test (test_routed_reads_the_header_of_passing_envelopes),
         cmocka_unit_test (test_inner_empty_or_garbage),
         cmocka_unit_test (test_inner_unknown_fields_accepted),
         cmocka_unit_test (test_inner_non_canonical_refused),

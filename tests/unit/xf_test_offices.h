@@ -149,7 +149,7 @@ static inline int xf_test_apply_with (xf_test_office_t *to, const char *peer, co
     uint8_t *frame = NULL;
     Xf__Envelope *env = NULL;
     size_t flen = xf_msg_frame_pack_signed (1, 1, 0, bytes, len, &frame);
-    Xf__LinkFrame *f = xf_msg_frame_unpack_full (frame, flen, &env, &err);
+    Xf__LinkFrame *f = xf_msg_frame_unpack_routed (frame, flen, to->code, &env, &err);   /* as xfsyncd */
     free (frame);
     if (!f)
         fail_msg ("an envelope from %s to %s does not decode: %s", peer, to->code, err.msg);
