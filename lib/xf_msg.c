@@ -48,6 +48,31 @@ static int fail (xf_err_t *err, int code, const char *label, const char *fmt, ..
 
 #define bad(err, label, ...) fail ((err), XF_EINVAL, (label), __VA_ARGS__)
 
+/* Labels are put together for every message checked and read only when a check fails:
+ * appended with memcpy, not printf, cut at LABEL_MAX - 1 bytes. */
+static size_t label_put (char *label, size_t at, const char *s)
+{
+    size_t n = strlen (s);
+    if (at + n >= LABEL_MAX)
+        n = LABEL_MAX - 1 - at;
+    memcpy (label + at, s, n);
+    label[at + n] = '\0';
+    return at + n;
+}
+
+static size_t label_uint (char *label, size_t at, unsigned long long v)
+{
+    char digits[24];
+    size_t n = 0;
+    do
+        digits[n++] = (char) ('0' + v % 10);
+    while ((v /= 10));
+    while (n && at + 1 < LABEL_MAX)
+        label[at++] = digits[--n];
+    label[at] = '\0';
+    return at;
+}
+
 /* Hand-built messages may hold NULL for an unset string; protobuf-c packs it as "". */
 static const char *nz (const char *s)
 {
@@ -384,8 +409,14 @@ static int check_event_seq (const Xf__CaseEvent *ev, bool numbered, bool earlier
     if (!xf_msg_case_id_valid (ev->case_id))
         return bad (err, label, "case id \"%s\" is not <office>-<yyyy>-<6 digits>",
                     show (ev->case_id).s);
-    snprintf (l2, sizeof l2, "%s: case %s event %u (%s)", label, ev->case_id,
-              (unsigned) ev->seq, xf_msg_event_name (ev));
+    size_t at = label_put (l2, 0, label);   /* "<label>: case <id> event <seq> (<name>)" */
+    at = label_put (l2, at, ": case ");
+    at = label_put (l2, at, ev->case_id);
+    at = label_put (l2, at, " event ");
+    at = label_uint (l2, at, ev->seq);
+    at = label_put (l2, at, " (");
+    at = label_put (l2, at, xf_msg_event_name (ev));
+    label_put (l2, at, ")");
     if (ev->seq == 0 && numbered)
         return bad (err, l2, "seq 0 (a case's events count from 1)");
     int rc = check_code (ev->office, "office", l2, err);
@@ -643,11 +674,13 @@ static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
 
 static void envelope_label (const Xf__Envelope *e, char label[LABEL_MAX])
 {
-    if (e->id)
-        snprintf (label, LABEL_MAX, "envelope %s/%llu", show (e->id->origin).s,
-                  (unsigned long long) e->id->seq);
-    else
-        snprintf (label, LABEL_MAX, "envelope");
+    size_t at = label_put (label, 0, "envelope");
+    if (e->id) {
+        at = label_put (label, at, " ");
+        at = label_put (label, at, show (e->id->origin).s);
+        at = label_put (label, at, "/");
+        label_uint (label, at, e->id->seq);
+    }
 }
 
 /* What routing needs, in every format: who sent it, to whom, when. */

@@ -80,6 +80,12 @@ void xf_office_set_limits (xf_office_t *o, const xf_limits_t *lim)
 
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err)
 {
+    return xf_office_load_case_pair (txn, id, c_p, NULL, err);
+}
+
+int xf_office_load_case_pair (xf_txn_t *txn, const char *id, xf_case_t **c_p,
+                              xf_case_t **before_p, xf_err_t *err)
+{
     const void *val = NULL;
     size_t len = 0;
     /* an empty or oversized id is no case, not a store failure (LMDB refuses such keys) */
@@ -92,6 +98,10 @@ int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_
         return rc;
     if (!(*c_p = xf_case_unpack (val, len, err)))
         return xf_err_prefix (err, "case %s", id);
+    if (before_p && !(*before_p = xf_case_unpack (val, len, err))) {
+        xf_case_destroy (c_p);
+        return xf_err_prefix (err, "case %s", id);
+    }
     return XF_OK;
 }
 

@@ -199,14 +199,12 @@ static int move_one (xf_txn_t *txn, move_t *mv, const char *id, xf_err_t *err)
 {
     xf_case_t *c = NULL, *before = NULL;
     xf_day_t today = xf_day_of_time (mv->who->now);
-    int rc = xf_office_load_case (txn, id, &c, err);
+    int rc = xf_office_load_case_pair (txn, id, &c, &before, err);
     if (rc != XF_OK)
         return rc;
     rc = xf_case_check_move (c, mv->o->code, mv->m->kind, err);
     if (rc == XF_OK && (mv->m->kind == XF_MOVE_ASSIGN || mv->m->kind == XF_MOVE_TRANSFER))
         rc = xf_case_check_conflict (c, mv->to, xf_routes_name (mv->o->net.routes, mv->to), err);
-    if (rc == XF_OK && !(before = xf_case_copy (c)))
-        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
     const char *dest = rc == XF_OK ? destination (mv, c) : NULL;
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     if (rc == XF_OK && dest && !xf_case_watched_by (c, dest))

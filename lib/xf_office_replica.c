@@ -241,12 +241,17 @@ int xf_office_receive_event (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *
 int xf_office_take_record (xf_txn_t *txn, xf_office_t *o, const xf_case_t *old,
                            const xf_case_t *rec, const Xf__CaseEvent *latest, xf_err_t *err)
 {
-    xf_case_t *c = xf_case_copy (rec);
-    if (!c)
-        return xf_err_set (err, XF_ENOMEM, "out of memory");
+    /* The record in the envelope itself, its two fields of this office's bookkeeping set for
+     * the store and put back after (adopt changes nothing else): a copy cost a pack and an
+     * unpack of the whole case for every event received. The envelope is the caller's, not
+     * const memory. */
+    xf_case_t *c = (xf_case_t *) rec;
+    uint32_t last_event = c->last_event;
+    __typeof__ (c->due_counted) due_counted = c->due_counted;
     c->last_event = latest->seq;
     int rc = xf_office_adopt (txn, o, old, c, err);
-    xf_case_destroy (&c);
+    c->last_event = last_event;
+    c->due_counted = due_counted;
     /* the office it was sent to recorded an event: the case arrived, nothing is left to take
      * back */
     if (rc == XF_OK && old && strcmp (latest->office, old->owner) == 0)

@@ -27,21 +27,19 @@ static void decode (const void *val, size_t vlen, xf_figures_t *f)
 static int add_bucket (xf_txn_t *txn, int level, xf_day_t first, const xf_figures_t *delta,
                        xf_err_t *err)
 {
-    uint8_t key[KEY_LEN], val[8 * XF_ST_COUNT];
-    xf_figures_t cur;
+    uint8_t key[KEY_LEN], val[8 * XF_ST_COUNT] = {0};
     const void *old = NULL;
     size_t oldlen = 0;
     bucket_key (key, level, first);
     int rc = xf_txn_get (txn, XF_DB_STATS, key, KEY_LEN, &old, &oldlen, err);
-    if (rc == XF_ENOTFOUND)
-        memset (&cur, 0, sizeof cur);
-    else if (rc == XF_OK)
-        decode (old, oldlen, &cur);
-    else
+    if (rc == XF_OK)   /* the stored bytes as they are; a shorter value's missing counters 0 */
+        memcpy (val, old, oldlen < sizeof val ? oldlen - oldlen % 8 : sizeof val);
+    else if (rc != XF_ENOTFOUND)
         return rc;
-    xf_figures_add (&cur, delta);
+    /* only the counters that move (a bump moves one of them, for every case changed) */
     for (int i = 0; i < XF_ST_COUNT; i++)
-        xf_be64_put (val + 8 * i, (uint64_t) cur.v[i]);
+        if (delta->v[i])
+            xf_be64_put (val + 8 * i, xf_be64_get (val + 8 * i) + (uint64_t) delta->v[i]);
     return xf_txn_put (txn, XF_DB_STATS, key, KEY_LEN, val, sizeof val, err);
 }
 

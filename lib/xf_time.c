@@ -91,12 +91,25 @@ int xf_day_parse (const char *s, xf_day_t *out, xf_err_t *err)
     return XF_OK;
 }
 
+/* Writes v as exactly n decimal digits (its last n). No printf: every audit record and
+ * every case shown formats dates. */
+static char *put_digits (char *o, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        o[i] = (char) ('0' + v % 10);
+    return o + n;
+}
+
 void xf_day_format (xf_day_t day, char out[11])
 {
     int y, m, d;
     xf_day_to_ymd (day, &y, &m, &d);
-    snprintf (out, 11, "%04u-%02u-%02u", (unsigned) y % 10000u, (unsigned) m % 100u,
-              (unsigned) d % 100u);
+    char *o = put_digits (out, (unsigned) y, 4);
+    *o++ = '-';
+    o = put_digits (o, (unsigned) m, 2);
+    *o++ = '-';
+    o = put_digits (o, (unsigned) d, 2);
+    *o = '\0';
 }
 
 int xf_time_parse (const char *s, int64_t *out, xf_err_t *err)
@@ -122,10 +135,15 @@ void xf_time_format (int64_t t, char out[26])
 {
     xf_day_t day = xf_day_of_time (t);
     int64_t sec = t - xf_day_start (day);
-    char date[11];
-    xf_day_format (day, date);
-    snprintf (out, 26, "%.10sT%02u:%02u:%02u+08:00", date, (unsigned) (sec / 3600) % 100u,
-              (unsigned) (sec / 60 % 60) % 100u, (unsigned) (sec % 60) % 100u);
+    xf_day_format (day, out);
+    char *o = out + 10;
+    *o++ = 'T';
+    o = put_digits (o, (unsigned) (sec / 3600), 2);
+    *o++ = ':';
+    o = put_digits (o, (unsigned) (sec / 60 % 60), 2);
+    *o++ = ':';
+    o = put_digits (o, (unsigned) (sec % 60), 2);
+    memcpy (o, "+08:00", 7);
 }
 
 static void set_month (xf_period_t *p, int y, int m)
