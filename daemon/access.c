@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "log.h"
 #include "node.h"
@@ -30,28 +31,87 @@ int access_open (xf_node_t *node, char *errbuf, size_t errlen)
     return 0;
 }
 
-void access_caller (xf_node_t *node, uid_t uid, access_caller_t *c)
+/* Who a uid is, as the system said at most CALLER_TTL_MS ago. Every request asks, and the
+ * lookups (the passwd entry, the group list, each group's name: files read again each time)
+ * cost more than a whole `status`, which monitors poll. A change of a user's groups takes
+ * effect within the TTL; the role is worked out from them on every request, so a reload of
+ * [roles] takes effect at once. */
+#define CALLER_TTL_MS 2000
+#define CALLERS_KEPT  8
+
+typedef struct {
+    uid_t uid;
+    int64_t at_ms;             /* 0: the slot is free */
+    char name[64];
+    char *groups[GROUPS_MAX];
+    size_t n_groups;
+} known_caller_t;
+
+static known_caller_t known[CALLERS_KEPT];
+
+static int64_t now_ms (void)
+{
+    struct timespec t;
+    clock_gettime (CLOCK_MONOTONIC, &t);
+    return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void forget (known_caller_t *k)
+{
+    for (size_t i = 0; i < k->n_groups; i++)
+        free (k->groups[i]);
+    memset (k, 0, sizeof *k);
+}
+
+static void look_up (known_caller_t *k, uid_t uid, int64_t now)
 {
     struct passwd pw, *pwp = NULL;
     char buf[4096];
+    forget (k);
+    k->uid = uid;
+    k->at_ms = now;
+    if (getpwuid_r (uid, &pw, buf, sizeof buf, &pwp) != 0 || !pwp)
+        return;
+    snprintf (k->name, sizeof k->name, "%s", pwp->pw_name);
+    gid_t gids[GROUPS_MAX];
+    int n = GROUPS_MAX;
+    if (getgrouplist (pwp->pw_name, pwp->pw_gid, gids, &n) < 0)
+        n = GROUPS_MAX;   /* more than we keep: the first ones */
+    for (int i = 0; i < n && k->n_groups < GROUPS_MAX; i++) {
+        struct group gr, *grp = NULL;
+        char gbuf[4096];
+        if (getgrgid_r (gids[i], &gr, gbuf, sizeof gbuf, &grp) == 0 && grp
+            && (k->groups[k->n_groups] = strdup (grp->gr_name)))
+            k->n_groups++;
+    }
+}
+
+static const known_caller_t *caller_of (uid_t uid)
+{
+    int64_t now = now_ms ();
+    known_caller_t *oldest = &known[0];
+    for (size_t i = 0; i < CALLERS_KEPT; i++) {
+        known_caller_t *k = &known[i];
+        if (k->at_ms && k->uid == uid && now - k->at_ms < CALLER_TTL_MS)
+            return k;
+        if (k->at_ms < oldest->at_ms)
+            oldest = k;
+    }
+    look_up (oldest, uid, now);
+    return oldest;
+}
+
+void access_caller (xf_node_t *node, uid_t uid, access_caller_t *c)
+{
+    const known_caller_t *k = caller_of (uid);
     memset (c, 0, sizeof *c);
     c->op.uid = (uint32_t) uid;
     c->op.name = c->name;
     c->op.groups = (const char *const *) c->group_names;
-    if (getpwuid_r (uid, &pw, buf, sizeof buf, &pwp) == 0 && pwp) {
-        snprintf (c->name, sizeof c->name, "%s", pwp->pw_name);
-        gid_t gids[GROUPS_MAX];
-        int n = GROUPS_MAX;
-        if (getgrouplist (pwp->pw_name, pwp->pw_gid, gids, &n) < 0)
-            n = GROUPS_MAX;   /* more than we keep: the first ones */
-        for (int i = 0; i < n && c->op.n_groups < GROUPS_MAX; i++) {
-            struct group gr, *grp = NULL;
-            char gbuf[4096];
-            if (getgrgid_r (gids[i], &gr, gbuf, sizeof gbuf, &grp) == 0 && grp
-                && (c->group_names[c->op.n_groups] = strdup (grp->gr_name)))
-                c->op.n_groups++;
-        }
-    }
+    memcpy (c->name, k->name, sizeof c->name);
+    for (size_t i = 0; i < k->n_groups; i++)
+        if ((c->group_names[c->op.n_groups] = strdup (k->groups[i])))
+            c->op.n_groups++;
     c->role = xf_access_role (node->access, &c->op);
 }
 

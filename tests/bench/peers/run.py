@@ -19,6 +19,13 @@ One relay workload, county → city → province, ~1 KB messages, through four s
              pull consumer at the province
   baseline   bench_relay_baseline run (the minimal durable CURVE+LMDB relay: the raw limit)
 
+The relay alone (xfsync and mosquitto, `relay_drain`): the city stopped, N messages published
+and acknowledged at the county (xfsync: escalated, queued in the county's outbox; mosquitto:
+queued on the county's bridge), the city started, and the backlog timed at the province from
+its first arrival to its last: the hops' work without the origin's (an escalation is a case's
+state change, its event, audit record and copies at the county; a publish is none of that).
+NATS has no store at the county or the city in this chain, so nothing to drain.
+
 Each is run twice with N messages: once clean (the throughput reported), once with
 `strace -f -c -e trace=fsync,fdatasync,msync,sync_file_range -p PID` attached to every broker or
 node of the chain (the fsync count per message; the throughput under strace is reported too).
@@ -155,6 +162,7 @@ class Arrivals:
     number) in a thread: how often each number arrived, and when the last new one did."""
     def __init__(self, stream):
         self.counts = collections.Counter()
+        self.first = {}          # seq -> when it first arrived
         self.ndistinct = 0
         self.t_last_new = self.t_last = None
         self.lock = threading.Lock()
@@ -171,6 +179,7 @@ class Arrivals:
                 self.counts[seq] += 1
                 self.t_last = now
                 if self.counts[seq] == 1:
+                    self.first[seq] = now
                     self.t_last_new = now
                     self.ndistinct += 1
 
@@ -203,6 +212,12 @@ class Arrivals:
                 return False
             time.sleep(0.005)
         return True
+
+    def span(self, lo, hi):
+        """When the first and the last of lo..hi first arrived."""
+        with self.lock:
+            ts = [self.first[s] for s in range(lo, hi + 1) if s in self.first]
+        return (min(ts), max(ts)) if ts else (None, None)
 
     def verdict(self, lo, hi):
         with self.lock:
@@ -376,6 +391,26 @@ def peer_throughput(chain, lo, hi, use_strace, tmp, tag):
     return {"messages": n, "seconds": round(dt, 3), "msgs_per_s": round(n / dt, 1)}, calls
 
 
+def drain_rate(n, t_first, t_last):
+    """Messages after the first arrival, over the time from it to the last arrival."""
+    dt = t_last - t_first
+    return {"messages": n, "seconds_first_to_last": round(dt, 3),
+            "msgs_per_s": round((n - 1) / dt, 1) if dt > 0 else None}
+
+
+def peer_drain(chain, lo, hi):
+    """The relay alone: the city stopped, every message published and acknowledged at the
+    county (queued on its bridge), then the city started and the backlog timed at the province
+    from its first arrival to its last."""
+    PROCS.stop(chain.proc["city"])
+    pub, _, _ = chain.publish(lo, hi)
+    pub.wait(600); PROCS.stop(pub)
+    chain.start_broker("city")
+    if not chain.arr.wait(lo, hi, 600, idle=30):
+        raise SystemExit(f"drain: {chain.arr.distinct(lo, hi)} of {hi - lo + 1} arrived")
+    return drain_rate(hi - lo + 1, *chain.arr.span(lo, hi))
+
+
 def peer_kill(chain, lo, hi, rate, down, idle):
     n = hi - lo + 1
     pub, feeder, _ = chain.publish(lo, hi, rate)
@@ -445,6 +480,30 @@ class Xfsync:
         calls = st.stop() if st else None
         return {"messages": n, "seconds": round(dt, 3), "msgs_per_s": round(n / dt, 1),
                 "unit": "case escalations (~1 KB envelopes), 1,000 per county transaction"}, calls
+
+    def drain(self, n):
+        """The relay alone, as peer_drain: the city stopped, n escalations queued at the county,
+        the city started; the province's count polled every 5 ms, from the first arrival to the
+        last (the county's link coming up is not counted, as the bridge's reconnection is not)."""
+        ids = relay.register(self.county, n)
+        self.city.stop()
+        for i in range(0, n, 1000):
+            self.county.client.ask("case.escalate", ids=ids[i:i + 1000], to="410000", note="drain")
+        before = relay.total(self.prov)
+        self.city.start(self.xfsyncd)
+        t_first, deadline = None, time.time() + 600
+        while True:
+            got, now = relay.total(self.prov) - before, time.time()
+            if got and t_first is None:
+                t_first, at_first = now, got
+            if got >= n:
+                break
+            if now > deadline:
+                raise SystemExit(f"xfsync drain: {got} of {n} after 600 s")
+            time.sleep(0.005)
+        r = drain_rate(n - at_first + 1, t_first, now)
+        r["messages"] = n
+        return r
 
     def kill(self, n, rate, down, idle):
         ids = relay.register(self.county, n)
@@ -618,6 +677,7 @@ def main():
                 r["fsync"] = sync_summary(calls, n, "LMDB: one fdatasync per commit counted; the meta page's "
                                           "O_DSYNC write is a second flush not counted here")
                 r["msgs_per_s_under_strace"] = rs["msgs_per_s"]
+            r["relay_drain"] = combine([xf.drain(n) for _ in range(a.repeat)])
             xf.stop()
             out["systems"]["xfsync"] = r
             say(f"xfsync kill test: {k} escalations at {rate}/s, the city SIGKILLed")
@@ -637,6 +697,10 @@ def main():
                 rs, calls = peer_throughput(c, a.repeat * n + 1, (a.repeat + 1) * n, True, tmp, name)
                 r["fsync"] = sync_summary(calls, n)
                 r["msgs_per_s_under_strace"] = rs["msgs_per_s"]
+            if name == "mosquitto":
+                base = (a.repeat + 1) * n
+                r["relay_drain"] = combine([peer_drain(c, base + i * n + 1, base + (i + 1) * n)
+                                            for i in range(a.repeat)])
             r["settings"] = c.settings
             out["systems"][name] = r
             say(f"{name} kill test: {k} messages at {rate}/s, the city SIGKILLed")
@@ -658,6 +722,13 @@ def main():
                                                  "mosquitto": s["mosquitto"]["msgs_per_s"]}
         if xt and bt:
             targets["xfsync_at_least_half_baseline"] = {"met": xt >= bt / 2, "ratio": round(xt / bt, 3)}
+        # the relay alone (a backlog drained, the origin's own work not counted, on both sides)
+        xd = s.get("xfsync", {}).get("relay_drain", {}).get("msgs_per_s")
+        md = s.get("mosquitto", {}).get("relay_drain", {}).get("msgs_per_s")
+        if xd and md:
+            targets["xfsync_relay_above_mosquitto_relay"] = {"met": xd > md, "xfsync": xd, "mosquitto": md}
+        if xd and bt:
+            targets["xfsync_relay_at_least_half_baseline"] = {"met": xd >= bt / 2, "ratio": round(xd / bt, 3)}
         kx = out["kill"].get("xfsync")
         if kx:
             peers_bad = {p: {"lost": v["lost"], "duplicated": v["duplicated"]}
