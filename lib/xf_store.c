@@ -1,6 +1,7 @@
 /* xf_store.c — LMDB persistence: environment, named databases, transactions that grow the map
  * instead of failing, and the schema version check. */
 #include "xf_store.h"
+#include "xf_store_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -18,28 +19,12 @@
 #define DEFAULT_LIMIT ((size_t) 1 << 40)
 #define MAX_GROWTHS   24
 
-static const char *const db_names[XF_DB_COUNT] = {
+const char *const xf_store_db_names[XF_DB_COUNT] = {
     "meta", "cases", "events", "due", "petitioner", "query", "status",
     "outbox", "links", "stats", "snapshots", "audit", "urge", "share", "digest",
 };
 
-struct xf_store {
-    MDB_env *env;
-    MDB_dbi dbi[XF_DB_COUNT];
-    size_t map_size, max_map_size;
-    char *dir;
-    char failed[300];   /* why the store refuses changes since a commit failed ("": it does not) */
-    xf_histogram_t commit_seconds;   /* every write commit, fsync included (metrics) */
-    atomic_int copying;   /* a copy runs in another thread: the map must not move */
-};
-
-struct xf_txn {
-    xf_store_t *store;
-    MDB_txn *txn;
-    bool map_full;   /* sticky: a put hit MDB_MAP_FULL, the whole callback is retried */
-};
-
-static int lmdb_err (xf_err_t *err, int rc, const char *what, const xf_store_t *s)
+int xf_store_lmdb_err (xf_err_t *err, int rc, const char *what, const xf_store_t *s)
 {
     const char *hint = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
                        ? ": it is not an xfsync store, or it is damaged (move it away, or restore "
@@ -55,15 +40,15 @@ static int open_dbs (xf_store_t *s, bool read_only, xf_err_t *err)
     MDB_txn *txn;
     int rc = mdb_txn_begin (s->env, NULL, read_only ? MDB_RDONLY : 0, &txn);
     if (rc != 0)
-        return lmdb_err (err, rc, "begin", s);
+        return xf_store_lmdb_err (err, rc, "begin", s);
     for (int i = 0; i < XF_DB_COUNT; i++) {
-        if ((rc = mdb_dbi_open (txn, db_names[i], read_only ? 0 : MDB_CREATE, &s->dbi[i])) != 0) {
+        if ((rc = mdb_dbi_open (txn, xf_store_db_names[i], read_only ? 0 : MDB_CREATE, &s->dbi[i])) != 0) {
             mdb_txn_abort (txn);
-            return lmdb_err (err, rc, db_names[i], s);
+            return xf_store_lmdb_err (err, rc, xf_store_db_names[i], s);
         }
     }
     if ((rc = mdb_txn_commit (txn)) != 0)
-        return lmdb_err (err, rc, "commit", s);
+        return xf_store_lmdb_err (err, rc, "commit", s);
     return XF_OK;
 }
 
@@ -100,7 +85,7 @@ static bool every_page_readable (xf_store_t *s)
         if (mdb_dbi_open (txn, NULL, 0, &dbi) == 0)
             touch_db (txn, dbi, &sum);
         for (int i = 0; i < XF_DB_COUNT; i++)
-            if (mdb_dbi_open (txn, db_names[i], 0, &dbi) == 0)
+            if (mdb_dbi_open (txn, xf_store_db_names[i], 0, &dbi) == 0)
                 touch_db (txn, dbi, &sum);
         _exit (0);
     }
@@ -170,11 +155,11 @@ xf_store_t *xf_store_open (const char *dir, const xf_store_opts_t *opts, xf_err_
     if ((rc = mdb_env_create (&s->env)) != 0
         || (rc = mdb_env_set_maxdbs (s->env, XF_DB_COUNT)) != 0
         || (rc = mdb_env_set_mapsize (s->env, s->map_size)) != 0) {
-        lmdb_err (err, rc, "create", s);
+        xf_store_lmdb_err (err, rc, "create", s);
         goto fail;
     }
     if ((rc = mdb_env_open (s->env, dir, flags, 0600)) != 0) {
-        lmdb_err (err, rc, "open", s);
+        xf_store_lmdb_err (err, rc, "open", s);
         goto fail;
     }
     /* An existing store may be larger than what we asked for: LMDB keeps its size. */
@@ -276,9 +261,9 @@ int xf_store_file_check (const char *file, xf_store_file_info_t *info, xf_err_t 
     for (int i = 0; i < XF_DB_COUNT; i++) {
         MDB_dbi dbi;
         MDB_stat dst;
-        if ((rc = mdb_dbi_open (txn, db_names[i], 0, &dbi)) != 0) {
+        if ((rc = mdb_dbi_open (txn, xf_store_db_names[i], 0, &dbi)) != 0) {
             rc = xf_err_set (err, XF_ESTORE, "%s is not an xfsync store: it has no %s database",
-                             file, db_names[i]);
+                             file, xf_store_db_names[i]);
             goto done;
         }
         mdb_stat (txn, dbi, &dst);
@@ -329,7 +314,7 @@ static int grow (xf_store_t *s, xf_err_t *err)
     size_t next = s->map_size * 2 > s->max_map_size ? s->max_map_size : s->map_size * 2;
     int rc = mdb_env_set_mapsize (s->env, next);
     if (rc != 0)
-        return lmdb_err (err, rc, "grow map", s);
+        return xf_store_lmdb_err (err, rc, "grow map", s);
     s->map_size = next;
     return XF_OK;
 }
@@ -363,7 +348,7 @@ static int reopen_for_reads (xf_store_t *s, xf_err_t *err)
     if ((rc = mdb_env_create (&s->env)) != 0 || (rc = mdb_env_set_maxdbs (s->env, XF_DB_COUNT)) != 0
         || (rc = mdb_env_set_mapsize (s->env, s->map_size)) != 0
         || (rc = mdb_env_open (s->env, s->dir, MDB_NOTLS | MDB_RDONLY, 0600)) != 0)
-        return lmdb_err (err, rc, "reopen for reads", s);
+        return xf_store_lmdb_err (err, rc, "reopen for reads", s);
     return open_dbs (s, true, err);
 }
 
@@ -376,8 +361,11 @@ int xf_store_write (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
 {
     if (s->failed[0])
         return xf_err_set (err, XF_ESTORE, "store %s: %s", s->dir, s->failed);
+    xf_txn_cached_t cache[XF_TXN_CACHED];   /* xf_txn.c */
     for (int attempt = 0; attempt <= MAX_GROWTHS; attempt++) {
-        xf_txn_t t = {.store = s};
+        xf_txn_t t = {.store = s, .cache = cache};
+        for (size_t i = 0; i < XF_TXN_CACHED; i++)
+            cache[i].used = false;
         int rc = mdb_txn_begin (s->env, NULL, 0, &t.txn);
         if (rc == MDB_MAP_RESIZED) {   /* another process grew it: adopt its size */
             mdb_env_set_mapsize (s->env, 0);
@@ -386,8 +374,10 @@ int xf_store_write (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
         if (rc == MDB_PANIC)
             return fail_store (s, rc, err);
         if (rc != 0)
-            return lmdb_err (err, rc, "begin write", s);
+            return xf_store_lmdb_err (err, rc, "begin write", s);
         int ret = fn (&t, arg, err);
+        if (ret == XF_OK && !t.map_full)
+            ret = xf_txn_flush (&t, err);   /* what the cache changed, before the commit */
         if (ret == XF_OK && !t.map_full) {
             rc = timed_commit (s, t.txn);
             if (rc == 0)
@@ -420,209 +410,10 @@ int xf_store_read (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
         rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
     }
     if (rc != 0)
-        return lmdb_err (err, rc, "begin read", s);
+        return xf_store_lmdb_err (err, rc, "begin read", s);
     int ret = fn (&t, arg, err);
     mdb_txn_abort (t.txn);
     return ret;
-}
-
-static int put_result (xf_txn_t *t, int rc, xf_db_t db, xf_err_t *err)
-{
-    if (rc == 0)
-        return XF_OK;
-    if (rc == MDB_MAP_FULL) {
-        t->map_full = true;
-        return xf_err_set (err, XF_ESTORE, "store %s: map full (growing)", t->store->dir);
-    }
-    if (rc == MDB_KEYEXIST)
-        return XF_EEXIST;
-    return lmdb_err (err, rc, db_names[db], t->store);
-}
-
-int xf_txn_get (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
-                const void **val, size_t *vlen, xf_err_t *err)
-{
-    MDB_val k = {klen, (void *) key}, v;
-    int rc = mdb_get (t->txn, t->store->dbi[db], &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return XF_ENOTFOUND;
-    if (rc != 0)
-        return lmdb_err (err, rc, db_names[db], t->store);
-    *val = v.mv_data;
-    *vlen = v.mv_size;
-    return XF_OK;
-}
-
-/* Databases whose new keys mostly sort after every key present (sequences, case ids of one
- * office, days). LMDB splits a full page in the middle unless told the key is appended, so
- * keys that arrive in order would leave every page half full and double the bytes each commit
- * writes; with MDB_APPEND the split leaves the old page full. A key that does not sort last is
- * refused by MDB_APPEND without any change (MDB_KEYEXIST), and then put the ordinary way. */
-static bool mostly_appended (xf_db_t db)
-{
-    return db == XF_DB_CASES || db == XF_DB_EVENTS || db == XF_DB_DUE || db == XF_DB_STATUS
-           || db == XF_DB_OUTBOX || db == XF_DB_AUDIT || db == XF_DB_SNAPSHOTS || db == XF_DB_SHARE;
-}
-
-static int put (xf_txn_t *t, xf_db_t db, const void *key, size_t klen, const void *val,
-                size_t vlen, unsigned flags, xf_err_t *err)
-{
-    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
-    int rc = MDB_KEYEXIST;
-    if (mostly_appended (db))
-        rc = mdb_put (t->txn, t->store->dbi[db], &k, &v, flags | MDB_APPEND);
-    if (rc == MDB_KEYEXIST)
-        rc = mdb_put (t->txn, t->store->dbi[db], &k, &v, flags);
-    return put_result (t, rc, db, err);
-}
-
-int xf_txn_put (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
-                const void *val, size_t vlen, xf_err_t *err)
-{
-    return put (t, db, key, klen, val, vlen, 0, err);
-}
-
-int xf_txn_insert (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
-                   const void *val, size_t vlen, xf_err_t *err)
-{
-    return put (t, db, key, klen, val, vlen, MDB_NOOVERWRITE, err);
-}
-
-int xf_txn_del (xf_txn_t *t, xf_db_t db, const void *key, size_t klen, xf_err_t *err)
-{
-    MDB_val k = {klen, (void *) key};
-    int rc = mdb_del (t->txn, t->store->dbi[db], &k, NULL);
-    if (rc == MDB_NOTFOUND)
-        return XF_ENOTFOUND;
-    return put_result (t, rc, db, err);
-}
-
-static int scan (xf_txn_t *t, xf_db_t db, const void *start, size_t slen, bool back,
-                 xf_scan_fn fn, void *arg, xf_err_t *err)
-{
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open (t->txn, t->store->dbi[db], &cur);
-    if (rc != 0)
-        return lmdb_err (err, rc, db_names[db], t->store);
-    MDB_val k = {slen, (void *) start}, v;
-    if (!start)
-        rc = mdb_cursor_get (cur, &k, &v, back ? MDB_LAST : MDB_FIRST);
-    else {
-        rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
-        if (back) {   /* the last key <= start */
-            if (rc == MDB_NOTFOUND)
-                rc = mdb_cursor_get (cur, &k, &v, MDB_LAST);
-            else if (rc == 0 && (k.mv_size != slen || memcmp (k.mv_data, start, slen) != 0))
-                rc = mdb_cursor_get (cur, &k, &v, MDB_PREV);
-        }
-    }
-    int ret = XF_OK;
-    while (rc == 0) {
-        ret = fn (k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
-        if (ret != 0)
-            break;
-        rc = mdb_cursor_get (cur, &k, &v, back ? MDB_PREV : MDB_NEXT);
-    }
-    mdb_cursor_close (cur);
-    if (ret < 0)
-        return ret;
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return lmdb_err (err, rc, db_names[db], t->store);
-    return XF_OK;
-}
-
-int xf_txn_scan (xf_txn_t *t, xf_db_t db, const void *start, size_t slen,
-                 xf_scan_fn fn, void *arg, xf_err_t *err)
-{
-    return scan (t, db, start, slen, false, fn, arg, err);
-}
-
-int xf_txn_scan_back (xf_txn_t *t, xf_db_t db, const void *start, size_t slen,
-                      xf_scan_fn fn, void *arg, xf_err_t *err)
-{
-    return scan (t, db, start, slen, true, fn, arg, err);
-}
-
-typedef struct {
-    const void *prefix;
-    size_t plen;
-    xf_scan_fn fn;
-    void *arg;
-} prefixed_t;
-
-static int under_prefix (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
-{
-    prefixed_t *p = arg;
-    if (klen < p->plen || memcmp (key, p->prefix, p->plen) != 0)
-        return 1;   /* past the keys that start so */
-    return p->fn (key, klen, val, vlen, p->arg);
-}
-
-int xf_txn_scan_prefix (xf_txn_t *t, xf_db_t db, const void *prefix, size_t plen,
-                        xf_scan_fn fn, void *arg, xf_err_t *err)
-{
-    prefixed_t p = {prefix, plen, fn, arg};
-    return scan (t, db, prefix, plen, false, under_prefix, &p, err);
-}
-
-typedef struct {
-    xf_db_t db;
-    const void *key, *val;
-    size_t klen, vlen;
-} put_one_t;
-
-static int put_one_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    put_one_t *p = arg;
-    return xf_txn_put (txn, p->db, p->key, p->klen, p->val, p->vlen, err);
-}
-
-int xf_store_put (xf_store_t *s, xf_db_t db, const void *key, size_t klen, const void *val,
-                  size_t vlen, xf_err_t *err)
-{
-    put_one_t p = {db, key, val, klen, vlen};
-    return xf_store_write (s, put_one_txn, &p, err);
-}
-
-int xf_txn_meta_u64 (xf_txn_t *t, const char *name, uint64_t *out, xf_err_t *err)
-{
-    const void *v = NULL;
-    size_t vlen = 0;
-    int rc = xf_txn_get (t, XF_DB_META, name, strlen (name), &v, &vlen, err);
-    if (rc == XF_ENOTFOUND) {
-        *out = 0;
-        return XF_OK;
-    }
-    if (rc != XF_OK)
-        return rc;
-    if (vlen != 8)
-        return xf_err_set (err, XF_ESTORE, "store %s: meta \"%s\" is damaged (%zu bytes)",
-                           t->store->dir, name, vlen);
-    *out = xf_be64_get (v);
-    return XF_OK;
-}
-
-int xf_txn_meta_set_u64 (xf_txn_t *t, const char *name, uint64_t v, xf_err_t *err)
-{
-    uint8_t b[8];
-    xf_be64_put (b, v);
-    return xf_txn_put (t, XF_DB_META, name, strlen (name), b, sizeof b, err);
-}
-
-int xf_txn_clear (xf_txn_t *t, xf_db_t db, xf_err_t *err)
-{
-    int rc = mdb_drop (t->txn, t->store->dbi[db], 0);
-    return rc == 0 ? XF_OK : lmdb_err (err, rc, db_names[db], t->store);
-}
-
-int xf_txn_count (xf_txn_t *t, xf_db_t db, size_t *out, xf_err_t *err)
-{
-    MDB_stat st;
-    int rc = mdb_stat (t->txn, t->store->dbi[db], &st);
-    if (rc != 0)
-        return lmdb_err (err, rc, db_names[db], t->store);
-    *out = st.ms_entries;
-    return XF_OK;
 }
 
 void xf_be32_put (uint8_t *p, uint32_t v)

@@ -1,0 +1,312 @@
+/* test_xf_txn.c — the cache of a write transaction (lib/xf_txn.c): the small values of meta and
+ * stats read in a transaction are changed in memory and written once before the commit, and
+ * every call inside the transaction sees what it wrote, as without the cache: gets, scans,
+ * counts, deletes and inserts of kept keys; an abort drops it all; a long value and more keys
+ * than the cache holds go to LMDB; a map that fills while the cache is written grows and the
+ * transaction runs again from the start. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xf_store.h"
+#include "xf_test.h"
+
+static int setup (void **state)
+{
+    return xf_test_store_setup (state, "test_xf_txn");
+}
+
+static int teardown (void **state)
+{
+    return xf_test_store_teardown (state);
+}
+
+static xf_store_t *store_of (void **state)
+{
+    return ((xf_test_store_t *) *state)->store;
+}
+
+/* What a read transaction sees of a meta counter. */
+typedef struct {
+    const char *name;
+    uint64_t v;
+} counter_t;
+
+static int read_counter (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    counter_t *c = arg;
+    return xf_txn_meta_u64 (txn, c->name, &c->v, err);
+}
+
+static uint64_t committed (xf_store_t *s, const char *name)
+{
+    xf_err_t err = {0};
+    counter_t c = {name, 99};
+    assert_int_equal (xf_store_read (s, read_counter, &c, &err), XF_OK);
+    return c.v;
+}
+
+/* ---------------------------------------------------------------- a counter, 1,000 times */
+
+static int bump_1000 (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    (void) arg;
+    for (uint64_t i = 0; i < 1000; i++) {
+        uint64_t v = 7;
+        int rc = xf_txn_meta_u64 (txn, "count/x", &v, err);
+        if (rc != XF_OK)
+            return rc;
+        if (v != i)
+            return xf_err_set (err, XF_ESTATE, "read %llu after %llu puts",
+                               (unsigned long long) v, (unsigned long long) i);
+        if ((rc = xf_txn_meta_set_u64 (txn, "count/x", v + 1, err)) != XF_OK)
+            return rc;
+    }
+    return XF_OK;
+}
+
+static void test_counter_read_and_put_in_one_transaction (void **state)
+{
+    xf_err_t err = {0};
+    if (xf_store_write (store_of (state), bump_1000, NULL, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    assert_int_equal (committed (store_of (state), "count/x"), 1000);
+    if (xf_store_write (store_of (state), bump_1000, NULL, &err) == XF_OK)
+        fail_msg ("the second run read 0: the first was not committed");
+    assert_non_null (strstr (err.msg, "read 1000 after 0 puts"));
+    assert_int_equal (committed (store_of (state), "count/x"), 1000);   /* refused: unchanged */
+}
+
+/* ---------------------------------------------------------------- every call sees the puts */
+
+typedef struct {
+    size_t seen;
+    uint64_t last;
+} scan_t;
+
+static int see (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    scan_t *s = arg;
+    (void) key, (void) klen;
+    s->seen++;
+    s->last = vlen == 8 ? xf_be64_get (val) : 0;
+    return 0;
+}
+
+static int same_view (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    (void) arg;
+    uint64_t v;
+    size_t before = 0, after = 0;
+    int rc;
+    scan_t s = {0};
+    if ((rc = xf_txn_count (txn, XF_DB_META, &before, err))
+        || (rc = xf_txn_meta_u64 (txn, "k/a", &v, err))          /* absent: kept as absent */
+        || (rc = xf_txn_meta_set_u64 (txn, "k/a", 41, err))       /* changed in memory */
+        || (rc = xf_txn_meta_set_u64 (txn, "k/a", 42, err))
+        || (rc = xf_txn_scan_prefix (txn, XF_DB_META, "k/", 2, see, &s, err))
+        || (rc = xf_txn_count (txn, XF_DB_META, &after, err)))
+        return rc;
+    if (v != 0 || s.seen != 1 || s.last != 42 || after != before + 1)
+        return xf_err_set (err, XF_ESTATE, "scan saw %zu (last %llu), count %zu -> %zu", s.seen,
+                           (unsigned long long) s.last, before, after);
+    /* a kept key put in this transaction: insert refuses it, delete finds it */
+    uint8_t one[8];
+    xf_be64_put (one, 1);
+    if ((rc = xf_txn_meta_set_u64 (txn, "k/b", 5, err)))
+        return rc;
+    if ((rc = xf_txn_meta_u64 (txn, "k/b", &v, err)) || (rc = xf_txn_meta_set_u64 (txn, "k/b", 6, err)))
+        return rc;
+    if ((rc = xf_txn_insert (txn, XF_DB_META, "k/b", 3, one, 8, err)) != XF_EEXIST)
+        return xf_err_set (err, XF_ESTATE, "insert of a kept key: %d, not XF_EEXIST", rc);
+    if ((rc = xf_txn_meta_u64 (txn, "k/c", &v, err)) || (rc = xf_txn_meta_set_u64 (txn, "k/c", 9, err)))
+        return rc;
+    if ((rc = xf_txn_del (txn, XF_DB_META, "k/c", 3, err)) != XF_OK)
+        return xf_err_set (err, XF_ESTATE, "delete of a key put in this transaction: %d", rc);
+    const void *p;
+    size_t n;
+    if ((rc = xf_txn_get (txn, XF_DB_META, "k/c", 3, &p, &n, err)) != XF_ENOTFOUND)
+        return xf_err_set (err, XF_ESTATE, "deleted, then read: %d", rc);
+    return XF_OK;
+}
+
+static void test_every_call_sees_the_puts (void **state)
+{
+    xf_err_t err = {0};
+    if (xf_store_write (store_of (state), same_view, NULL, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    assert_int_equal (committed (store_of (state), "k/a"), 42);
+    assert_int_equal (committed (store_of (state), "k/b"), 6);
+    counter_t c = {"k/c", 99};
+    xf_err_t e2 = {0};
+    assert_int_equal (xf_store_read (store_of (state), read_counter, &c, &e2), XF_OK);
+    assert_int_equal (c.v, 0);   /* absent */
+}
+
+/* ---------------------------------------------------------------- abort */
+
+static int bump_then_fail (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    int rc = bump_1000 (txn, arg, err);
+    return rc != XF_OK ? rc : xf_err_set (err, XF_EINVAL, "the caller changed its mind");
+}
+
+static void test_abort_drops_what_was_kept (void **state)
+{
+    xf_err_t err = {0};
+    assert_int_equal (xf_store_write (store_of (state), bump_then_fail, NULL, &err), XF_EINVAL);
+    assert_int_equal (committed (store_of (state), "count/x"), 0);
+    assert_int_equal (xf_store_write (store_of (state), bump_1000, NULL, &err), XF_OK);
+    assert_int_equal (committed (store_of (state), "count/x"), 1000);
+}
+
+/* ---------------------------------------------------------------- long values, many keys */
+
+typedef struct {
+    size_t len;
+    uint8_t val[1000];
+} long_t;
+
+static int get_long (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    long_t *l = arg;
+    const void *p;
+    int rc = xf_txn_get (txn, XF_DB_STATS, "L", 1, &p, &l->len, err);
+    if (rc == XF_OK)
+        memcpy (l->val, p, l->len);
+    return rc;
+}
+
+static int grow_value (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    (void) arg;
+    uint8_t small[16], big[700];
+    const void *p;
+    size_t n;
+    memset (small, 's', sizeof small);
+    memset (big, 'b', sizeof big);
+    int rc = xf_txn_get (txn, XF_DB_STATS, "L", 1, &p, &n, err);   /* absent: kept */
+    if (rc != XF_ENOTFOUND)
+        return xf_err_set (err, XF_ESTATE, "L: %d", rc);
+    if ((rc = xf_txn_put (txn, XF_DB_STATS, "L", 1, small, sizeof small, err))
+        || (rc = xf_txn_get (txn, XF_DB_STATS, "L", 1, &p, &n, err))
+        || (rc = xf_txn_put (txn, XF_DB_STATS, "L", 1, p, n, err)))   /* what get returned */
+        return rc;
+    if ((rc = xf_txn_get (txn, XF_DB_STATS, "L", 1, &p, &n, err)) || n != sizeof small
+        || memcmp (p, small, n) != 0)
+        return xf_err_set (err, XF_ESTATE, "put back, L has %zu bytes", n);
+    if ((rc = xf_txn_put (txn, XF_DB_STATS, "L", 1, big, sizeof big, err)))   /* too long */
+        return rc;
+    if ((rc = xf_txn_get (txn, XF_DB_STATS, "L", 1, &p, &n, err)) || n != sizeof big
+        || memcmp (p, big, n) != 0)
+        return xf_err_set (err, XF_ESTATE, "after the long put, L has %zu bytes", n);
+    return XF_OK;
+}
+
+static void test_long_value_goes_to_lmdb (void **state)
+{
+    xf_err_t err = {0};
+    long_t l = {0};
+    if (xf_store_write (store_of (state), grow_value, NULL, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    assert_int_equal (xf_store_read (store_of (state), get_long, &l, &err), XF_OK);
+    assert_int_equal (l.len, 700);
+    assert_int_equal (l.val[0], 'b');
+    assert_int_equal (l.val[699], 'b');
+}
+
+#define MANY 100   /* keys, more than the cache holds */
+
+static int many_keys (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    (void) arg;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < MANY; i++) {
+            char name[16];
+            uint64_t v;
+            snprintf (name, sizeof name, "m/%03d", i);
+            int rc = xf_txn_meta_u64 (txn, name, &v, err);
+            if (rc == XF_OK && v != (uint64_t) (round * i))
+                return xf_err_set (err, XF_ESTATE, "%s: %llu in round %d", name,
+                                   (unsigned long long) v, round);
+            if (rc != XF_OK || (rc = xf_txn_meta_set_u64 (txn, name, v + (uint64_t) i, err)))
+                return rc;
+        }
+    return XF_OK;
+}
+
+static void test_more_keys_than_kept (void **state)
+{
+    xf_err_t err = {0};
+    if (xf_store_write (store_of (state), many_keys, NULL, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    for (int i = 0; i < MANY; i++) {
+        char name[16];
+        snprintf (name, sizeof name, "m/%03d", i);
+        assert_int_equal (committed (store_of (state), name), (uint64_t) (3 * i));
+    }
+}
+
+/* ---------------------------------------------------------------- the map fills */
+
+typedef struct {
+    int calls;
+} fill_t;
+
+/* A counter bumped, then 4 MiB of records: the first runs fill a 64 KiB map, the store grows
+ * it and runs the callback again; the counter must count one run. */
+static int bump_and_fill (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    fill_t *f = arg;
+    static uint8_t val[4000];
+    uint64_t v;
+    f->calls++;
+    int rc = xf_txn_meta_u64 (txn, "count/y", &v, err);
+    if (rc == XF_OK)
+        rc = xf_txn_meta_set_u64 (txn, "count/y", v + 1, err);
+    for (uint32_t i = 0; rc == XF_OK && i < 1000; i++) {
+        uint8_t key[4];
+        xf_be32_put (key, i);
+        rc = xf_txn_put (txn, XF_DB_EVENTS, key, sizeof key, val, sizeof val, err);
+    }
+    if (rc == XF_OK)
+        rc = xf_txn_meta_set_u64 (txn, "count/y", v + 2, err);   /* changed again, in memory */
+    return rc;
+}
+
+static void test_map_fills_and_the_transaction_runs_again (void **state)
+{
+    xf_test_store_t *x = *state;
+    xf_err_t err = {0};
+    xf_store_close (&x->store);
+    xf_test_rmtree (x->dir);
+    assert_int_equal (xf_test_mkdtemp (x->dir, sizeof x->dir, "test_xf_txn_fill"), 0);
+    xf_store_opts_t opts = {.map_size = 64 << 10};
+    assert_non_null (x->store = xf_store_open (x->dir, &opts, &err));
+    fill_t f = {0};
+    if (xf_store_write (x->store, bump_and_fill, &f, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    assert_true (f.calls > 1);
+    assert_int_equal (committed (x->store, "count/y"), 2);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_counter_read_and_put_in_one_transaction, setup,
+                                         teardown),
+        cmocka_unit_test_setup_teardown (test_every_call_sees_the_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_abort_drops_what_was_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_long_value_goes_to_lmdb, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_more_keys_than_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_map_fills_and_the_transaction_runs_again, setup,
+                                         teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
