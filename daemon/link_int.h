@@ -11,7 +11,8 @@
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN   "xfsync"
-#define BATCH_MAX    1000
+#define BATCH_MAX    1000           /* envelopes applied in one transaction */
+#define FRAME_BYTES  (256 * 1024)   /* a frame of several envelopes stops growing past this */
 #define SOFTWARE     "xfsync 0.1.0"
 #define REDIAL_MIN_MS 1000
 #define REDIAL_MAX_MS 30000

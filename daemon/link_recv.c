@@ -12,7 +12,7 @@
 
 typedef struct {   /* one envelope to apply in the batch */
     peer_t *peer;
-    Xf__LinkFrame *frame;
+    const Xf__SignedEnvelope *se;   /* in one of the batch's frames */
     Xf__Envelope *env;
 } item_t;
 
@@ -20,6 +20,8 @@ typedef struct {
     xf_links_t *l;
     item_t *items;
     size_t n;
+    Xf__LinkFrame **frames;   /* the frames the items are in, freed after the transaction */
+    size_t n_frames;
     int64_t now;
 } batch_t;
 
@@ -232,10 +234,14 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
 
 /* One frame from peer p: liveness, its ack, and its payload (env: the decoded envelope of an
  * envelope frame; taken). */
-static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf__Envelope *env)
+/* A frame and the n envelopes it carries (at f->seq, f->seq + 1, …): the ack and the hello
+ * taken, each envelope the next in order put in the batch, the others dropped. */
+static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf__Envelope **env,
+                      size_t n)
 {
     bool advanced = false;
     xf_err_t err = {0};
+    size_t kept = 0;
     p->last_seen = node_now (l->node);
     bool envelope = f->payload_case == XF__LINK_FRAME__PAYLOAD_ENVELOPE;
     if (!envelope || p->st.state != XF_LINK_UP)
@@ -247,20 +253,26 @@ static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf
         p->trim_pending = true;
     if (f->payload_case == XF__LINK_FRAME__PAYLOAD_HELLO)
         on_hello (l, p, f->hello, b->now);
-    if (!envelope || !env || p->st.state != XF_LINK_UP
-        || xf_link_receive (&p->st, f->seq, b->now) != XF_LINK_APPLY) {
-        xf_msg_envelope_free (&env);
-        xf_msg_frame_free (&f);
-        return;
+    for (size_t i = 0; i < n; i++) {
+        if (envelope && p->st.state == XF_LINK_UP
+            && xf_link_receive (&p->st, f->seq + i, b->now) == XF_LINK_APPLY) {
+            b->items[b->n++] = (item_t) {p, i ? f->more[i - 1] : f->envelope, env[i]};
+            kept++;
+        } else
+            xf_msg_envelope_free (&env[i]);
     }
-    b->items[b->n++] = (item_t) {p, f, env};
+    if (kept)
+        b->frames[b->n_frames++] = f;
+    else
+        xf_msg_frame_free (&f);
 }
 
-static Xf__LinkFrame *decode (xf_links_t *l, const char *from, zmq_msg_t *msg, Xf__Envelope **env)
+static Xf__LinkFrame *decode (xf_links_t *l, const char *from, zmq_msg_t *msg, Xf__Envelope **env,
+                              size_t *n)
 {
     xf_err_t err = {0};
-    Xf__LinkFrame *f = xf_msg_frame_unpack_routed (zmq_msg_data (msg), zmq_msg_size (msg),
-                                                   l->node->conf->code, env, &err);
+    Xf__LinkFrame *f = xf_msg_frame_unpack_batch (zmq_msg_data (msg), zmq_msg_size (msg),
+                                                  l->node->conf->code, env, n, &err);
     if (!f) {
         l->unknown_frames++;
         log_warn ("link %s: rejected a frame of %zu bytes: %s", from, zmq_msg_size (msg), err.msg);
@@ -300,8 +312,9 @@ static bool recv_router (xf_links_t *l, batch_t *b)
         log_warn ("link %s: rejected a message of %zu parts (a link frame is one part)",
                   p->st.peer, parts);
     } else {
-        Xf__Envelope *env = NULL;
-        Xf__LinkFrame *f = decode (l, p->st.peer, &msg, &env);
+        Xf__Envelope *env[XF_LINK_BATCH_MAX];
+        size_t n = 0;
+        Xf__LinkFrame *f = decode (l, p->st.peer, &msg, env, &n);
         if (!f)
             p->st.rejected++;
         else {
@@ -309,7 +322,7 @@ static bool recv_router (xf_links_t *l, batch_t *b)
                 memcpy (p->rid, zmq_msg_data (&rid), zmq_msg_size (&rid));
                 p->rid_len = zmq_msg_size (&rid);
             }
-            on_frame (l, b, p, f, env);
+            on_frame (l, b, p, f, env, n);
         }
     }
     zmq_msg_close (&rid);
@@ -326,12 +339,13 @@ static bool recv_dealer (xf_links_t *l, batch_t *b)
         return false;
     }
     peer_t *p = parent_peer (l);
-    Xf__Envelope *env = NULL;
-    Xf__LinkFrame *f = decode (l, p->st.peer, &msg, &env);
+    Xf__Envelope *env[XF_LINK_BATCH_MAX];
+    size_t n = 0;
+    Xf__LinkFrame *f = decode (l, p->st.peer, &msg, env, &n);
     if (!f)
         p->st.rejected++;
     else
-        on_frame (l, b, p, f, env);
+        on_frame (l, b, p, f, env, n);
     zmq_msg_close (&msg);
     return true;
 }
@@ -344,7 +358,7 @@ static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     for (size_t i = 0; i < b->n; i++) {
         item_t *it = &b->items[i];
         xf_applied_t out;
-        int rc = xf_office_apply (txn, l->node->office, &net, it->peer->st.peer, it->frame->envelope,
+        int rc = xf_office_apply (txn, l->node->office, &net, it->peer->st.peer, it->se,
                                   it->env, node_now (l->node), &out, err);
         if (rc != XF_OK)
             return rc;
@@ -391,8 +405,9 @@ static bool batch_dirty (const batch_t *b)
 
 void links_work (xf_links_t *l)
 {
-    item_t items[BATCH_MAX];
-    batch_t b = {.l = l, .items = items, .now = mono_ms ()};
+    static item_t items[BATCH_MAX + XF_LINK_BATCH_MAX];   /* a frame may overshoot */
+    static Xf__LinkFrame *frames[BATCH_MAX + XF_LINK_BATCH_MAX];
+    batch_t b = {.l = l, .items = items, .frames = frames, .now = mono_ms ()};
     int events = 0;
     size_t ev_len = sizeof events;
     while (l->zap && zmq_getsockopt (l->zap, ZMQ_EVENTS, &events, &ev_len) == 0 && (events & ZMQ_POLLIN))
@@ -425,10 +440,10 @@ void links_work (xf_links_t *l)
         if (rc == XF_OK && xf_store_read (l->node->store, link_refresh_positions, l, &err) != XF_OK)
             log_error ("links: %s", err.msg);
     }
-    for (size_t i = 0; i < b.n; i++) {
+    for (size_t i = 0; i < b.n; i++)
         xf_msg_envelope_free (&b.items[i].env);
-        xf_msg_frame_free (&b.items[i].frame);
-    }
+    for (size_t i = 0; i < b.n_frames; i++)
+        xf_msg_frame_free (&b.frames[i]);
     for (size_t i = 0; i < l->n_peers; i++)
         if (l->peers[i].is_parent || l->peers[i].rid_len)
             link_flush_peer (l, &l->peers[i], b.now);

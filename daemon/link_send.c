@@ -84,7 +84,7 @@ static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
         h.certificates = (ProtobufCBinaryData *) xf_trust_chain_der (l->node->trust,
                                                                      &h.n_certificates);
     h.revocations = trust_revocations_all (l->node, &h.n_revocations);
-    f.version = XF_LINK_VERSION_MAX_SPOKEN;
+    f.version = XF_LINK_VERSION_MIN_SPOKEN;   /* read by every version: the hello has the range */
     f.ack = p->st.applied;
     f.payload_case = XF__LINK_FRAME__PAYLOAD_HELLO;
     f.hello = &h;
@@ -96,7 +96,7 @@ static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
 static void send_ack (xf_links_t *l, peer_t *p, int64_t now)
 {
     Xf__LinkFrame f = XF__LINK_FRAME__INIT;
-    f.version = XF_LINK_VERSION_MAX_SPOKEN;
+    f.version = p->st.version;   /* the version both speak */
     f.ack = xf_link_ack_value (&p->st);
     send_frame (l, p, &f);
     xf_link_ack_sent (&p->st, now);
@@ -109,29 +109,38 @@ typedef struct {
     int64_t now;
 } flush_t;
 
+/* Up to xf_link_batch envelopes go in one frame (link version 2), and not many more bytes than
+ * FRAME_BYTES: a frame is one message for ZeroMQ and CURVE, and one decode, whatever it holds. */
 static int send_range (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     flush_t *fl = arg;
     peer_t *p = fl->p;
-    for (uint64_t seq = fl->first; seq <= fl->last; seq++) {
-        const void *bytes = NULL;
-        size_t len = 0;
-        int rc = xf_outbox_get (txn, p->st.peer, seq, &bytes, &len, err);
-        if (rc != XF_OK)
-            return rc == XF_ENOTFOUND ? xf_err_set (err, XF_ESTORE, "outbox to %s lacks seq %llu",
-                                                    p->st.peer, (unsigned long long) seq) : rc;
+    uint32_t batch = xf_link_batch (&p->st);
+    for (uint64_t seq = fl->first; seq <= fl->last;) {
+        const uint8_t *se[XF_LINK_BATCH_MAX];
+        size_t len[XF_LINK_BATCH_MAX], n = 0, bytes = 0;
+        while (n < batch && seq + n <= fl->last && bytes < FRAME_BYTES) {
+            const void *b = NULL;
+            int rc = xf_outbox_get (txn, p->st.peer, seq + n, &b, &len[n], err);
+            if (rc != XF_OK)
+                return rc == XF_ENOTFOUND ? xf_err_set (err, XF_ESTORE, "outbox to %s lacks seq %llu",
+                                                        p->st.peer, (unsigned long long) (seq + n)) : rc;
+            se[n] = b;
+            bytes += len[n++];
+        }
         /* the stored SignedEnvelope bytes go out as they are: no decoding on the way */
         uint8_t *frame = NULL;
-        size_t flen = xf_msg_frame_pack_signed (XF_LINK_VERSION_MAX_SPOKEN, seq, p->st.applied,
-                                                bytes, len, &frame);
+        size_t flen = xf_msg_frame_pack_batch (p->st.version, seq, p->st.applied, se, len, n,
+                                               &frame);
         if (!flen)
             return xf_err_set (err, XF_ENOMEM, "out of memory");
         uint64_t before = p->st.frames_out;
         send_bytes (fl->l, p, frame, flen);
         if (p->st.frames_out == before)
             break;   /* the socket is full or the peer is gone: resume later */
-        p->envelopes_out++;
-        xf_link_sent (&p->st, seq, fl->now);
+        p->envelopes_out += n;
+        seq += n;
+        xf_link_sent (&p->st, seq - 1, fl->now);
     }
     return XF_OK;
 }

@@ -1,6 +1,7 @@
 /* xf_link.c — the per-peer link protocol decisions: ordering, duplicates, gaps, the send
  * window, acknowledgements, hellos and liveness. See xf_link.h for the contract. */
 #include "xf_link.h"
+#include "xf_msg.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,12 @@ void xf_link_init (xf_link_t *l, const char *peer, const xf_link_opts_t *opts,
     l->next_seq = next_seq ? next_seq : 1;
     l->acked = l->sent = acked;
     l->hello_due = true;
+    l->version = 1;
+}
+
+uint32_t xf_link_batch (const xf_link_t *l)
+{
+    return l->version >= 2 ? XF_LINK_BATCH_MAX : 1;
 }
 
 xf_link_verdict_t xf_link_receive (xf_link_t *l, uint64_t seq, int64_t now_ms)
@@ -80,6 +87,8 @@ int xf_link_on_hello (xf_link_t *l, const Xf__Hello *h, const char *expected_cod
                            "node %d..%d: upgrade the older node", l->peer, h->min_version,
                            h->max_version, XF_LINK_VERSION_MIN_SPOKEN, XF_LINK_VERSION_MAX_SPOKEN);
     }
+    l->version = h->max_version < XF_LINK_VERSION_MAX_SPOKEN ? h->max_version
+                                                              : XF_LINK_VERSION_MAX_SPOKEN;
     if (h->applied >= l->next_seq && !l->restored) {
         l->state = XF_LINK_REFUSED;
         l->rejected++;

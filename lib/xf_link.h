@@ -24,7 +24,7 @@
 #include "xfsync.pb-c.h"
 
 #define XF_LINK_VERSION_MIN_SPOKEN 1
-#define XF_LINK_VERSION_MAX_SPOKEN 1
+#define XF_LINK_VERSION_MAX_SPOKEN 2   /* 2: several envelopes in a frame (LinkFrame.more) */
 
 typedef enum {
     XF_LINK_DOWN,      /* nothing heard, or silent for longer than the timeout */
@@ -65,6 +65,7 @@ typedef struct {
     uint64_t epoch;          /* our store's epoch (Hello.epoch), raised by each restore */
     uint64_t peer_epoch;     /* the highest epoch the peer's hellos carried (durable) */
     bool peer_restored;      /* set by a hello with a new epoch: record peer_epoch */
+    uint32_t version;        /* the link version both speak, from the peer's last hello (1 before) */
     /* counters for `status` */
     uint64_t frames_in, frames_out, rejected, duplicates, gaps, ups;
 } xf_link_t;
@@ -101,6 +102,10 @@ int xf_link_on_ack (xf_link_t *l, uint64_t ack, bool *advanced, xf_err_t *err);
  * past them (the caller records it and says what was lost). */
 int xf_link_on_hello (xf_link_t *l, const Xf__Hello *hello, const char *expected_code,
                       int64_t now_ms, xf_err_t *err);
+
+/* How many envelopes one frame to the peer may carry: several once both speak link version 2
+ * (the peer's hello said so), else 1. */
+uint32_t xf_link_batch (const xf_link_t *l);
 
 /* An envelope was queued durably under the returned seq. */
 uint64_t xf_link_queue (xf_link_t *l);

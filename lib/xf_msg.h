@@ -33,7 +33,8 @@
 #include "xfsync.pb-c.h"
 
 #define XF_LINK_VERSION_MIN 1               /* the link versions this build speaks */
-#define XF_LINK_VERSION_MAX 1
+#define XF_LINK_VERSION_MAX 2               /* 2: an envelope frame may carry several */
+#define XF_LINK_BATCH_MAX   64              /* envelopes in one frame (version 2) */
 #define XF_MSG_MAX_FRAME    (4 * 1024 * 1024) /* larger input is refused before decoding */
 #define XF_MSG_MAX_TEXT     (64 * 1024)     /* longest string field, in bytes */
 #define XF_ENVELOPE_FORMAT  1               /* the newest envelope format this build reads */
@@ -55,6 +56,13 @@ Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *er
  * forwarded; the office it is addressed to refuses it. */
 Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Envelope **env,
                                          xf_err_t *err);
+/* Decodes a frame and every envelope it carries, for the office `self` (as
+ * xf_msg_frame_unpack_routed decodes one): env[i] is the envelope at seq + i, *n of them (a
+ * version 2 frame carries up to XF_LINK_BATCH_MAX; 0 for a control frame). All or nothing: one
+ * envelope that does not pass refuses the frame. The caller frees the frame and each env[i]. */
+Xf__LinkFrame *xf_msg_frame_unpack_batch (const uint8_t *buf, size_t len, const char *self,
+                                          Xf__Envelope *env[XF_LINK_BATCH_MAX], size_t *n,
+                                          xf_err_t *err);
 /* The same for the office `self`, which routes: an envelope addressed to another office only
  * passes through, and *env gets its header alone (id, from, to, created and format checked
  * as for a newer format; body_case not set). A relay forwards the bytes and never reads the
@@ -94,6 +102,11 @@ size_t xf_msg_frame_pack (const Xf__LinkFrame *f, uint8_t **out);
  * around se's bytes without decoding them: the same bytes xf_msg_frame_pack would produce. */
 size_t xf_msg_frame_pack_signed (uint32_t version, uint64_t seq, uint64_t ack, const uint8_t *se,
                                  size_t se_len, uint8_t **out);
+/* The same with n packed SignedEnvelopes (1..XF_LINK_BATCH_MAX): se[0] at seq as `envelope`,
+ * the others as `more` (link version 2; version must be 2 when n > 1). */
+size_t xf_msg_frame_pack_batch (uint32_t version, uint64_t seq, uint64_t ack,
+                                const uint8_t *const *se, const size_t *se_len, size_t n,
+                                uint8_t **out);
 
 /* The same for bare Envelope bytes (SignedEnvelope.envelope, outbox, store). */
 Xf__Envelope *xf_msg_envelope_unpack (const uint8_t *buf, size_t len, xf_err_t *err);

@@ -1,8 +1,8 @@
 /* fuzz_frame.c — link frames as a peer sends them (every payload, every envelope body), and
  * the same bytes as a bare envelope (an outbox or a store holds those): decoded and checked as
  * a receiver does, then named and re-packed as a relay and the logs do; and decoded as the
- * province decodes them (xf_msg_frame_unpack_routed: the header alone of an envelope passing
- * through, the whole of one addressed to it). */
+ * province decodes them (xf_msg_frame_unpack_batch: every envelope of a version 2 frame, the
+ * header alone of one passing through, the whole of one addressed to it). */
 #include "xf_fuzz.h"
 #include "xf_msg.h"
 
@@ -38,9 +38,13 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     xf_msg_envelope_free (&env);
     xf_msg_frame_free (&f);
-    if ((f = xf_msg_frame_unpack_routed (data, size, "410000", &env, &err)) && env)
-        use_envelope (env);
-    xf_msg_envelope_free (&env);
+    Xf__Envelope *all[XF_LINK_BATCH_MAX];
+    size_t n = 0;
+    f = xf_msg_frame_unpack_batch (data, size, "410000", all, &n, &err);
+    for (size_t i = 0; i < n; i++) {
+        use_envelope (all[i]);
+        xf_msg_envelope_free (&all[i]);
+    }
     xf_msg_frame_free (&f);
     Xf__Envelope *bare = xf_msg_envelope_unpack (data, size, &err);
     if (bare)

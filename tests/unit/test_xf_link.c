@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "xf_link.h"
+#include "xf_msg.h"
 
 #define ME "411324"
 #define PEER "411300"
@@ -390,6 +391,32 @@ static Xf__Hello hello_ex (uint64_t applied, bool reply, uint64_t epoch, uint64_
 /* A peer restored from a backup (a higher epoch) is believed below what it acknowledged:
  * everything after its applied position goes again. The same position again, or a lower
  * epoch, is a stale hello. */
+/* Several envelopes in a frame only with a peer that speaks link version 2: a version 1 node
+ * (an older build) gets one per frame, as before; a newer one speaks 2 with us. */
+static void test_batch_follows_the_peer_version (void **state)
+{
+    (void) state;
+    xf_link_t l;
+    xf_err_t err = {0, ""};
+    xf_link_init (&l, PEER, &OPTS, 0, 1, 0);
+    assert_int_equal (xf_link_batch (&l), 1);   /* nothing heard yet */
+    assert_int_equal (l.version, 1);
+    struct { uint32_t min, max, version, batch; } cases[] = {
+        {1, 1, 1, 1},
+        {1, 2, 2, XF_LINK_BATCH_MAX},
+        {2, 7, 2, XF_LINK_BATCH_MAX},
+        {1, 1, 1, 1},                  /* the peer was downgraded: its next hello says so */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Xf__Hello h = hello_from (PEER, 0, false);
+        h.min_version = cases[i].min;
+        h.max_version = cases[i].max;
+        assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+        assert_int_equal (l.version, cases[i].version);
+        assert_int_equal (xf_link_batch (&l), cases[i].batch);
+    }
+}
+
 static void test_hello_new_epoch_rewinds_below_acked (void **state)
 {
     (void) state;
@@ -1434,6 +1461,7 @@ int main (void)
         cmocka_unit_test (test_hello_from_a_restored_backup_refused),
         cmocka_unit_test (test_hello_from_wrong_code_refused),
         cmocka_unit_test (test_hello_version_mismatch_refused),
+        cmocka_unit_test (test_batch_follows_the_peer_version),
         cmocka_unit_test (test_hello_new_epoch_rewinds_below_acked),
         cmocka_unit_test (test_hello_after_restore_renumbers),
         cmocka_unit_test (test_hello_after_restore_below_mark),

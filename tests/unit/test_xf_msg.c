@@ -728,16 +728,16 @@ static void test_version_0_refused (void **state)
     refused_on_wire (&x, XF_EINVAL, "version 0", NULL);
 }
 
-static void test_version_2_refused (void **state)
+static void test_version_3_refused (void **state)
 {
     (void) state;
     fx_t x;
     xf_err_t err = {0};
     fx_init (&x);
-    x.frame.version = 2;
-    refused_on_wire (&x, XF_EVERSION, "version 2", "(1..1)", NULL);
+    x.frame.version = 3;
+    refused_on_wire (&x, XF_EVERSION, "version 3", "(1..2)", NULL);
     assert_int_equal (fx_check (&x, &err), XF_EVERSION);
-    assert_string_equal (err.msg, "frame: link version 2 is newer than this node speaks (1..1)");
+    assert_string_equal (err.msg, "frame: link version 3 is newer than this node speaks (1..2)");
 }
 
 static void test_hello_ranges (void **state)
@@ -747,10 +747,13 @@ static void test_hello_ranges (void **state)
     xf_err_t err = {0};
     fx_init (&x);
     fx_hello (&x);
-    x.hello.min_version = 2;
-    x.hello.max_version = 3;
-    refused_on_wire (&x, XF_EVERSION, "411324", "2..3", "1..1", NULL);
-    x.hello.min_version = 1;                /* overlapping: accepted */
+    x.hello.min_version = 3;
+    x.hello.max_version = 4;
+    refused_on_wire (&x, XF_EVERSION, "411324", "3..4", "1..2", NULL);
+    x.hello.min_version = 2;                /* overlapping: accepted */
+    assert_int_equal (fx_check (&x, &err), 0);
+    x.hello.min_version = 1;
+    x.hello.max_version = 1;                /* a version 1 node: accepted */
     assert_int_equal (fx_check (&x, &err), 0);
     x.hello.min_version = 3;
     x.hello.max_version = 2;
@@ -1200,10 +1203,10 @@ static void test_newer_format_for_relays (void **state)
     }
     fx_init (&x);                           /* the newer format excuses the envelope only */
     x.env.format = XF_ENVELOPE_FORMAT + 1;
-    x.frame.version = 2;
+    x.frame.version = 3;
     assert_null (unpack_full (&x, &e, &err, &strict));
     assert_int_equal (err.code, XF_EVERSION);
-    assert_non_null (strstr (err.msg, "link version 2"));
+    assert_non_null (strstr (err.msg, "link version 3"));
     x.frame.version = 1;
     x.frame.seq = 0;
     assert_null (unpack_full (&x, &e, &err, &strict));
@@ -1323,6 +1326,131 @@ static void test_routed_reads_the_header_of_passing_envelopes (void **state)
     xf_msg_frame_free (&g);
 }
 
+/* The packed SignedEnvelope of the fixture's envelope with id seq and to `to` (malloc'd). */
+static size_t signed_bytes (fx_t *x, uint64_t seq, const char *to, uint8_t **out)
+{
+    uint8_t *env = NULL;
+    x->id.seq = seq;
+    x->env.to = (char *) to;
+    Xf__SignedEnvelope se = XF__SIGNED_ENVELOPE__INIT;
+    se.envelope.len = xf_msg_envelope_pack (&x->env, &env);
+    se.envelope.data = env;
+    size_t n = xf__signed_envelope__get_packed_size (&se);
+    *out = malloc (n);
+    assert_non_null (*out);
+    xf__signed_envelope__pack (&se, *out);
+    free (env);
+    return n;
+}
+
+/* Link version 2: a frame of several envelopes, packed around their bytes as protobuf-c packs
+ * `more`, decoded each in turn (in full for this office, the header of one passing through). */
+static void test_batch_frame (void **state)
+{
+    (void) state;
+    fx_t x;
+    xf_err_t err = {0};
+    uint8_t *se[3], *frame = NULL, *want = NULL;
+    size_t len[3];
+    const char *to[3] = {"411300", "410000", "411300"};
+    fx_init (&x);
+    for (int i = 0; i < 3; i++)
+        len[i] = signed_bytes (&x, 17 + (uint64_t) i, to[i], &se[i]);
+    size_t n = xf_msg_frame_pack_batch (2, 40, 7, (const uint8_t *const *) se, len, 3, &frame);
+    assert_true (n > 0);
+
+    Xf__SignedEnvelope a[3];   /* the same frame built by protobuf-c */
+    Xf__SignedEnvelope *more[2] = {&a[1], &a[2]};
+    for (int i = 0; i < 3; i++) {
+        Xf__SignedEnvelope *u = xf__signed_envelope__unpack (NULL, len[i], se[i]);
+        a[i] = *u;
+        a[i].envelope.data = malloc (u->envelope.len);
+        memcpy (a[i].envelope.data, u->envelope.data, u->envelope.len);
+        xf__signed_envelope__free_unpacked (u, NULL);
+    }
+    Xf__LinkFrame f = XF__LINK_FRAME__INIT;
+    f.version = 2;
+    f.seq = 40;
+    f.ack = 7;
+    f.payload_case = XF__LINK_FRAME__PAYLOAD_ENVELOPE;
+    f.envelope = &a[0];
+    f.n_more = 2;
+    f.more = more;
+    size_t nw = xf_msg_frame_pack (&f, &want);
+    assert_int_equal (n, nw);
+    assert_memory_equal (frame, want, n);
+
+    Xf__Envelope *env[XF_LINK_BATCH_MAX];
+    size_t got = 0;
+    Xf__LinkFrame *g = xf_msg_frame_unpack_batch (frame, n, "411300", env, &got, &err);
+    if (!g)
+        fail_msg ("refused: %s", err.msg);
+    assert_int_equal (got, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal (env[i]->id->seq, 17 + i);
+        assert_string_equal (env[i]->to, to[i]);
+        /* for 411300 in full; the one to 410000 passes through: its header */
+        assert_int_equal (env[i]->body_case, i == 1 ? XF__ENVELOPE__BODY__NOT_SET
+                                                    : XF__ENVELOPE__BODY_CASE_EVENT);
+        xf_msg_envelope_free (&env[i]);
+    }
+    assert_int_equal (g->n_more, 2);
+    xf_msg_frame_free (&g);
+
+    Xf__Envelope *one = NULL;   /* a caller that knows one envelope gets the first */
+    g = xf_msg_frame_unpack_full (frame, n, &one, &err);
+    assert_non_null (g);
+    assert_int_equal (one->id->seq, 17);
+    xf_msg_envelope_free (&one);
+    xf_msg_frame_free (&g);
+    free (frame);
+    free (want);
+
+    /* refused: in a version 1 frame, beside a hello, one bad envelope among them */
+    assert_true (xf_msg_frame_pack_batch (1, 40, 7, (const uint8_t *const *) se, len, 1, &frame));
+    free (frame);
+    f.version = 1;
+    n = xf_msg_frame_pack (&f, &frame);
+    assert_null (xf_msg_frame_unpack_batch (frame, n, "411300", env, &got, &err));
+    assert_int_equal (got, 0);
+    assert_non_null (strstr (err.msg, "2 more envelopes in a link version 1 frame"));
+    free (frame);
+    f.version = 2;
+    f.payload_case = XF__LINK_FRAME__PAYLOAD_HELLO;
+    f.hello = &x.hello;
+    f.seq = 0;
+    n = xf_msg_frame_pack (&f, &frame);
+    assert_null (xf_msg_frame_unpack_batch (frame, n, "411300", env, &got, &err));
+    assert_non_null (strstr (err.msg, "2 more envelopes without an envelope"));
+    free (frame);
+    f.payload_case = XF__LINK_FRAME__PAYLOAD_ENVELOPE;
+    f.envelope = &a[0];
+    f.seq = 40;
+    free (a[2].envelope.data);
+    a[2].envelope.data = malloc (4);
+    memcpy (a[2].envelope.data, "\xff\xff\xff\xff", 4);
+    a[2].envelope.len = 4;
+    n = xf_msg_frame_pack (&f, &frame);
+    assert_null (xf_msg_frame_unpack_batch (frame, n, "411300", env, &got, &err));
+    assert_int_equal (got, 0);   /* all or nothing: the two good ones freed (ASan) */
+    assert_non_null (strstr (err.msg, "do not decode"));
+    free (frame);
+
+    Xf__SignedEnvelope *many[XF_LINK_BATCH_MAX];   /* one over the limit */
+    for (size_t i = 0; i < XF_LINK_BATCH_MAX; i++)
+        many[i] = &a[0];
+    f.n_more = XF_LINK_BATCH_MAX;
+    f.more = many;
+    n = xf_msg_frame_pack (&f, &frame);
+    assert_null (xf_msg_frame_unpack_batch (frame, n, "411300", env, &got, &err));
+    assert_non_null (strstr (err.msg, "over the 64 a frame carries"));
+    free (frame);
+    for (int i = 0; i < 3; i++) {
+        free (a[i].envelope.data);
+        free (se[i]);
+    }
+}
+
 static void test_inner_empty_or_garbage (void **state)
 {
     (void) state;
@@ -1343,9 +1471,11 @@ static void test_inner_empty_or_garbage (void **state)
     assert_int_equal (err.code, XF_EINVAL);
 
     uint8_t *hello = NULL;                  /* another message in its place */
-    size_t n = xf_msg_frame_pack (&(Xf__LinkFrame) {
-        PROTOBUF_C_MESSAGE_INIT (&xf__link_frame__descriptor), 1, 0, 0,
-        XF__LINK_FRAME__PAYLOAD_HELLO, { .hello = &x.hello } }, &hello);
+    Xf__LinkFrame other = XF__LINK_FRAME__INIT;
+    other.version = 1;
+    other.payload_case = XF__LINK_FRAME__PAYLOAD_HELLO;
+    other.hello = &x.hello;
+    size_t n = xf_msg_frame_pack (&other, &hello);
     x.se.envelope = (ProtobufCBinaryData) { n, hello };
     refused_on_wire (&x, XF_EINVAL, "frame: envelope", NULL);
     free (hello);
@@ -1551,7 +1681,7 @@ int main (void)
         cmocka_unit_test (test_embedded_nul_refused),
         cmocka_unit_test (test_duplicate_field_refused),
         cmocka_unit_test (test_version_0_refused),
-        cmocka_unit_test (test_version_2_refused),
+        cmocka_unit_test (test_version_3_refused),
         cmocka_unit_test (test_hello_ranges),
         cmocka_unit_test (test_no_body),
         cmocka_unit_test (test_from_not_origin),
@@ -1567,6 +1697,7 @@ int main (void)
         cmocka_unit_test (test_format),
         cmocka_unit_test (test_newer_format_for_relays),
         cmocka_unit_test (test_routed_reads_the_header_of_passing_envelopes),
+        cmocka_unit_test (test_batch_frame),
         cmocka_unit_test (test_inner_empty_or_garbage),
         cmocka_unit_test (test_inner_unknown_fields_accepted),
         cmocka_unit_test (test_inner_non_canonical_refused),
