@@ -20,7 +20,7 @@ struct xf_store {
     atomic_int copying;   /* a copy runs in another thread: the map must not move */
 };
 
-/* A small value of meta or stats read in a write transaction, kept in memory (xf_txn.c). */
+/* A small value of meta, stats or digest read in a write transaction, kept in memory (xf_txn.c). */
 #define XF_TXN_CACHED     32     /* values kept at once */
 #define XF_TXN_CACHED_KEY 48     /* longest key kept, bytes */
 #define XF_TXN_CACHED_VAL 512    /* longest value kept: a statistics bucket is 336 bytes */

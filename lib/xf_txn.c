@@ -1,8 +1,9 @@
 /* xf_txn.c — what runs inside a store transaction: get, put, insert, delete, scans, counters;
  * and the cache of a write transaction.
  *
- * The cache: a write transaction keeps in memory the small values of meta and stats that it
- * reads (counters, sequence numbers, the audit head, statistics buckets), and a put to a key it
+ * The cache: a write transaction keeps in memory the small values of meta, stats and digest
+ * that it reads (counters, sequence numbers, the audit head, statistics buckets, the monthly
+ * digests of the cases shared with each office), and a put to a key it
  * keeps changes the memory only; xf_store_write writes what changed to LMDB once, just before
  * the commit. An escalation of 1,000 cases read and rewrote the same dozen keys 1,000 times,
  * and each LMDB put walks the tree and marks a page dirty. A key put without having been read
@@ -30,7 +31,8 @@ static int put_result (xf_txn_t *t, int rc, xf_db_t db, xf_err_t *err)
 
 static bool cacheable (const xf_txn_t *t, xf_db_t db, size_t klen)
 {
-    return t->cache && (db == XF_DB_META || db == XF_DB_STATS) && klen <= XF_TXN_CACHED_KEY;
+    return t->cache && (db == XF_DB_META || db == XF_DB_STATS || db == XF_DB_DIGEST)
+           && klen <= XF_TXN_CACHED_KEY;
 }
 
 static xf_txn_cached_t *cached (xf_txn_t *t, xf_db_t db, const void *key, size_t klen)
