@@ -68,7 +68,9 @@ Xf__LinkFrame *xf_msg_frame_unpack_batch (const uint8_t *buf, size_t len, const 
  * as for a newer format; body_case not set). A relay forwards the bytes and never reads the
  * body, so it does not decode it: the office it is addressed to checks every byte (and
  * refuses it to the origin), as it checks the signature. One addressed to self is decoded and
- * checked in full, as xf_msg_frame_unpack_full does. */
+ * checked in full, as xf_msg_frame_unpack_full does; when its body does not hold but its header
+ * does, *env is the header alone too, and the office refuses the envelope to its origin
+ * (xf_office_apply) instead of the frame: the link it came by, a relay's, carries others. */
 Xf__LinkFrame *xf_msg_frame_unpack_routed (const uint8_t *buf, size_t len, const char *self,
                                            Xf__Envelope **env, xf_err_t *err);
 void xf_msg_frame_free (Xf__LinkFrame **f_p);

@@ -111,6 +111,25 @@ static int bounce_env (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env,
     return rc;
 }
 
+/* An envelope for this office that came with its header alone (xf_msg_frame_unpack_routed:
+ * its body does not hold): refused, with the reason the body's check gives, and so sent back
+ * to its origin, while the link it came by goes on. */
+static bool body_refused (const Xf__SignedEnvelope *se, const Xf__Envelope *env,
+                          xf_applied_t *out)
+{
+    if (!se || env->body_case != XF__ENVELOPE__BODY__NOT_SET || env->format > XF_ENVELOPE_FORMAT)
+        return false;
+    xf_err_t why = {0};
+    Xf__Envelope *full = xf_msg_envelope_unpack (se->envelope.data, se->envelope.len, &why);
+    if (full) {   /* it holds: a caller passed the header of a sound envelope (apply_here
+                   * refuses what has no body) */
+        xf_msg_envelope_free (&full);
+        return false;
+    }
+    xf_office_refuse (out, "its body does not hold: %s%s", why.msg, "");
+    return true;
+}
+
 /* A relay holds only the header of an envelope passing through (xf_msg_frame_unpack_routed):
  * the body is read here, for the origin's delivery error to name the case and the event (and
  * not to answer an answer). A body that does not decode is the origin's fault; the header
@@ -190,7 +209,8 @@ int xf_office_apply (xf_txn_t *txn, xf_office_t *o, const xf_net_t *net, const c
                        env->from, peer);
     switch (xf_routes_lookup (net->routes, env->to, &hop)) {
     case XF_ROUTE_SELF:
-        if ((rc = check_signature (txn, o, se, env, now, out, err)) == XF_OK && !out->forged)
+        if ((rc = check_signature (txn, o, se, env, now, out, err)) == XF_OK && !out->forged
+            && !body_refused (se, env, out))
             rc = apply_here (txn, o, env, now, out, err);
         if (rc == XF_OK)
             rc = xf_office_audit_applied (txn, o, env, now, out, err);

@@ -571,6 +571,54 @@ static size_t delivery_error_bytes (fx_t *fx, const char *from, const char *to, 
     return len;
 }
 
+/* An envelope whose header holds and whose body does not (a rejection without its reason),
+ * from the county to the province: the city passes it on (it reads the header only); the
+ * province refuses it and tells the county, instead of refusing the city's frame, which would
+ * stop the city's link and every county behind it. */
+static void test_bad_body_refused_where_addressed (void **state)
+{
+    fx_t *fx = *state;
+    xf_err_t err = {0, ""};
+    Xf__GlobalId gid = XF__GLOBAL_ID__INIT;
+    Xf__Envelope env = XF__ENVELOPE__INIT;
+    Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
+    Xf__Rejection rej = XF__REJECTION__INIT;
+    Xf__SignedEnvelope se = XF__SIGNED_ENVELOPE__INIT;
+    uint8_t *inner = NULL, buf[1024];
+    gid.origin = (char *) COUNTY;
+    gid.seq = 900;
+    ev.case_id = (char *) COUNTY "-2026-000001";
+    ev.seq = 2;
+    ev.office = (char *) COUNTY;
+    ev.body_case = XF__CASE_EVENT__BODY_REJECTION;
+    ev.rejection = &rej;
+    rej.reason = (char *) "";               /* refused by the checks: a rejection says why */
+    env.id = &gid;
+    env.from = (char *) COUNTY;
+    env.to = (char *) PROV;
+    env.created = fx->who.now;
+    env.format = XF_ENVELOPE_FORMAT;
+    env.body_case = XF__ENVELOPE__BODY_CASE_EVENT;
+    env.case_event = &ev;
+    se.envelope.len = xf_msg_envelope_pack (&env, &inner);
+    se.envelope.data = inner;
+    assert_int_equal (xf_msg_envelope_check (&env, &err), XF_EINVAL);
+    size_t len = xf__signed_envelope__pack (&se, buf);
+    free (inner);
+
+    apply_bytes (fx, &fx->city, COUNTY, buf, len, &fx->out[0]);
+    assert_true (fx->out[0].relayed);       /* the relay reads the header only */
+    assert_int_equal (carry (fx, &fx->city, &fx->prov), 1);
+    assert_true (fx->out[0].refused);
+    assert_true (fx->out[0].bounced);
+    assert_has (fx->out[0].reason, "body does not hold");
+    Xf__Envelope *de = first_waiting (&fx->prov, CITY, NULL, NULL);
+    assert_int_equal (de->body_case, XF__ENVELOPE__BODY_DELIVERY_ERROR);
+    assert_string_equal (de->to, COUNTY);
+    assert_int_equal (de->delivery_error->undelivered->seq, 900);
+    xf_msg_envelope_free (&de);
+}
+
 /* A delivery error nobody can deliver is refused, never answered (no ping-pong). */
 static void test_undeliverable_delivery_error_not_answered (void **state)
 {
@@ -673,6 +721,7 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_full_relay_outbox_returns, setup, teardown),
         cmocka_unit_test_setup_teardown (test_claimed_origin_refused_not_answered, setup, teardown),
         cmocka_unit_test_setup_teardown (test_newer_format_relayed_then_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_bad_body_refused_where_addressed, setup, teardown),
         cmocka_unit_test_setup_teardown (test_undeliverable_delivery_error_not_answered, setup,
                                          teardown),
         cmocka_unit_test_setup_teardown (test_late_delivery_error_changes_nothing, setup, teardown),
