@@ -19,7 +19,8 @@ Latency is given twice: from the moment the county's escalate command returns (t
 committed and handed the envelope to its socket) until the province shows the case — the
 relay's share, comparable to the baseline's — and from the moment the command is sent (what an
 operator sees, including the county's own commit). Both include polling the province over its
-control socket. The backlog drain is timed from both links of the restarted city being up
+control socket. The throughput gives each node's CPU per case (user + system over all its
+threads, from /proc, while the cases went through). The backlog drain is timed from both links of the restarted city being up
 again (the county backs off while its parent is down, up to 30 s, so the wait for the reconnect
 is reported on its own); its rate counts the cases not yet at the province by then.
 
@@ -79,6 +80,11 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.proc.kill(); self.proc.wait()
         self.proc = None
+
+    def cpu_s(self):
+        """CPU seconds the node has used (user + system, all its threads)."""
+        f = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
     def store_kib(self):
         """What the node's LMDB file takes on disk (its apparent size is the map size)."""
@@ -215,6 +221,7 @@ def main():
                "rss_idle_kib": {n.name: n.rss_kib() for n in nodes}}
 
         ids = register(county, a.cases)
+        cpu0 = {n.name: n.cpu_s() for n in nodes}
         t0 = time.time()
         for i in range(0, len(ids), 1000):
             county.client.ask("case.escalate", ids=ids[i:i + 1000], to="410000", note="bench")
@@ -222,7 +229,9 @@ def main():
         wait_total(prov, a.cases)
         dt = time.time() - t0
         out["throughput"] = {"cases": a.cases, "seconds": round(dt, 3), "cases_per_s": round(a.cases / dt, 1),
-                             "county_escalate_s": round(t_queued, 3)}
+                             "county_escalate_s": round(t_queued, 3),
+                             "cpu_us_per_case": {n.name: round(1e6 * (n.cpu_s() - cpu0[n.name]) / a.cases, 1)
+                                                 for n in nodes}}
 
         relay_lat, operator_lat = [], []
         for i in range(a.latency):
