@@ -244,8 +244,7 @@ static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf
     size_t kept = 0;
     p->last_seen = node_now (l->node);
     bool envelope = f->payload_case == XF__LINK_FRAME__PAYLOAD_ENVELOPE;
-    if (!envelope || p->st.state != XF_LINK_UP)
-        xf_link_heard (&p->st, b->now);   /* xf_link_receive counts the others */
+    xf_link_heard (&p->st, b->now);
     if (xf_link_on_ack (&p->st, f->ack, &advanced, &err) != XF_OK) {
         p->st.rejected++;
         log_warn ("%s", err.msg);

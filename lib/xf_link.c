@@ -29,7 +29,7 @@ uint32_t xf_link_batch (const xf_link_t *l)
 
 xf_link_verdict_t xf_link_receive (xf_link_t *l, uint64_t seq, int64_t now_ms)
 {
-    xf_link_heard (l, now_ms);
+    l->last_heard_ms = now_ms;   /* the frame is counted once by xf_link_heard (several envelopes) */
     if (seq <= l->pending) {
         l->duplicates++;
         return XF_LINK_DUPLICATE;
@@ -73,7 +73,7 @@ int xf_link_on_ack (xf_link_t *l, uint64_t ack, bool *advanced, xf_err_t *err)
 int xf_link_on_hello (xf_link_t *l, const Xf__Hello *h, const char *expected_code, int64_t now_ms,
                       xf_err_t *err)
 {
-    xf_link_heard (l, now_ms);
+    l->last_heard_ms = now_ms;   /* the frame is counted by xf_link_heard */
     if (expected_code && strcmp (h->code, expected_code) != 0) {
         l->state = XF_LINK_REFUSED;
         l->rejected++;

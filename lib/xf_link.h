@@ -79,7 +79,7 @@ typedef enum {
     XF_LINK_GAP,        /* frames were lost: drop it, send a hello with our position */
 } xf_link_verdict_t;
 
-/* Classifies an envelope frame's seq and, for APPLY, advances `pending`. */
+/* Classifies the seq of an envelope (one of a frame's) and, for APPLY, advances `pending`. */
 xf_link_verdict_t xf_link_receive (xf_link_t *l, uint64_t seq, int64_t now_ms);
 
 /* The open transaction committed (or aborted): pending becomes applied, or is forgotten. */
@@ -123,7 +123,7 @@ bool     xf_link_ack_due (const xf_link_t *l, int64_t now_ms);
 void     xf_link_ack_sent (xf_link_t *l, int64_t now_ms);
 uint64_t xf_link_ack_value (const xf_link_t *l);
 
-/* Any frame arrived (liveness). */
+/* Any frame arrived (liveness; counted in frames_in): once per frame, whatever it carries. */
 void xf_link_heard (xf_link_t *l, int64_t now_ms);
 /* Timer: marks the link down after the timeout; returns true when it just went down. Also
  * sends again everything unacknowledged when envelopes wait for an ack and none went out for
