@@ -24,7 +24,8 @@ peer_t *link_find_peer (xf_links_t *l, const char *code)
 
 int link_load_peer (xf_txn_t *txn, xf_links_t *l, peer_t *p, xf_err_t *err)
 {
-    xf_link_opts_t opts = {(uint32_t) l->node->conf->window, 1000, 2000, 10000};
+    xf_link_opts_t opts = {(uint32_t) l->node->conf->window, 1000, 2000, 10000,
+                           (uint32_t) l->node->conf->link_version};
     xf_link_pos_t pos;
     char key[40];
     int rc = xf_outbox_positions (txn, p->st.peer, &pos, err);

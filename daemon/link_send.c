@@ -55,7 +55,7 @@ static void send_hello (xf_links_t *l, peer_t *p, bool reply, int64_t now)
     const char *const *names = NULL;
     const char *const *codes = xf_routes_subtree (l->routes, &n, &names);
     h.min_version = XF_LINK_VERSION_MIN_SPOKEN;
-    h.max_version = XF_LINK_VERSION_MAX_SPOKEN;
+    h.max_version = xf_link_max_version (&p->st);
     h.code = l->node->conf->code;
     h.applied = p->st.applied;
     h.next_seq = p->st.next_seq;

@@ -72,6 +72,8 @@ static const keydef_t KEYS[] = {
     { SEC_DEADLINES, "urge_every_days", K_DAYS, IN_CONF (urge_every_days), false, 1, 365 },
     { SEC_REPORT, "required_items", K_LIST, IN_CONF (required_items), false, 0, 0 },
     { SEC_DEBUG, "clock_control", K_BOOL, IN_CONF (clock_control), false, 0, 0 },
+    /* speak no newer link version than this, as a node of an older build (tests of mixed trees) */
+    { SEC_DEBUG, "link_version", K_DAYS, IN_CONF (link_version), false, 1, 2 },
     { SEC_LINKS, "outbox_limit", K_DAYS, IN_CONF (outbox_limit), false, 1, 100000000 },
     { SEC_LINKS, "window", K_DAYS, IN_CONF (window), false, 1, 100000 },
     { SEC_LINKS, "keep_acked_days", K_DAYS, IN_CONF (keep_acked_days), false, 0, 365 },

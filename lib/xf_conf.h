@@ -54,6 +54,7 @@ typedef struct {
     size_t n_required_items;
     /* [debug] */
     bool clock_control;
+    int link_version;               /* newest link version to speak (0: the newest built in) */
     /* [links] */
     int outbox_limit;               /* envelopes waiting for one peer before new work is refused */
     int window;                     /* envelopes on the wire past the peer's acknowledgement */

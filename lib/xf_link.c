@@ -22,6 +22,12 @@ void xf_link_init (xf_link_t *l, const char *peer, const xf_link_opts_t *opts,
     l->version = 1;
 }
 
+uint32_t xf_link_max_version (const xf_link_t *l)
+{
+    uint32_t v = l->opts.max_version;
+    return v && v < XF_LINK_VERSION_MAX_SPOKEN ? v : XF_LINK_VERSION_MAX_SPOKEN;
+}
+
 uint32_t xf_link_batch (const xf_link_t *l)
 {
     return l->version >= 2 ? XF_LINK_BATCH_MAX : 1;
@@ -87,8 +93,8 @@ int xf_link_on_hello (xf_link_t *l, const Xf__Hello *h, const char *expected_cod
                            "node %d..%d: upgrade the older node", l->peer, h->min_version,
                            h->max_version, XF_LINK_VERSION_MIN_SPOKEN, XF_LINK_VERSION_MAX_SPOKEN);
     }
-    l->version = h->max_version < XF_LINK_VERSION_MAX_SPOKEN ? h->max_version
-                                                              : XF_LINK_VERSION_MAX_SPOKEN;
+    l->version = h->max_version < xf_link_max_version (l) ? h->max_version
+                                                         : xf_link_max_version (l);
     if (h->applied >= l->next_seq && !l->restored) {
         l->state = XF_LINK_REFUSED;
         l->rejected++;

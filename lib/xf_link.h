@@ -37,6 +37,7 @@ typedef struct {
     int64_t hello_every_ms;  /* while not up */
     int64_t keepalive_ms;    /* send an ack frame when nothing was sent for this long */
     int64_t timeout_ms;      /* down after this long without a frame */
+    uint32_t max_version;    /* newest link version spoken (0: XF_LINK_VERSION_MAX_SPOKEN) */
 } xf_link_opts_t;
 
 typedef struct {
@@ -103,6 +104,8 @@ int xf_link_on_ack (xf_link_t *l, uint64_t ack, bool *advanced, xf_err_t *err);
 int xf_link_on_hello (xf_link_t *l, const Xf__Hello *hello, const char *expected_code,
                       int64_t now_ms, xf_err_t *err);
 
+/* The newest link version this side speaks on the link (opts.max_version, or the newest). */
+uint32_t xf_link_max_version (const xf_link_t *l);
 /* How many envelopes one frame to the peer may carry: several once both speak link version 2
  * (the peer's hello said so), else 1. */
 uint32_t xf_link_batch (const xf_link_t *l);

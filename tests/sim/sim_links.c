@@ -107,7 +107,7 @@ typedef struct {
     uint64_t dropped, duplicated, crashes, cuts;
 } sim_t;
 
-static const xf_link_opts_t OPTS = {8, 1000, 2000, 10000};
+static const xf_link_opts_t OPTS = {8, 1000, 2000, 10000, 0};
 
 static side_t *side_to (node_t *n, int peer)
 {

@@ -415,6 +415,15 @@ static void test_batch_follows_the_peer_version (void **state)
         assert_int_equal (l.version, cases[i].version);
         assert_int_equal (xf_link_batch (&l), cases[i].batch);
     }
+    /* this side held to version 1 ([debug] link_version, as an older build): one a frame */
+    xf_link_opts_t old = OPTS;
+    old.max_version = 1;
+    xf_link_init (&l, PEER, &old, 0, 1, 0);
+    assert_int_equal (xf_link_max_version (&l), 1);
+    Xf__Hello h = hello_from (PEER, 0, false);
+    assert_int_equal (xf_link_on_hello (&l, &h, PEER, 10, &err), XF_OK);
+    assert_int_equal (l.version, 1);
+    assert_int_equal (xf_link_batch (&l), 1);
 }
 
 static void test_hello_new_epoch_rewinds_below_acked (void **state)
