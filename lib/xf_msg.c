@@ -1,5 +1,6 @@
-/* xf_msg.c — the wire codec: protobuf-c pack/unpack of link frames and envelopes, and the
- * checks that run before any other code looks at a decoded message.
+/* xf_msg.c — the wire codec's envelopes: protobuf-c pack/unpack, and the checks that run before
+ * any other code looks at a decoded message (link frames and the envelopes they carry are
+ * decoded in xf_msg_frame.c, on these).
  *
  * Checks come in two layers. A generic walk over the protobuf-c descriptors visits every
  * string and enum field that is set (UTF-8, length, known enum values), so a field added
@@ -7,6 +8,7 @@
  * applies the rules the schema cannot express (codes, case ids, sequences, non-empty
  * reasons). Bytes from the network are never trusted into an assert. */
 #include "xf_msg.h"
+#include "xf_msg_int.h"
 #include "xf_text.h"
 
 #include <assert.h>
@@ -16,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LABEL_MAX 160   /* "envelope 411324/17: case 411324-2026-000017 event 3 (register)" */
 #define PATH_MAX_ 192   /* "case_event.registration.record.sealed[2].recipient" */
 
 /* ---------------------------------------------------------------- error text */
@@ -49,12 +50,12 @@ static int fail (xf_err_t *err, int code, const char *label, const char *fmt, ..
 #define bad(err, label, ...) fail ((err), XF_EINVAL, (label), __VA_ARGS__)
 
 /* Labels are put together for every message checked and read only when a check fails:
- * appended with memcpy, not printf, cut at LABEL_MAX - 1 bytes. */
+ * appended with memcpy, not printf, cut at XF_MSG_LABEL_MAX - 1 bytes. */
 static size_t label_put (char *label, size_t at, const char *s)
 {
     size_t n = strlen (s);
-    if (at + n >= LABEL_MAX)
-        n = LABEL_MAX - 1 - at;
+    if (at + n >= XF_MSG_LABEL_MAX)
+        n = XF_MSG_LABEL_MAX - 1 - at;
     memcpy (label + at, s, n);
     label[at + n] = '\0';
     return at + n;
@@ -67,7 +68,7 @@ static size_t label_uint (char *label, size_t at, unsigned long long v)
     do
         digits[n++] = (char) ('0' + v % 10);
     while ((v /= 10));
-    while (n && at + 1 < LABEL_MAX)
+    while (n && at + 1 < XF_MSG_LABEL_MAX)
         label[at++] = digits[--n];
     label[at] = '\0';
     return at;
@@ -247,7 +248,7 @@ static int walk (const ProtobufCMessage *m, char *path, size_t at, const char *l
     return 0;
 }
 
-static int walk_all (const ProtobufCMessage *m, const char *label, xf_err_t *err)
+int xf_msg_walk (const ProtobufCMessage *m, const char *label, xf_err_t *err)
 {
     char path[PATH_MAX_] = "";
     return walk (m, path, 0, label, err);
@@ -403,7 +404,7 @@ static int check_event_body (const Xf__CaseEvent *ev, bool earlier, const char *
 static int check_event_seq (const Xf__CaseEvent *ev, bool numbered, bool earlier,
                             const char *label, xf_err_t *err)
 {
-    char l2[LABEL_MAX];
+    char l2[XF_MSG_LABEL_MAX];
     if (!ev)
         return bad (err, label, "no case event");
     if (!xf_msg_case_id_valid (ev->case_id))
@@ -670,9 +671,9 @@ static int check_body (const Xf__Envelope *e, const char *label, xf_err_t *err)
     }
 }
 
-/* ---------------------------------------------------------------- envelope and frame */
+/* ---------------------------------------------------------------- envelope and hello */
 
-static void envelope_label (const Xf__Envelope *e, char label[LABEL_MAX])
+void xf_msg_envelope_label (const Xf__Envelope *e, char label[XF_MSG_LABEL_MAX])
 {
     size_t at = label_put (label, 0, "envelope");
     if (e->id) {
@@ -684,7 +685,7 @@ static void envelope_label (const Xf__Envelope *e, char label[LABEL_MAX])
 }
 
 /* What routing needs, in every format: who sent it, to whom, when. */
-static int check_header (const Xf__Envelope *e, const char *label, xf_err_t *err)
+int xf_msg_check_header (const Xf__Envelope *e, const char *label, xf_err_t *err)
 {
     int rc;
     if (!e->id)
@@ -706,11 +707,11 @@ static int check_header (const Xf__Envelope *e, const char *label, xf_err_t *err
 
 int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
 {
-    char label[LABEL_MAX];
+    char label[XF_MSG_LABEL_MAX];
     int rc;
     if (!e)
         return xf_err_set (err, XF_EINVAL, "envelope: missing");
-    envelope_label (e, label);
+    xf_msg_envelope_label (e, label);
     /* The format first: a newer one may have changed any rule below. */
     if (e->format > XF_ENVELOPE_FORMAT)
         return fail (err, XF_EVERSION, label, "format %u is newer than this node reads (%d)",
@@ -719,7 +720,7 @@ int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
         return bad (err, label, "no format");
     if (!e->id)
         return bad (err, label, "no id");
-    if ((rc = walk_all (&e->base, label, err)) || (rc = check_header (e, label, err)))
+    if ((rc = xf_msg_walk (&e->base, label, err)) || (rc = xf_msg_check_header (e, label, err)))
         return rc;
     if (e->body_case == XF__ENVELOPE__BODY__NOT_SET || !e->case_event)
         return bad (err, label, "no body");
@@ -727,11 +728,11 @@ int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
 }
 
 
-static int check_hello (const Xf__Hello *h, xf_err_t *err)
+int xf_msg_check_hello (const Xf__Hello *h, xf_err_t *err)
 {
     const char *label = "frame: hello";
     int rc;
-    if ((rc = walk_all (&h->base, label, err)) || (rc = check_code (h->code, "code", label, err)))
+    if ((rc = xf_msg_walk (&h->base, label, err)) || (rc = check_code (h->code, "code", label, err)))
         return rc;
     if (h->min_version == 0 || h->min_version > h->max_version)
         return bad (err, label, "from %s: link version range %u..%u is invalid", h->code,
@@ -754,89 +755,9 @@ static int check_hello (const Xf__Hello *h, xf_err_t *err)
     return h->routes ? check_routes (h->routes, label, err) : 0;
 }
 
-/* How a receiver decodes the envelopes of a frame (check_frame). */
-typedef struct {
-    const char *self;          /* the office decoding: one passing through, its header alone */
-    bool newer_ok;             /* an envelope in a newer format passes with its header checked */
-    Xf__Envelope **keep;       /* NULL, or XF_LINK_BATCH_MAX slots: the envelopes decoded */
-} decode_t;
-
-static int check_frame (const Xf__LinkFrame *f, const decode_t *d, xf_err_t *err);
-static int decode_all (const Xf__LinkFrame *f, const decode_t *d, xf_err_t *err);
-
-int xf_msg_frame_check (const Xf__LinkFrame *f, xf_err_t *err)
-{
-    decode_t strict = {NULL, false, NULL};
-    return check_frame (f, &strict, err);
-}
-
-/* The envelopes a version 2 frame carries after the first. */
-static int check_more (const Xf__LinkFrame *f, xf_err_t *err)
-{
-    if (f->n_more && f->payload_case != XF__LINK_FRAME__PAYLOAD_ENVELOPE)
-        return xf_err_set (err, XF_EINVAL, "frame: %zu more envelopes without an envelope",
-                           f->n_more);
-    if (f->n_more && f->version < 2)
-        return xf_err_set (err, XF_EINVAL, "frame: %zu more envelopes in a link version %u "
-                           "frame (version 2 carries them)", f->n_more, (unsigned) f->version);
-    if (f->n_more >= XF_LINK_BATCH_MAX)
-        return xf_err_set (err, XF_EINVAL, "frame: %zu envelopes, over the %d a frame carries",
-                           f->n_more + 1, XF_LINK_BATCH_MAX);
-    if (f->n_more && f->seq > UINT64_MAX - f->n_more)
-        return xf_err_set (err, XF_EINVAL, "frame: seq %llu and %zu more envelopes overflow",
-                           (unsigned long long) f->seq, f->n_more);
-    return 0;
-}
-
-/* The frame check; d->keep (may be NULL) receives the envelopes it decoded, so that a
- * receiver decodes each once: in full, or its header alone when d->self is given and the
- * envelope is addressed to another office. */
-static int check_frame (const Xf__LinkFrame *f, const decode_t *d, xf_err_t *err)
-{
-    int rc;
-    xf_err_t mine;              /* to learn the code of a failure when the caller gives no err */
-    err = err ? err : &mine;
-    if (!f)
-        return xf_err_set (err, XF_EINVAL, "frame: missing");
-    if (f->version == 0)
-        return xf_err_set (err, XF_EINVAL, "frame: link version 0 (unspecified)");
-    if (f->version > XF_LINK_VERSION_MAX || f->version < XF_LINK_VERSION_MIN)
-        return xf_err_set (err, XF_EVERSION, "frame: link version %u is %s than this node "
-                           "speaks (%d..%d)", (unsigned) f->version,
-                           f->version > XF_LINK_VERSION_MAX ? "newer" : "older",
-                           XF_LINK_VERSION_MIN, XF_LINK_VERSION_MAX);
-    if ((rc = check_more (f, err)))
-        return rc;
-    if (f->payload_case == XF__LINK_FRAME__PAYLOAD__NOT_SET) {   /* a bare ack / keepalive */
-        if (f->seq != 0)
-            return xf_err_set (err, XF_EINVAL, "frame: seq %llu without an envelope",
-                               (unsigned long long) f->seq);
-        return walk_all (&f->base, "frame", err);
-    }
-    if (!f->envelope)
-        return xf_err_set (err, XF_EINVAL, "frame: no payload");
-    if (f->payload_case != XF__LINK_FRAME__PAYLOAD_ENVELOPE && f->seq != 0)
-        return xf_err_set (err, XF_EINVAL, "frame: %s with seq %llu (control frames carry 0)",
-                           f->payload_case == XF__LINK_FRAME__PAYLOAD_HELLO ? "hello" : "goodbye",
-                           (unsigned long long) f->seq);
-    switch (f->payload_case) {
-    case XF__LINK_FRAME__PAYLOAD_ENVELOPE:
-        if (f->seq == 0)
-            return xf_err_set (err, XF_EINVAL, "frame: envelope with seq 0 (link sequences "
-                               "count from 1)");
-        return decode_all (f, d, err);
-    case XF__LINK_FRAME__PAYLOAD_HELLO:
-        return check_hello (f->hello, err);
-    case XF__LINK_FRAME__PAYLOAD_GOODBYE:
-        return walk_all (&f->goodbye->base, "frame: goodbye", err);
-    default:
-        return xf_err_set (err, XF_EINVAL, "frame: unknown payload %d", (int) f->payload_case);
-    }
-}
-
 /* ---------------------------------------------------------------- pack and unpack */
 
-static size_t pack (const ProtobufCMessage *m, uint8_t **out)
+size_t xf_msg_pack (const ProtobufCMessage *m, uint8_t **out)
 {
     size_t n = protobuf_c_message_get_packed_size (m);
     *out = n ? malloc (n) : NULL;
@@ -856,12 +777,12 @@ static size_t pack (const ProtobufCMessage *m, uint8_t **out)
  * pass: protobuf-c keeps each one, at any depth, value verbatim and tag re-encoded alike,
  * and only moves it after the known fields of its message (so no byte equality, and relays
  * forward the bytes received). Inside one, nothing is checked; this build ignores it. */
-static int canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
+int xf_msg_canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
                       int permutation, const char *what, xf_err_t *err)
 {
     size_t n = protobuf_c_message_get_packed_size (m), b = 256;
     uint8_t *again = NULL;
-    if (n == len && permutation && n && !pack (m, &again))
+    if (n == len && permutation && n && !xf_msg_pack (m, &again))
         return xf_err_set (err, XF_ENOMEM, "%s: out of memory", what);
     /* From a build with the same fields the bytes come back identical (the usual case, and a
      * memcmp); only otherwise count the byte values. */
@@ -882,7 +803,7 @@ static int canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
     return 0;
 }
 
-static ProtobufCMessage *unpack (const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+ProtobufCMessage *xf_msg_unpack (const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                                  size_t len, const char *what, xf_err_t *err)
 {
     static const uint8_t none[1];
@@ -899,259 +820,12 @@ static ProtobufCMessage *unpack (const ProtobufCMessageDescriptor *d, const uint
     return m;
 }
 
-Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *err)
-{
-    Xf__LinkFrame *f = (Xf__LinkFrame *) unpack (&xf__link_frame__descriptor, buf, len,
-                                                 "frame", err);
-    if (f && (xf_msg_frame_check (f, err) || canonical (&f->base, buf, len, 0, "frame", err)))
-        xf_msg_frame_free (&f);
-    return f;
-}
-
-/* An envelope in a newer format, for a relay: the header must hold (a newer build keeps
- * those fields, or it would have changed the link version); the body is not looked at. */
-static Xf__Envelope *newer_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
-{
-    char label[LABEL_MAX];
-    Xf__Envelope *e = (Xf__Envelope *) unpack (&xf__envelope__descriptor, s->envelope.data,
-                                               s->envelope.len, "frame: envelope", err);
-    if (!e)
-        return NULL;
-    envelope_label (e, label);
-    if (e->format <= XF_ENVELOPE_FORMAT || check_header (e, label, err)) {
-        if (e->format <= XF_ENVELOPE_FORMAT)
-            xf_err_set (err, XF_EINVAL, "%s: not in a newer format", label);
-        xf_err_prefix (err, "frame");
-        xf_msg_envelope_free (&e);
-    }
-    return e;
-}
-
-/* The envelope of a frame as an Envelope with its header alone (id, from, to, created,
- * format; no body), for one that passes through: EnvelopeHeader reads fields 1 to 5 and
- * protobuf-c keeps the body aside as an unknown field, which is dropped; the header alone is
- * packed again (a few dozen bytes) and read back as an Envelope, so the caller holds one kind
- * of message whatever the envelope's way. Checked as the header of a newer format is. */
-static Xf__Envelope *header_envelope (const Xf__EnvelopeHeader *h, xf_err_t *err)
-{
-    char label[LABEL_MAX];
-    Xf__EnvelopeHeader bare = *h;
-    uint8_t *buf = NULL;
-    bare.base.n_unknown_fields = 0;
-    bare.base.unknown_fields = NULL;
-    size_t n = pack (&bare.base, &buf);
-    Xf__Envelope *e = buf ? (Xf__Envelope *) unpack (&xf__envelope__descriptor, buf, n,
-                                                     "frame: envelope", err) : NULL;
-    free (buf);
-    if (!buf) {
-        xf_err_set (err, XF_ENOMEM, "frame: envelope: out of memory");
-        return NULL;
-    }
-    if (!e)
-        return NULL;
-    envelope_label (e, label);
-    if (e->format == 0)
-        bad (err, label, "no format");
-    else if (!walk_all (&e->base, label, err) && !check_header (e, label, err))
-        return e;
-    xf_err_prefix (err, "frame");
-    xf_msg_envelope_free (&e);
-    return NULL;
-}
-
-/* An envelope of a frame, decoded and checked in full (as xf_msg_frame_envelope does). */
-static Xf__Envelope *inner_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
-{
-    Xf__Envelope *e = NULL;
-    if (!walk_all (&s->base, "frame: signed envelope", err)) {
-        if (s->envelope.len == 0)
-            xf_err_set (err, XF_EINVAL, "frame: signed envelope without envelope bytes");
-        else if (!(e = xf_msg_envelope_unpack (s->envelope.data, s->envelope.len, err)))
-            xf_err_prefix (err, "frame");
-    }
-    return e;
-}
-
-/* One envelope of a frame for the office d->self: in full when it is addressed to self (or
- * self is NULL), else its header alone (header_envelope); in a newer format, when newer_ok,
- * with its header checked (newer_envelope: relays still route it). */
-static Xf__Envelope *decode_one (const Xf__SignedEnvelope *s, const decode_t *d, xf_err_t *err)
-{
-    Xf__Envelope *e = NULL;
-    Xf__EnvelopeHeader *h = NULL;
-    if (!d->self || walk_all (&s->base, "frame: signed envelope", err) || !s->envelope.len)
-        e = inner_envelope (s, err);
-    else if ((h = (Xf__EnvelopeHeader *) unpack (&xf__envelope_header__descriptor,
-                                                 s->envelope.data, s->envelope.len,
-                                                 "frame: envelope", err))) {
-        bool passing = h->to && strcmp (h->to, d->self) != 0;
-        xf_err_t herr = {0};
-        e = passing ? header_envelope (h, err) : inner_envelope (s, err);
-        /* For this office, and the body does not hold while the header does: the header goes
-         * on, and the office refuses it back to its origin (xf_office_apply). Refusing the
-         * frame would stop the link it came by, and every office behind that relay with it. */
-        if (!e && !passing && err->code == XF_EINVAL)
-            e = header_envelope (h, &herr);
-        xf__envelope_header__free_unpacked (h, NULL);
-    }
-    if (!e && d->newer_ok && err->code == XF_EVERSION
-        && !walk_all (&s->base, "frame: signed envelope", err))
-        e = newer_envelope (s, err);
-    return e;
-}
-
-/* Every envelope of an envelope frame, all or none. */
-static int decode_all (const Xf__LinkFrame *f, const decode_t *d, xf_err_t *err)
-{
-    size_t n = 1 + f->n_more;
-    for (size_t i = 0; i < n; i++) {
-        const Xf__SignedEnvelope *s = i ? f->more[i - 1] : f->envelope;
-        Xf__Envelope *e = s ? decode_one (s, d, err) : NULL;
-        if (!s)
-            xf_err_set (err, XF_EINVAL, "frame: envelope %zu of %zu missing", i + 1, n);
-        if (!e) {
-            for (size_t j = 0; d->keep && j < i; j++)
-                xf_msg_envelope_free (&d->keep[j]);
-            return err->code;
-        }
-        if (d->keep)
-            d->keep[i] = e;
-        else
-            xf_msg_envelope_free (&e);
-    }
-    return 0;
-}
-
-static Xf__LinkFrame *frame_unpack (const uint8_t *buf, size_t len, const char *self,
-                                    Xf__Envelope *env[XF_LINK_BATCH_MAX], size_t *n,
-                                    xf_err_t *err)
-{
-    Xf__LinkFrame *f = (Xf__LinkFrame *) unpack (&xf__link_frame__descriptor, buf, len,
-                                                 "frame", err);
-    xf_err_t mine = {0};
-    decode_t d = {self, true, env};
-    *n = 0;
-    if (!f)
-        return NULL;
-    int rc = check_frame (f, &d, &mine);
-    size_t got = !rc && f->payload_case == XF__LINK_FRAME__PAYLOAD_ENVELOPE ? 1 + f->n_more : 0;
-    if (rc || canonical (&f->base, buf, len, 0, "frame", &mine)) {
-        if (err)
-            *err = mine;
-        for (size_t i = 0; i < got; i++)
-            xf_msg_envelope_free (&env[i]);
-        xf_msg_frame_free (&f);
-        return NULL;
-    }
-    *n = got;
-    return f;
-}
-
-/* One envelope, for callers that know nothing of batches: the first, the others freed. */
-static Xf__LinkFrame *frame_unpack_one (const uint8_t *buf, size_t len, const char *self,
-                                        Xf__Envelope **env, xf_err_t *err)
-{
-    Xf__Envelope *all[XF_LINK_BATCH_MAX];
-    size_t n = 0;
-    Xf__LinkFrame *f = frame_unpack (buf, len, self, all, &n, err);
-    *env = n ? all[0] : NULL;
-    for (size_t i = 1; i < n; i++)
-        xf_msg_envelope_free (&all[i]);
-    return f;
-}
-
-Xf__LinkFrame *xf_msg_frame_unpack_full (const uint8_t *buf, size_t len, Xf__Envelope **env,
-                                         xf_err_t *err)
-{
-    return frame_unpack_one (buf, len, NULL, env, err);
-}
-
-Xf__LinkFrame *xf_msg_frame_unpack_routed (const uint8_t *buf, size_t len, const char *self,
-                                           Xf__Envelope **env, xf_err_t *err)
-{
-    assert (self && "the code of the office receiving");
-    return frame_unpack_one (buf, len, self, env, err);
-}
-
-Xf__LinkFrame *xf_msg_frame_unpack_batch (const uint8_t *buf, size_t len, const char *self,
-                                          Xf__Envelope *env[XF_LINK_BATCH_MAX], size_t *n,
-                                          xf_err_t *err)
-{
-    assert (self && "the code of the office receiving");
-    return frame_unpack (buf, len, self, env, n, err);
-}
-
-void xf_msg_frame_free (Xf__LinkFrame **f_p)
-{
-    if (f_p && *f_p) {
-        xf__link_frame__free_unpacked (*f_p, NULL);
-        *f_p = NULL;
-    }
-}
-
-static size_t put_varint (uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t) (v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t) v;
-    return n;
-}
-
-/* Field tags of LinkFrame: (number << 3) | wire type (0 varint, 2 length-delimited). */
-enum { TAG_VERSION = 1 << 3, TAG_SEQ = 2 << 3, TAG_ACK = 3 << 3, TAG_ENVELOPE = 10 << 3 | 2,
-       TAG_MORE = 13 << 3 | 2 };
-
-size_t xf_msg_frame_pack_signed (uint32_t version, uint64_t seq, uint64_t ack, const uint8_t *se,
-                                 size_t se_len, uint8_t **out)
-{
-    return xf_msg_frame_pack_batch (version, seq, ack, &se, &se_len, 1, out);
-}
-
-size_t xf_msg_frame_pack_batch (uint32_t version, uint64_t seq, uint64_t ack,
-                                const uint8_t *const *se, const size_t *se_len, size_t n,
-                                uint8_t **out)
-{
-    uint8_t head[3 * 11 + 3], len_bytes[11];
-    size_t h = 0, total;
-    assert (n >= 1 && n <= XF_LINK_BATCH_MAX && (n == 1 || version >= 2));
-    if (version)   /* proto3: zero values are not written, as protobuf-c does */
-        head[h++] = TAG_VERSION, h += put_varint (head + h, version);
-    if (seq)
-        head[h++] = TAG_SEQ, h += put_varint (head + h, seq);
-    if (ack)
-        head[h++] = TAG_ACK, h += put_varint (head + h, ack);
-    total = h;
-    for (size_t i = 0; i < n; i++)
-        total += 1 + put_varint (len_bytes, se_len[i]) + se_len[i];
-    if (!(*out = malloc (total)))
-        return 0;
-    uint8_t *o = *out;
-    memcpy (o, head, h);
-    o += h;
-    for (size_t i = 0; i < n; i++) {   /* the oneof's envelope first, then `more`: field order */
-        *o++ = i ? TAG_MORE : TAG_ENVELOPE;
-        o += put_varint (o, se_len[i]);
-        if (se_len[i])
-            memcpy (o, se[i], se_len[i]);
-        o += se_len[i];
-    }
-    return total;
-}
-
-size_t xf_msg_frame_pack (const Xf__LinkFrame *f, uint8_t **out)
-{
-    return pack (&f->base, out);
-}
-
 Xf__Envelope *xf_msg_envelope_unpack (const uint8_t *buf, size_t len, xf_err_t *err)
 {
-    Xf__Envelope *e = (Xf__Envelope *) unpack (&xf__envelope__descriptor, buf, len,
+    Xf__Envelope *e = (Xf__Envelope *) xf_msg_unpack (&xf__envelope__descriptor, buf, len,
                                                "envelope", err);
     if (e && (xf_msg_envelope_check (e, err)
-              || canonical (&e->base, buf, len, 1, "envelope", err)))
+              || xf_msg_canonical (&e->base, buf, len, 1, "envelope", err)))
         xf_msg_envelope_free (&e);
     return e;
 }
@@ -1166,19 +840,7 @@ void xf_msg_envelope_free (Xf__Envelope **e_p)
 
 size_t xf_msg_envelope_pack (const Xf__Envelope *e, uint8_t **out)
 {
-    return pack (&e->base, out);
-}
-
-Xf__Envelope *xf_msg_frame_envelope (const Xf__LinkFrame *f, xf_err_t *err)
-{
-    const Xf__SignedEnvelope *s = f && f->payload_case == XF__LINK_FRAME__PAYLOAD_ENVELOPE
-                                  ? f->envelope : NULL;
-    Xf__Envelope *e = NULL;
-    if (!s)
-        xf_err_set (err, XF_EINVAL, "frame: not an envelope frame");
-    else
-        e = inner_envelope (s, err);
-    return e;
+    return xf_msg_pack (&e->base, out);
 }
 
 int xf_msg_seal (const Xf__Envelope *e, Xf__SignedEnvelope *out, uint8_t **buf_p,
@@ -1189,7 +851,7 @@ int xf_msg_seal (const Xf__Envelope *e, Xf__SignedEnvelope *out, uint8_t **buf_p
     *buf_p = NULL;
     if ((rc = xf_msg_envelope_check (e, err)))
         return rc;
-    if ((n = pack (&e->base, buf_p)) > XF_MSG_MAX_FRAME) {
+    if ((n = xf_msg_pack (&e->base, buf_p)) > XF_MSG_MAX_FRAME) {
         free (*buf_p);
         *buf_p = NULL;
     }
