@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "log.h"
 #include "node.h"
@@ -49,13 +48,6 @@ typedef struct {
 
 static known_caller_t known[CALLERS_KEPT];
 
-static int64_t now_ms (void)
-{
-    struct timespec t;
-    clock_gettime (CLOCK_MONOTONIC, &t);
-    return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void forget (known_caller_t *k)
 {
     for (size_t i = 0; i < k->n_groups; i++)
@@ -88,7 +80,7 @@ static void look_up (known_caller_t *k, uid_t uid, int64_t now)
 
 static const known_caller_t *caller_of (uid_t uid)
 {
-    int64_t now = now_ms ();
+    int64_t now = mono_ms ();
     known_caller_t *oldest = &known[0];
     for (size_t i = 0; i < CALLERS_KEPT; i++) {
         known_caller_t *k = &known[i];

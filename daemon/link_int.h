@@ -5,7 +5,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 #include "node.h"
 #include "xf_link.h"
 
@@ -43,13 +42,6 @@ struct xf_links {
     int64_t last_trim_ms;
     bool routes_dirty;            /* a child announced a changed subtree: tell the parent */
 };
-
-static inline int64_t mono_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static inline peer_t *parent_peer (xf_links_t *l)
 {

@@ -232,10 +232,9 @@ static void on_hello (xf_links_t *l, peer_t *p, const Xf__Hello *h, int64_t now)
         l->routes_dirty = true;   /* the parent hears it at the next tick, once for all since */
 }
 
-/* One frame from peer p: liveness, its ack, and its payload (env: the decoded envelope of an
- * envelope frame; taken). */
-/* A frame and the n envelopes it carries (at f->seq, f->seq + 1, …): the ack and the hello
- * taken, each envelope the next in order put in the batch, the others dropped. */
+/* One frame from peer p and the n envelopes it carries (at f->seq, f->seq + 1, …; taken):
+ * liveness, its ack and hello, each envelope that is the next in order put in the batch, the
+ * others dropped. */
 static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf__Envelope **env,
                       size_t n)
 {
@@ -243,7 +242,6 @@ static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf
     xf_err_t err = {0};
     size_t kept = 0;
     p->last_seen = node_now (l->node);
-    bool envelope = f->payload_case == XF__LINK_FRAME__PAYLOAD_ENVELOPE;
     xf_link_heard (&p->st, b->now);
     if (xf_link_on_ack (&p->st, f->ack, &advanced, &err) != XF_OK) {
         p->st.rejected++;
@@ -253,7 +251,7 @@ static void on_frame (xf_links_t *l, batch_t *b, peer_t *p, Xf__LinkFrame *f, Xf
     if (f->payload_case == XF__LINK_FRAME__PAYLOAD_HELLO)
         on_hello (l, p, f->hello, b->now);
     for (size_t i = 0; i < n; i++) {
-        if (envelope && p->st.state == XF_LINK_UP
+        if (p->st.state == XF_LINK_UP
             && xf_link_receive (&p->st, f->seq + i, b->now) == XF_LINK_APPLY) {
             b->items[b->n++] = (item_t) {p, i ? f->more[i - 1] : f->envelope, env[i]};
             kept++;
@@ -404,8 +402,8 @@ static bool batch_dirty (const batch_t *b)
 
 void links_work (xf_links_t *l)
 {
-    static item_t items[BATCH_MAX + XF_LINK_BATCH_MAX];   /* a frame may overshoot */
-    static Xf__LinkFrame *frames[BATCH_MAX + XF_LINK_BATCH_MAX];
+    item_t items[BATCH_MAX + XF_LINK_BATCH_MAX];   /* the last frame may overshoot */
+    Xf__LinkFrame *frames[BATCH_MAX + XF_LINK_BATCH_MAX];
     batch_t b = {.l = l, .items = items, .frames = frames, .now = mono_ms ()};
     int events = 0;
     size_t ev_len = sizeof events;

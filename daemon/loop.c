@@ -21,13 +21,6 @@ int64_t node_now (const xf_node_t *node)
     return (int64_t) time (NULL) + node->clock_offset;
 }
 
-static int64_t monotonic_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int open_signalfd (void)
 {
     sigset_t set;
@@ -121,7 +114,7 @@ int loop_run (xf_node_t *node)
         return 1;
     }
     int64_t next_scan = 0, next_tick = 0;
-    int64_t next_reconcile = monotonic_ms () + (int64_t) node->conf->reconcile_seconds * 1000;
+    int64_t next_reconcile = mono_ms () + (int64_t) node->conf->reconcile_seconds * 1000;
     while (!node->stopping) {
         zmq_pollitem_t items[MAX_ITEMS];
         xf_control_poll_t ctl[MAX_ITEMS - 4];
@@ -132,7 +125,7 @@ int loop_run (xf_node_t *node)
         size_t nl = links_poll_set (node->links, items + n + 1, 3);
         size_t nm = metrics_http_poll_set (node->metrics_http, items + n + nl + 1,
                                            MAX_ITEMS - n - nl - 1);
-        int64_t now = monotonic_ms ();
+        int64_t now = mono_ms ();
         int64_t next_notify = notify_tick (node, now);
         if (node->deadlines_dirty || now >= next_scan) {
             note_clock (node);

@@ -49,13 +49,6 @@ struct metrics_http {
     size_t n_clients;
 };
 
-static int64_t monotonic_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int bind_addr (const xf_listen_addr_t *a)
 {
     union {
@@ -153,7 +146,7 @@ size_t metrics_http_poll_set (metrics_http_t *h, void *items, size_t max)
     size_t n = 0;
     if (!h)
         return 0;
-    int64_t now = monotonic_ms ();
+    int64_t now = mono_ms ();
     for (size_t i = h->n_clients; i-- > 0;)
         if (now >= h->clients[i]->deadline) {
             if (h->clients[i]->phase != DRAINING)
@@ -185,7 +178,7 @@ static void accept_clients (metrics_http_t *h)
             close (fd);
             return;
         }
-        *c = (client_t) {.fd = fd, .phase = READING, .deadline = monotonic_ms () + REQUEST_MS};
+        *c = (client_t) {.fd = fd, .phase = READING, .deadline = mono_ms () + REQUEST_MS};
         h->clients[h->n_clients++] = c;
     }
 }
@@ -275,7 +268,7 @@ static bool read_client (metrics_http_t *h, client_t *c)
             if (!c->out)
                 return false;
             c->phase = WRITING;
-            c->deadline = monotonic_ms () + WRITE_MS;
+            c->deadline = mono_ms () + WRITE_MS;
             return true;
         }
     }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include "control.h"
 #include "xf_access.h"
 #include "xf_conf.h"
@@ -36,6 +37,14 @@ typedef struct xf_node {
     struct metrics_http *metrics_http;       /* [metrics] listen (metrics_http.c); NULL: off */
     uint64_t control_ok, control_refused;    /* control requests answered, by result (metrics) */
 } xf_node_t;
+
+/* Milliseconds of the monotonic clock: timers and deadlines, never shown. */
+static inline int64_t mono_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* The case rules of the configuration ([deadlines], [report]), for xf_office_new. */
 static inline xf_limits_t node_limits (const xf_conf_t *cf)

@@ -164,17 +164,9 @@ static char *put_string (char *o, const char *s, bool nullable)
 
 static char *put_int (char *o, int64_t v)
 {
-    char digits[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
-    do
-        digits[n++] = (char) ('0' + u % 10);
-    while ((u /= 10));
     if (v < 0)
         *o++ = '-';
-    while (n)
-        *o++ = digits[--n];
-    return o;
+    return o + xf_text_uint (o, v < 0 ? 0 - (uint64_t) v : (uint64_t) v);
 }
 
 /* The record text into out (RECORD_MAX bytes): compact JSON, keys in sorted order, the bytes

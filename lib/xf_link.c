@@ -1,7 +1,6 @@
 /* xf_link.c — the per-peer link protocol decisions: ordering, duplicates, gaps, the send
  * window, acknowledgements, hellos and liveness. See xf_link.h for the contract. */
 #include "xf_link.h"
-#include "xf_msg.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -21,10 +21,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "xf_err.h"
+#include "xf_msg.h"
 #include "xfsync.pb-c.h"
 
-#define XF_LINK_VERSION_MIN_SPOKEN 1
-#define XF_LINK_VERSION_MAX_SPOKEN 2   /* 2: several envelopes in a frame (LinkFrame.more) */
+/* the link versions the codec reads (xf_msg.h): 2 carries several envelopes a frame */
+#define XF_LINK_VERSION_MIN_SPOKEN XF_LINK_VERSION_MIN
+#define XF_LINK_VERSION_MAX_SPOKEN XF_LINK_VERSION_MAX
 
 typedef enum {
     XF_LINK_DOWN,      /* nothing heard, or silent for longer than the timeout */

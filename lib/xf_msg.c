@@ -61,17 +61,11 @@ static size_t label_put (char *label, size_t at, const char *s)
     return at + n;
 }
 
-static size_t label_uint (char *label, size_t at, unsigned long long v)
+static size_t label_uint (char *label, size_t at, uint64_t v)
 {
-    char digits[24];
-    size_t n = 0;
-    do
-        digits[n++] = (char) ('0' + v % 10);
-    while ((v /= 10));
-    while (n && at + 1 < XF_MSG_LABEL_MAX)
-        label[at++] = digits[--n];
-    label[at] = '\0';
-    return at;
+    char digits[20];
+    digits[xf_text_uint (digits, v)] = '\0';
+    return label_put (label, at, digits);
 }
 
 /* Hand-built messages may hold NULL for an unset string; protobuf-c packs it as "". */
@@ -127,24 +121,13 @@ int xf_msg_case_id_valid (const char *id)
  * into a silently shorter C string (caught by the re-pack size check in unpack). */
 static int walk_string (const char *s, const char *path, const char *label, xf_err_t *err)
 {
-    const unsigned char *p = (const unsigned char *) s;
-    size_t at = 0, n, len;
+    size_t at, len;
     if (!s)
         return 0;
     if ((len = strlen (s)) > XF_MSG_MAX_TEXT)
         return bad (err, label, "%s: longer than %d bytes", path, XF_MSG_MAX_TEXT);
-    /* Every string of every message received passes here: ASCII eight bytes at a time. */
-    while (at < len) {
-        uint64_t w;
-        if (at + 8 <= len && (memcpy (&w, p + at, 8), !(w & 0x8080808080808080ull)))
-            at += 8;
-        else if (p[at] < 0x80)
-            at++;
-        else if ((n = xf_utf8_seq (p + at)))
-            at += n;
-        else
-            return bad (err, label, "%s: not valid UTF-8 (byte %zu)", path, at);
-    }
+    if ((at = xf_utf8_valid_prefix ((const unsigned char *) s, len)) < len)
+        return bad (err, label, "%s: not valid UTF-8 (byte %zu)", path, at);
     return 0;
 }
 
@@ -182,16 +165,13 @@ static int walk_value (const ProtobufCFieldDescriptor *f, const void *v, int ele
 /* Appends "[j]" to the path (clamped on truncation); no printf, for the same reason. */
 static size_t path_index (char *path, size_t at, size_t j)
 {
-    char digits[24];
-    size_t n = 0;
-    do
-        digits[n++] = (char) ('0' + j % 10);
-    while ((j /= 10));
+    char digits[20];
+    size_t n = xf_text_uint (digits, j);
     if (at + n + 2 >= PATH_MAX_)
         return at;
     path[at++] = '[';
-    while (n)
-        path[at++] = digits[--n];
+    memcpy (path + at, digits, n);
+    at += n;
     path[at++] = ']';
     path[at] = '\0';
     return at;

@@ -97,8 +97,9 @@ static int check_frame (const Xf__LinkFrame *f, const decode_t *d, xf_err_t *err
 Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *err)
 {
     Xf__LinkFrame *f = (Xf__LinkFrame *) xf_msg_unpack (&xf__link_frame__descriptor, buf, len,
-                                                 "frame", err);
-    if (f && (xf_msg_frame_check (f, err) || xf_msg_canonical (&f->base, buf, len, 0, "frame", err)))
+                                                        "frame", err);
+    if (f && (xf_msg_frame_check (f, err)
+              || xf_msg_canonical (&f->base, buf, len, 0, "frame", err)))
         xf_msg_frame_free (&f);
     return f;
 }
@@ -108,8 +109,9 @@ Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *er
 static Xf__Envelope *newer_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
 {
     char label[XF_MSG_LABEL_MAX];
-    Xf__Envelope *e = (Xf__Envelope *) xf_msg_unpack (&xf__envelope__descriptor, s->envelope.data,
-                                               s->envelope.len, "frame: envelope", err);
+    Xf__Envelope *e = (Xf__Envelope *) xf_msg_unpack (&xf__envelope__descriptor,
+                                                      s->envelope.data, s->envelope.len,
+                                                      "frame: envelope", err);
     if (!e)
         return NULL;
     xf_msg_envelope_label (e, label);
@@ -136,7 +138,7 @@ static Xf__Envelope *header_envelope (const Xf__EnvelopeHeader *h, xf_err_t *err
     bare.base.unknown_fields = NULL;
     size_t n = xf_msg_pack (&bare.base, &buf);
     Xf__Envelope *e = buf ? (Xf__Envelope *) xf_msg_unpack (&xf__envelope__descriptor, buf, n,
-                                                     "frame: envelope", err) : NULL;
+                                                            "frame: envelope", err) : NULL;
     free (buf);
     if (!buf) {
         xf_err_set (err, XF_ENOMEM, "frame: envelope: out of memory");
@@ -154,34 +156,35 @@ static Xf__Envelope *header_envelope (const Xf__EnvelopeHeader *h, xf_err_t *err
     return NULL;
 }
 
-/* An envelope of a frame, decoded and checked in full (as xf_msg_frame_envelope does). */
-static Xf__Envelope *inner_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
+/* The Envelope in a SignedEnvelope whose own fields the caller walked: decoded and checked. */
+static Xf__Envelope *body_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
 {
     Xf__Envelope *e = NULL;
-    if (!xf_msg_walk (&s->base, "frame: signed envelope", err)) {
-        if (s->envelope.len == 0)
-            xf_err_set (err, XF_EINVAL, "frame: signed envelope without envelope bytes");
-        else if (!(e = xf_msg_envelope_unpack (s->envelope.data, s->envelope.len, err)))
-            xf_err_prefix (err, "frame");
-    }
+    if (s->envelope.len == 0)
+        xf_err_set (err, XF_EINVAL, "frame: signed envelope without envelope bytes");
+    else if (!(e = xf_msg_envelope_unpack (s->envelope.data, s->envelope.len, err)))
+        xf_err_prefix (err, "frame");
     return e;
 }
 
 /* One envelope of a frame for the office d->self: in full when it is addressed to self (or
  * self is NULL), else its header alone (header_envelope); in a newer format, when newer_ok,
- * with its header checked (newer_envelope: relays still route it). */
+ * with its header checked (newer_envelope: relays still route it). The SignedEnvelope's own
+ * fields are walked once, here. */
 static Xf__Envelope *decode_one (const Xf__SignedEnvelope *s, const decode_t *d, xf_err_t *err)
 {
     Xf__Envelope *e = NULL;
     Xf__EnvelopeHeader *h = NULL;
-    if (!d->self || xf_msg_walk (&s->base, "frame: signed envelope", err) || !s->envelope.len)
-        e = inner_envelope (s, err);
+    if (xf_msg_walk (&s->base, "frame: signed envelope", err))
+        return NULL;
+    if (!d->self || !s->envelope.len)
+        e = body_envelope (s, err);
     else if ((h = (Xf__EnvelopeHeader *) xf_msg_unpack (&xf__envelope_header__descriptor,
-                                                 s->envelope.data, s->envelope.len,
-                                                 "frame: envelope", err))) {
+                                                        s->envelope.data, s->envelope.len,
+                                                        "frame: envelope", err))) {
         bool passing = h->to && strcmp (h->to, d->self) != 0;
         xf_err_t herr = {0};
-        e = passing ? header_envelope (h, err) : inner_envelope (s, err);
+        e = passing ? header_envelope (h, err) : body_envelope (s, err);
         /* For this office, and the body does not hold while the header does: the header goes
          * on, and the office refuses it back to its origin (xf_office_apply). Refusing the
          * frame would stop the link it came by, and every office behind that relay with it. */
@@ -189,8 +192,7 @@ static Xf__Envelope *decode_one (const Xf__SignedEnvelope *s, const decode_t *d,
             e = header_envelope (h, &herr);
         xf__envelope_header__free_unpacked (h, NULL);
     }
-    if (!e && d->newer_ok && err->code == XF_EVERSION
-        && !xf_msg_walk (&s->base, "frame: signed envelope", err))
+    if (!e && d->newer_ok && err->code == XF_EVERSION)
         e = newer_envelope (s, err);
     return e;
 }
@@ -222,7 +224,7 @@ static Xf__LinkFrame *frame_unpack (const uint8_t *buf, size_t len, const char *
                                     xf_err_t *err)
 {
     Xf__LinkFrame *f = (Xf__LinkFrame *) xf_msg_unpack (&xf__link_frame__descriptor, buf, len,
-                                                 "frame", err);
+                                                        "frame", err);
     xf_err_t mine = {0};
     decode_t d = {self, true, env};
     *n = 0;
@@ -348,7 +350,7 @@ Xf__Envelope *xf_msg_frame_envelope (const Xf__LinkFrame *f, xf_err_t *err)
     Xf__Envelope *e = NULL;
     if (!s)
         xf_err_set (err, XF_EINVAL, "frame: not an envelope frame");
-    else
-        e = inner_envelope (s, err);
+    else if (!xf_msg_walk (&s->base, "frame: signed envelope", err))
+        e = body_envelope (s, err);
     return e;
 }

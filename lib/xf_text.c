@@ -37,15 +37,39 @@ static size_t lead_length (unsigned char c)
          : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
 }
 
-bool xf_utf8_valid (const unsigned char *s, size_t n)
+size_t xf_utf8_valid_prefix (const unsigned char *s, size_t n)
 {
-    for (size_t i = 0; i < n;) {
+    size_t i = 0;
+    while (i < n) {
+        uint64_t w;
+        if (i + 8 <= n && (memcpy (&w, s + i, 8), !(w & 0x8080808080808080ull)
+                           && !((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull))) {
+            i += 8;   /* eight ASCII bytes, none of them NUL */
+            continue;
+        }
         size_t k = lead_length (s[i]);
         if (s[i] == 0 || k == 0 || k > n - i || xf_utf8_seq (s + i) != k)
-            return false;
+            break;
         i += k;
     }
-    return true;
+    return i;
+}
+
+bool xf_utf8_valid (const unsigned char *s, size_t n)
+{
+    return xf_utf8_valid_prefix (s, n) == n;
+}
+
+size_t xf_text_uint (char out[20], uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do
+        digits[n++] = (char) ('0' + v % 10);
+    while ((v /= 10));
+    for (size_t i = 0; i < n; i++)
+        out[i] = digits[n - 1 - i];
+    return n;
 }
 
 char *xf_trim (char *s)

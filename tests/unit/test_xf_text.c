@@ -44,6 +44,38 @@ static void test_valid_buffers (void **state)
     assert_false (xf_utf8_valid (u ("ok\xff"), 3));
 }
 
+/* The offset of the first bad byte, wherever it falls against the eight-byte ASCII steps: a
+ * NUL or a byte over 0x7f inside a run of ASCII, a sequence across a step, one cut at the end. */
+static void test_valid_prefix (void **state)
+{
+    (void) state;
+    static const struct { const char *s; size_t n, want; } cases[] = {
+        {"", 0, 0},
+        {"abcdefgh", 8, 8},
+        {"abcdefghijklmnopq", 17, 17},
+        {"abcdefghij\0lmnop", 17, 10},          /* NUL in the second step */
+        {"abc\0efgh", 8, 3},                     /* NUL in the first */
+        {"abcdefg\xe4\xb8\xad", 10, 10},          /* 中 across the step */
+        {"abcdefghijk\xe4\xb8", 13, 11},          /* cut at the end */
+        {"abcdefghijklmno\xff", 16, 15},
+        {"\xe4\xb8\xad\xe6\x96\x87" "abcdefgh\xc0\x80", 16, 14},   /* overlong NUL after ASCII */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t got = xf_utf8_valid_prefix ((const unsigned char *) cases[i].s, cases[i].n);
+        if (got != cases[i].want)
+            fail_msg ("case %zu: %zu, not %zu", i, got, cases[i].want);
+        assert_int_equal (xf_utf8_valid ((const unsigned char *) cases[i].s, cases[i].n),
+                          cases[i].want == cases[i].n);
+    }
+    char out[20];
+    assert_int_equal (xf_text_uint (out, 0), 1);
+    assert_memory_equal (out, "0", 1);
+    assert_int_equal (xf_text_uint (out, 4096), 4);
+    assert_memory_equal (out, "4096", 4);
+    assert_int_equal (xf_text_uint (out, UINT64_MAX), 20);
+    assert_memory_equal (out, "18446744073709551615", 20);
+}
+
 static void test_trim (void **state)
 {
     (void) state;
@@ -58,6 +90,7 @@ int main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_sequences),
         cmocka_unit_test (test_valid_buffers),
+        cmocka_unit_test (test_valid_prefix),
         cmocka_unit_test (test_trim),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

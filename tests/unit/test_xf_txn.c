@@ -296,6 +296,82 @@ static void test_map_fills_and_the_transaction_runs_again (void **state)
     assert_int_equal (committed (x->store, "count/y"), 2);
 }
 
+/* One 4,000-byte record a transaction until the store says it is full (its limit is the map). */
+static int put_one_page (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    static uint8_t val[4000];
+    uint8_t key[4];
+    xf_be32_put (key, (*(uint32_t *) arg)++);
+    return xf_txn_put (txn, XF_DB_EVENTS, key, sizeof key, val, sizeof val, err);
+}
+
+#define KEPT_KEYS 32
+
+/* 32 statistics buckets read (absent: kept) and written, in memory only: nothing touches a
+ * page until the cache is written before the commit. */
+static int bump_kept (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    fill_t *f = arg;
+    uint8_t val[500];
+    f->calls++;
+    for (int i = 0; i < KEPT_KEYS; i++) {
+        uint8_t key[2] = {'k', (uint8_t) i};
+        const void *v;
+        size_t n;
+        int rc = xf_txn_get (txn, XF_DB_STATS, key, sizeof key, &v, &n, err);
+        if (rc != XF_ENOTFOUND)
+            return rc == XF_OK ? xf_err_set (err, XF_ESTATE, "bucket %d exists", i) : rc;
+        memset (val, 'a' + i % 26, sizeof val);
+        if ((rc = xf_txn_put (txn, XF_DB_STATS, key, sizeof key, val, sizeof val, err)))
+            return rc;
+    }
+    return XF_OK;
+}
+
+static int read_kept (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    int *good = arg;
+    for (int i = 0; i < KEPT_KEYS; i++) {
+        uint8_t key[2] = {'k', (uint8_t) i};
+        const void *v;
+        size_t n;
+        int rc = xf_txn_get (txn, XF_DB_STATS, key, sizeof key, &v, &n, err);
+        if (rc != XF_OK)
+            return rc;
+        *good += n == 500 && ((const uint8_t *) v)[499] == 'a' + i % 26;
+    }
+    return XF_OK;
+}
+
+/* The map is full when the cache is written, not before: the store grows it and runs the
+ * transaction again, and what it kept lands whole. */
+static void test_map_fills_while_the_cache_is_written (void **state)
+{
+    xf_test_store_t *x = *state;
+    xf_err_t err = {0};
+    xf_store_close (&x->store);
+    xf_test_rmtree (x->dir);
+    assert_int_equal (xf_test_mkdtemp (x->dir, sizeof x->dir, "test_xf_txn_flush"), 0);
+    xf_store_opts_t full = {.map_size = 64 << 10, .max_map_size = 64 << 10};
+    assert_non_null (x->store = xf_store_open (x->dir, &full, &err));
+    uint32_t n = 0;
+    while (xf_store_write (x->store, put_one_page, &n, &err) == XF_OK)
+        assert_true (n < 100);
+    assert_non_null (strstr (err.msg, "full"));
+    xf_store_close (&x->store);
+    xf_store_opts_t grows = {.map_size = 64 << 10};
+    assert_non_null (x->store = xf_store_open (x->dir, &grows, &err));
+    size_t before = xf_store_map_size (x->store);
+    fill_t f = {0};
+    if (xf_store_write (x->store, bump_kept, &f, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    assert_int_equal (f.calls, 2);   /* the first run's commit found the map full */
+    assert_true (xf_store_map_size (x->store) > before);
+    int good = 0;
+    assert_int_equal (xf_store_read (x->store, read_kept, &good, &err), XF_OK);
+    assert_int_equal (good, KEPT_KEYS);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +382,8 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_long_value_goes_to_lmdb, setup, teardown),
         cmocka_unit_test_setup_teardown (test_more_keys_than_kept, setup, teardown),
         cmocka_unit_test_setup_teardown (test_map_fills_and_the_transaction_runs_again, setup,
+                                         teardown),
+        cmocka_unit_test_setup_teardown (test_map_fills_while_the_cache_is_written, setup,
                                          teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
