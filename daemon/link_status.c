@@ -21,11 +21,14 @@ static int peer_stat_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
     s->oldest = 0;
     if (rc == XF_OK && xf_link_backlog (&s->p->st)
         && xf_outbox_get (txn, s->p->st.peer, s->p->st.acked + 1, &v, &len, err) == XF_OK) {
+        /* the header alone: a relay's outbox holds other offices' envelopes, and only the
+         * office they are addressed to decodes (and checks) a body */
         Xf__SignedEnvelope *se = xf__signed_envelope__unpack (NULL, len, v);
-        Xf__Envelope *e = se ? xf__envelope__unpack (NULL, se->envelope.len, se->envelope.data) : NULL;
-        s->oldest = e ? e->created : 0;
-        if (e)
-            xf__envelope__free_unpacked (e, NULL);
+        Xf__EnvelopeHeader *h = se ? xf__envelope_header__unpack (NULL, se->envelope.len,
+                                                                  se->envelope.data) : NULL;
+        s->oldest = h ? h->created : 0;
+        if (h)
+            xf__envelope_header__free_unpacked (h, NULL);
         if (se)
             xf__signed_envelope__free_unpacked (se, NULL);
     }

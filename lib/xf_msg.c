@@ -9,7 +9,9 @@
  * reasons). Bytes from the network are never trusted into an assert. */
 #include "xf_msg.h"
 #include "xf_msg_int.h"
+#include "xf_arena.h"
 #include "xf_text.h"
+#include "xf_wire.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -117,50 +119,18 @@ int xf_msg_case_id_valid (const char *id)
 
 /* ---------------------------------------------------------------- generic walk */
 
-/* protobuf-c 1.4 does not validate UTF-8 in proto3 strings, and it turns an embedded NUL
- * into a silently shorter C string (caught by the re-pack size check in unpack). */
-static int walk_string (const char *s, const char *path, const char *label, xf_err_t *err)
-{
-    size_t at, len;
-    if (!s)
-        return 0;
-    if ((len = strlen (s)) > XF_MSG_MAX_TEXT)
-        return bad (err, label, "%s: longer than %d bytes", path, XF_MSG_MAX_TEXT);
-    if ((at = xf_utf8_valid_prefix ((const unsigned char *) s, len)) < len)
-        return bad (err, label, "%s: not valid UTF-8 (byte %zu)", path, at);
-    return 0;
-}
+/* Where the walk is: the field at each depth, and the element of a repeated one. The path
+ * ("case_event.record.watchers[2]") is spelled out only for a message about a failure:
+ * building it for every field visited cost more than the checks themselves. */
+#define WALK_DEPTH_MAX 32   /* decoded messages nest less (xf_wire.h); built ones too */
+#define NO_INDEX SIZE_MAX
 
-static int walk (const ProtobufCMessage *m, char *path, size_t at, const char *label,
-                 xf_err_t *err);
-
-/* One value of field f; v points at the member (or at the array element). */
-static int walk_value (const ProtobufCFieldDescriptor *f, const void *v, int element,
-                       char *path, size_t at, const char *label, xf_err_t *err)
-{
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(const char *const *) v;
-        if (!s && element)
-            return bad (err, label, "%s: missing", path);
-        return walk_string (s, path, label, err);
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *) v;
-        if (!sub)
-            return element ? bad (err, label, "%s: missing", path) : 0;
-        return walk (sub, path, at, label, err);
-    }
-    case PROTOBUF_C_TYPE_ENUM: {
-        int32_t e = *(const int32_t *) v;
-        if (!protobuf_c_enum_descriptor_get_value (f->descriptor, e))
-            return bad (err, label, "%s: unknown value %d", path, (int) e);
-        return 0;
-    }
-    default:
-        return 0;
-    }
-}
+typedef struct {
+    const ProtobufCFieldDescriptor *field[WALK_DEPTH_MAX];
+    size_t index[WALK_DEPTH_MAX];
+    size_t depth;
+    const char *label;
+} trail_t;
 
 /* Appends "[j]" to the path (clamped on truncation); no printf, for the same reason. */
 static size_t path_index (char *path, size_t at, size_t j)
@@ -177,8 +147,7 @@ static size_t path_index (char *path, size_t at, size_t j)
     return at;
 }
 
-/* Appends ".name" (or "name" at the start) to the path; a memcpy, because this runs for
- * every field of every message received. */
+/* Appends ".name" (or "name" at the start) to the path. */
 static size_t path_append (char *path, size_t at, const char *name)
 {
     size_t n = strlen (name);
@@ -191,14 +160,79 @@ static size_t path_append (char *path, size_t at, const char *name)
     return at + n;
 }
 
-/* Visits every string, enum and sub-message that is set in m, building the field path
- * for the message. The schema has no recursive message, so the depth is bounded. */
-static int walk (const ProtobufCMessage *m, char *path, size_t at, const char *label,
-                 xf_err_t *err)
+/* The path of the trail's current field. */
+static const char *trail_path (const trail_t *t, char path[PATH_MAX_])
 {
+    size_t at = 0;
+    path[0] = '\0';
+    for (size_t i = 0; i < t->depth; i++) {
+        at = path_append (path, at, t->field[i]->name);
+        if (t->index[i] != NO_INDEX)
+            at = path_index (path, at, t->index[i]);
+    }
+    return path;
+}
+
+/* protobuf-c 1.4 does not validate UTF-8 in proto3 strings, and it turns an embedded NUL
+ * into a silently shorter C string (caught by the re-pack size check in unpack). */
+static int walk_string (const char *s, const trail_t *t, xf_err_t *err)
+{
+    char path[PATH_MAX_];
+    size_t at, len;
+    if (!s)
+        return 0;
+    if ((len = strlen (s)) > XF_MSG_MAX_TEXT)
+        return bad (err, t->label, "%s: longer than %d bytes", trail_path (t, path),
+                    XF_MSG_MAX_TEXT);
+    if ((at = xf_utf8_valid_prefix ((const unsigned char *) s, len)) < len)
+        return bad (err, t->label, "%s: not valid UTF-8 (byte %zu)", trail_path (t, path), at);
+    return 0;
+}
+
+static int walk (const ProtobufCMessage *m, trail_t *t, xf_err_t *err);
+
+/* One value of field f; v points at the member (or at the array element). */
+static int walk_value (const ProtobufCFieldDescriptor *f, const void *v, int element,
+                       trail_t *t, xf_err_t *err)
+{
+    char path[PATH_MAX_];
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(const char *const *) v;
+        if (!s && element)
+            return bad (err, t->label, "%s: missing", trail_path (t, path));
+        return walk_string (s, t, err);
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *) v;
+        if (!sub)
+            return element ? bad (err, t->label, "%s: missing", trail_path (t, path)) : 0;
+        return walk (sub, t, err);
+    }
+    case PROTOBUF_C_TYPE_ENUM: {
+        int32_t e = *(const int32_t *) v;
+        if (!protobuf_c_enum_descriptor_get_value (f->descriptor, e))
+            return bad (err, t->label, "%s: unknown value %d", trail_path (t, path), (int) e);
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Visits every string, enum and sub-message that is set in m. Only CaseEvent.earlier is
+ * recursive in the schema, and it is one level deep; the depth is bounded all the same. */
+static int walk (const ProtobufCMessage *m, trail_t *t, xf_err_t *err)
+{
+    char path[PATH_MAX_];
     const ProtobufCMessageDescriptor *d = m->descriptor;
     const char *base = (const char *) m;
+    size_t depth = t->depth;
     assert (d && "message built without its *_INIT");
+    if (depth == WALK_DEPTH_MAX)
+        return bad (err, t->label, "%s: messages nest more than %d deep", trail_path (t, path),
+                    WALK_DEPTH_MAX);
+    t->depth = depth + 1;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         int rc = 0;
@@ -208,30 +242,31 @@ static int walk (const ProtobufCMessage *m, char *path, size_t at, const char *l
         if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
             && *(const uint32_t *) (base + f->quantifier_offset) != f->id)
             continue;
-        size_t k = path_append (path, at, f->name);
+        t->field[depth] = f;
+        t->index[depth] = NO_INDEX;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *) (base + f->quantifier_offset);
             const char *arr = *(const char *const *) (base + f->offset);
             size_t size = f->type == PROTOBUF_C_TYPE_ENUM ? sizeof (int32_t) : sizeof (void *);
             if (n && !arr)
-                return bad (err, label, "%s: missing", path);
+                return bad (err, t->label, "%s: missing", trail_path (t, path));
             for (size_t j = 0; j < n && !rc; j++) {
-                size_t kj = path_index (path, k, j);
-                rc = walk_value (f, arr + j * size, 1, path, kj, label, err);
+                t->index[depth] = j;
+                rc = walk_value (f, arr + j * size, 1, t, err);
             }
         } else
-            rc = walk_value (f, base + f->offset, 0, path, k, label, err);
+            rc = walk_value (f, base + f->offset, 0, t, err);
         if (rc)
             return rc;
-        path[at] = '\0';
     }
+    t->depth = depth;
     return 0;
 }
 
 int xf_msg_walk (const ProtobufCMessage *m, const char *label, xf_err_t *err)
 {
-    char path[PATH_MAX_] = "";
-    return walk (m, path, 0, label, err);
+    trail_t t = {.depth = 0, .label = label};
+    return walk (m, &t, err);
 }
 
 /* ---------------------------------------------------------------- names */
@@ -761,9 +796,12 @@ int xf_msg_canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
                       int permutation, const char *what, xf_err_t *err)
 {
     size_t n = protobuf_c_message_get_packed_size (m), b = 256;
-    uint8_t *again = NULL;
-    if (n == len && permutation && n && !xf_msg_pack (m, &again))
-        return xf_err_set (err, XF_ENOMEM, "%s: out of memory", what);
+    uint8_t mine[4096], *again = NULL;
+    if (n == len && permutation && n) {
+        if (!(again = n <= sizeof mine ? mine : malloc (n)))
+            return xf_err_set (err, XF_ENOMEM, "%s: out of memory", what);
+        protobuf_c_message_pack (m, again);   /* n bytes: its size was just taken */
+    }
     /* From a build with the same fields the bytes come back identical (the usual case, and a
      * memcmp); only otherwise count the byte values. */
     if (again && memcmp (again, buf, n) != 0) {
@@ -775,7 +813,8 @@ int xf_msg_canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
         for (b = 0; b < 256 && !count[b]; b++)
             ;
     }
-    free (again);
+    if (again != mine)
+        free (again);
     if (n != len || b < 256)
         return xf_err_set (err, XF_EINVAL, "%s: %zu bytes re-encode as %zu%s (embedded NUL, "
                            "repeated field or non-canonical encoding)", what, len, n,
@@ -794,7 +833,14 @@ ProtobufCMessage *xf_msg_unpack (const ProtobufCMessageDescriptor *d, const uint
                     XF_MSG_MAX_FRAME);
         return NULL;
     }
-    if (!(m = protobuf_c_message_unpack (d, NULL, len, buf ? buf : none)))
+    buf = buf ? buf : none;
+    if (xf_wire_depth (d, buf, len, XF_WIRE_MAX_DEPTH) == XF_WIRE_DEEP) {
+        xf_err_set (err, XF_EINVAL, "%s: %zu bytes nest messages more than %d deep (%s needs "
+                    "far fewer): refused before decoding", what, len, XF_WIRE_MAX_DEPTH,
+                    d->short_name);
+        return NULL;
+    }
+    if (!(m = xf_arena_unpack (d, len, buf)))
         xf_err_set (err, XF_EINVAL, "%s: %zu bytes do not decode as %s (truncated or corrupt)",
                     what, len, d->short_name);
     return m;
@@ -813,7 +859,7 @@ Xf__Envelope *xf_msg_envelope_unpack (const uint8_t *buf, size_t len, xf_err_t *
 void xf_msg_envelope_free (Xf__Envelope **e_p)
 {
     if (e_p && *e_p) {
-        xf__envelope__free_unpacked (*e_p, NULL);
+        xf_arena_free (&(*e_p)->base);
         *e_p = NULL;
     }
 }

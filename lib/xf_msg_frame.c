@@ -4,6 +4,8 @@
  * packed around stored SignedEnvelope bytes without decoding them. The checks of what an
  * envelope says are in xf_msg.c. */
 #include "xf_msg_int.h"
+#include "xf_arena.h"
+#include "xf_wire.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -125,25 +127,29 @@ static Xf__Envelope *newer_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
 }
 
 /* The envelope of a frame as an Envelope with its header alone (id, from, to, created,
- * format; no body), for one that passes through: EnvelopeHeader reads fields 1 to 5 and
- * protobuf-c keeps the body aside as an unknown field, which is dropped; the header alone is
- * packed again (a few dozen bytes) and read back as an Envelope, so the caller holds one kind
- * of message whatever the envelope's way. Checked as the header of a newer format is. */
-static Xf__Envelope *header_envelope (const Xf__EnvelopeHeader *h, xf_err_t *err)
+ * format; no body), for one that passes through: fields 1 to 5 of its bytes are copied out
+ * without reading the body (xf_wire_keep) and decoded as an Envelope, so the caller holds
+ * one kind of message whatever the envelope's way. Checked as the header of a newer format
+ * is. */
+static Xf__Envelope *header_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
 {
     char label[XF_MSG_LABEL_MAX];
-    Xf__EnvelopeHeader bare = *h;
-    uint8_t *buf = NULL;
-    bare.base.n_unknown_fields = 0;
-    bare.base.unknown_fields = NULL;
-    size_t n = xf_msg_pack (&bare.base, &buf);
-    Xf__Envelope *e = buf ? (Xf__Envelope *) xf_msg_unpack (&xf__envelope__descriptor, buf, n,
-                                                            "frame: envelope", err) : NULL;
-    free (buf);
-    if (!buf) {
+    uint8_t mine[512];
+    size_t len = s->envelope.len, n;
+    uint8_t *head = len <= sizeof mine ? mine : malloc (len);
+    Xf__Envelope *e = NULL;
+    if (!head) {
         xf_err_set (err, XF_ENOMEM, "frame: envelope: out of memory");
         return NULL;
     }
+    if ((n = xf_wire_keep (s->envelope.data, len, XF_ENVELOPE_HEADER_LAST, head)) == SIZE_MAX)
+        xf_err_set (err, XF_EINVAL, "frame: envelope: %zu bytes do not decode as EnvelopeHeader "
+                    "(truncated or corrupt)", len);
+    else
+        e = (Xf__Envelope *) xf_msg_unpack (&xf__envelope__descriptor, head, n,
+                                            "frame: envelope", err);
+    if (head != mine)
+        free (head);
     if (!e)
         return NULL;
     xf_msg_envelope_label (e, label);
@@ -171,26 +177,40 @@ static Xf__Envelope *body_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
  * self is NULL), else its header alone (header_envelope); in a newer format, when newer_ok,
  * with its header checked (newer_envelope: relays still route it). The SignedEnvelope's own
  * fields are walked once, here. */
+/* Whether the envelope's `to` (field 3) reads as self in its bytes: the office it is
+ * addressed to then decodes it once, in full, without the header first. The decode that
+ * follows is what counts; this only chooses which to try first. */
+static bool addressed_to (const Xf__SignedEnvelope *s, const char *self)
+{
+    const uint8_t *to = NULL;
+    size_t n = 0;
+    return xf_wire_field (s->envelope.data, s->envelope.len, 3, &to, &n)
+           && n == strlen (self) && memcmp (to, self, n) == 0;
+}
+
 static Xf__Envelope *decode_one (const Xf__SignedEnvelope *s, const decode_t *d, xf_err_t *err)
 {
     Xf__Envelope *e = NULL;
-    Xf__EnvelopeHeader *h = NULL;
+    bool tried = false;
     if (xf_msg_walk (&s->base, "frame: signed envelope", err))
         return NULL;
-    if (!d->self || !s->envelope.len)
+    if (!d->self || !s->envelope.len || addressed_to (s, d->self)) {
+        tried = true;
         e = body_envelope (s, err);
-    else if ((h = (Xf__EnvelopeHeader *) xf_msg_unpack (&xf__envelope_header__descriptor,
-                                                        s->envelope.data, s->envelope.len,
-                                                        "frame: envelope", err))) {
-        bool passing = h->to && strcmp (h->to, d->self) != 0;
+    }
+    /* Passing through: its header. For this office, and the body does not hold while the
+     * header does: the header goes on, and the office refuses it back to its origin
+     * (xf_office_apply). Refusing the frame would stop the link it came by, and every office
+     * behind that relay with it. */
+    if (!e && d->self && s->envelope.len && (!tried || err->code == XF_EINVAL)) {
         xf_err_t herr = {0};
-        e = passing ? header_envelope (h, err) : body_envelope (s, err);
-        /* For this office, and the body does not hold while the header does: the header goes
-         * on, and the office refuses it back to its origin (xf_office_apply). Refusing the
-         * frame would stop the link it came by, and every office behind that relay with it. */
-        if (!e && !passing && err->code == XF_EINVAL)
-            e = header_envelope (h, &herr);
-        xf__envelope_header__free_unpacked (h, NULL);
+        e = header_envelope (s, tried ? &herr : err);
+        if (e && !tried && strcmp (e->to, d->self) == 0) {
+            /* to reads as self once decoded, not in the bytes: decode it in full after all */
+            xf_msg_envelope_free (&e);
+            if (!(e = body_envelope (s, err)) && err->code == XF_EINVAL)
+                e = header_envelope (s, &herr);
+        }
     }
     if (!e && d->newer_ok && err->code == XF_EVERSION)
         e = newer_envelope (s, err);
@@ -281,7 +301,7 @@ Xf__LinkFrame *xf_msg_frame_unpack_batch (const uint8_t *buf, size_t len, const 
 void xf_msg_frame_free (Xf__LinkFrame **f_p)
 {
     if (f_p && *f_p) {
-        xf__link_frame__free_unpacked (*f_p, NULL);
+        xf_arena_free (&(*f_p)->base);
         *f_p = NULL;
     }
 }

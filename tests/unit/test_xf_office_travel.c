@@ -619,6 +619,50 @@ static void test_bad_body_refused_where_addressed (void **state)
     xf_msg_envelope_free (&de);
 }
 
+/* An envelope whose body nests CaseEvents 20,000 deep (75 KB), from the county to the
+ * province: protobuf-c alone decodes it by recursion until the stack overflows, and the
+ * province would crash again on the same frame after every restart. The city passes it on
+ * (it reads the header only); the province measures the nesting before decoding, refuses it
+ * and tells the county. */
+static void test_deeply_nested_body_refused_where_addressed (void **state)
+{
+    fx_t *fx = *state;
+    Xf__GlobalId gid = XF__GLOBAL_ID__INIT;
+    Xf__Envelope env = XF__ENVELOPE__INIT;
+    Xf__SignedEnvelope se = XF__SIGNED_ENVELOPE__INIT;
+    uint8_t *inner = NULL, *events = NULL;
+    gid.origin = (char *) COUNTY;
+    gid.seq = 901;
+    env.id = &gid;
+    env.from = (char *) COUNTY;
+    env.to = (char *) PROV;
+    env.created = fx->who.now;
+    env.format = XF_ENVELOPE_FORMAT;
+    size_t n = xf_test_nested_events (20000, &events);
+    assert_true (n > 0);
+    se.envelope.len = xf_test_envelope_around (&env, events, n, &inner);
+    se.envelope.data = inner;
+    assert_true (se.envelope.len > n);
+    uint8_t *buf = malloc (se.envelope.len + 16);
+    assert_non_null (buf);
+    size_t len = xf__signed_envelope__pack (&se, buf);
+    free (inner);
+    free (events);
+
+    apply_bytes (fx, &fx->city, COUNTY, buf, len, &fx->out[0]);
+    free (buf);
+    assert_true (fx->out[0].relayed);
+    assert_int_equal (carry (fx, &fx->city, &fx->prov), 1);
+    assert_true (fx->out[0].refused);
+    assert_true (fx->out[0].bounced);
+    assert_has (fx->out[0].reason, "more than 32 deep");
+    Xf__Envelope *de = first_waiting (&fx->prov, CITY, NULL, NULL);
+    assert_int_equal (de->body_case, XF__ENVELOPE__BODY_DELIVERY_ERROR);
+    assert_string_equal (de->to, COUNTY);
+    assert_int_equal (de->delivery_error->undelivered->seq, 901);
+    xf_msg_envelope_free (&de);
+}
+
 /* A delivery error nobody can deliver is refused, never answered (no ping-pong). */
 static void test_undeliverable_delivery_error_not_answered (void **state)
 {
@@ -722,6 +766,8 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_claimed_origin_refused_not_answered, setup, teardown),
         cmocka_unit_test_setup_teardown (test_newer_format_relayed_then_refused, setup, teardown),
         cmocka_unit_test_setup_teardown (test_bad_body_refused_where_addressed, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_deeply_nested_body_refused_where_addressed, setup,
+                                         teardown),
         cmocka_unit_test_setup_teardown (test_undeliverable_delivery_error_not_answered, setup,
                                          teardown),
         cmocka_unit_test_setup_teardown (test_late_delivery_error_changes_nothing, setup, teardown),

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "xf_store.h"
+#include "xfsync.pb-c.h"
 
 /* mkdir -p */
 static inline int xf_test_mkdir_p (const char *path)
@@ -100,6 +101,65 @@ static inline int xf_test_store_teardown (void **state)
     xf_test_rmtree (x->dir);
     free (x);
     return 0;
+}
+
+/* Writes a length-delimited field (number, then the length as a varint, then n bytes) at
+ * out; returns the bytes written (at most n + 11). */
+static inline size_t xf_test_put_field (uint8_t *out, uint32_t number, const uint8_t *bytes,
+                                        size_t n)
+{
+    size_t at = 0;
+    out[at++] = (uint8_t) (number << 3 | 2);   /* numbers under 16: a one-byte tag */
+    for (size_t v = n; ; v >>= 7) {
+        out[at++] = (uint8_t) (v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+        if (v < 0x80)
+            break;
+    }
+    if (n)
+        memmove (out + at, bytes, n);
+    return at + n;
+}
+
+/* Wire bytes of a CaseEvent whose `earlier` (field 7) holds one whose `earlier` holds one ...,
+ * `depth` levels below the top: more than protobuf-c can decode without overflowing the
+ * stack, when deep enough. Returns the length (0 when out of memory); the caller frees *buf. */
+static inline size_t xf_test_nested_events (size_t depth, uint8_t **buf)
+{
+    size_t cap = depth * 8 + 8, at = cap, inner = 0;
+    uint8_t *b = malloc (cap);
+    if (!b)
+        return 0;
+    for (size_t i = 0; i < depth; i++) {   /* from the innermost out: tag, length, inner */
+        uint8_t len[10];
+        size_t n = 0;
+        for (size_t v = inner; ; v >>= 7) {
+            len[n++] = (uint8_t) (v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+            if (v < 0x80)
+                break;
+        }
+        at -= n;
+        memcpy (b + at, len, n);
+        b[--at] = 7 << 3 | 2;
+        inner = cap - at;
+    }
+    memmove (b, b + at, inner);
+    *buf = b;
+    return inner;
+}
+
+/* The bytes of `header` (an Envelope without a body) followed by `body` (n bytes) as field 10,
+ * case_event, whatever the body holds: for decoders that must refuse it. Returns the length
+ * (0 when out of memory); the caller frees *buf. */
+static inline size_t xf_test_envelope_around (const Xf__Envelope *header, const uint8_t *body,
+                                              size_t n, uint8_t **buf)
+{
+    size_t h = xf__envelope__get_packed_size (header);
+    uint8_t *b = malloc (h + n + 16);
+    if (!b)
+        return 0;
+    xf__envelope__pack (header, b);
+    *buf = b;
+    return h + xf_test_put_field (b + h, 10, body, n);
 }
 
 #endif

@@ -1,0 +1,141 @@
+/* xf_wire.c — protobuf wire bytes read without decoding them (why: xf_wire.h). The scan
+ * follows protobuf-c's reading: a tag is a varint of at most ten bytes, wire types 0, 1, 2
+ * and 5 are read and the group types refused, and a length-delimited field is a
+ * sub-message only when the descriptor says so; everything else is skipped by its length.
+ * The scan's own recursion stops at max_depth. */
+#include "xf_wire.h"
+
+#include <string.h>
+
+/* protobuf's wire types */
+enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
+
+static bool varint (const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= shift < 64 ? (uint64_t) (b & 0x7f) << shift : 0;
+        if (!(b & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One field after its tag: *p moves past its value; for a length-delimited one, *value and
+ * *vlen give the bytes. */
+static bool skip_value (unsigned wire_type, const uint8_t **p, const uint8_t *end,
+                        const uint8_t **value, size_t *vlen)
+{
+    uint64_t n;
+    switch (wire_type) {
+    case WT_VARINT:
+        return varint (p, end, &n);
+    case WT_FIXED64:
+    case WT_FIXED32:
+        n = wire_type == WT_FIXED64 ? 8 : 4;
+        if ((uint64_t) (end - *p) < n)
+            return false;
+        *p += n;
+        return true;
+    case WT_LEN:
+        if (!varint (p, end, &n) || n > (uint64_t) (end - *p))
+            return false;
+        *value = *p;
+        *vlen = (size_t) n;
+        *p += n;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* One top-level field: where it starts and ends, its number and wire type, and for a
+ * length-delimited one its bytes. */
+typedef struct {
+    const uint8_t *start, *end, *value;
+    uint64_t number;
+    unsigned wire_type;
+    size_t vlen;
+} field_t;
+
+/* The field at *p, which moves past it; false when the bytes do not scan. */
+static bool next_field (const uint8_t **p, const uint8_t *end, field_t *f)
+{
+    uint64_t tag;
+    f->start = *p;
+    f->value = NULL;
+    f->vlen = 0;
+    if (!varint (p, end, &tag))
+        return false;
+    f->number = tag >> 3;
+    f->wire_type = (unsigned) (tag & 7);
+    if (!skip_value (f->wire_type, p, end, &f->value, &f->vlen))
+        return false;
+    f->end = *p;
+    return true;
+}
+
+static xf_wire_depth_t depth_of (const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                                 const uint8_t *end, unsigned left)
+{
+    field_t f;
+    while (p < end) {
+        if (!next_field (&p, end, &f))
+            return XF_WIRE_BAD;
+        if (f.wire_type != WT_LEN || f.number > UINT32_MAX)
+            continue;
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field (d, (unsigned) f.number);
+        if (!fd || fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (left == 0)
+            return XF_WIRE_DEEP;
+        xf_wire_depth_t rc = depth_of (fd->descriptor, f.value, f.value + f.vlen, left - 1);
+        if (rc != XF_WIRE_OK)
+            return rc;
+    }
+    return XF_WIRE_OK;
+}
+
+xf_wire_depth_t xf_wire_depth (const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                               size_t len, unsigned max_depth)
+{
+    return depth_of (d, buf, buf + len, max_depth);
+}
+
+bool xf_wire_field (const uint8_t *buf, size_t len, uint32_t number, const uint8_t **s,
+                    size_t *n)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    bool found = false;
+    field_t f;
+    while (p < end) {
+        if (!next_field (&p, end, &f))
+            return false;
+        if (f.wire_type == WT_LEN && f.number == number) {
+            *s = f.value;
+            *n = f.vlen;
+            found = true;
+        }
+    }
+    return found;
+}
+
+size_t xf_wire_keep (const uint8_t *buf, size_t len, uint32_t max_number, uint8_t *out)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    size_t n = 0;
+    field_t f;
+    while (p < end) {
+        if (!next_field (&p, end, &f))
+            return SIZE_MAX;
+        if (f.number >= 1 && f.number <= max_number) {
+            memcpy (out + n, f.start, (size_t) (f.end - f.start));
+            n += (size_t) (f.end - f.start);
+        }
+    }
+    return n;
+}
