@@ -2,6 +2,7 @@
  * (registered → in_progress | rejected; in_progress → closed) and the deadlines of
  * DESIGN §1 in calendar days. */
 #include "xf_case.h"
+#include "xf_arena.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -60,6 +61,22 @@ xf_case_t *xf_case_unpack (const void *buf, size_t len, xf_err_t *err)
     if (!c)
         xf_err_set (err, XF_ESTORE, "case record of %zu bytes does not decode", len);
     return c;
+}
+
+xf_case_t *xf_case_unpack_view (const void *buf, size_t len, xf_err_t *err)
+{
+    xf_case_t *c = (xf_case_t *) xf_arena_unpack (&xf__case__descriptor, len, buf);
+    if (!c)
+        xf_err_set (err, XF_ESTORE, "case record of %zu bytes does not decode", len);
+    return c;
+}
+
+void xf_case_view_destroy (xf_case_t **c_p)
+{
+    if (c_p && *c_p) {
+        xf_arena_free (&(*c_p)->base);
+        *c_p = NULL;
+    }
 }
 
 uint8_t *xf_case_pack (const xf_case_t *c, size_t *len)

@@ -39,6 +39,11 @@ void       xf_case_destroy (xf_case_t **c_p);
 xf_case_t *xf_case_unpack (const void *buf, size_t len, xf_err_t *err);
 uint8_t   *xf_case_pack (const xf_case_t *c, size_t *len);     /* caller frees */
 xf_case_t *xf_case_copy (const xf_case_t *c);
+/* A case decoded only to be read (the case before a move): all of it in one arena
+ * (xf_arena.h), a fraction of the allocations of xf_case_unpack. Nothing in it may be freed
+ * or replaced; free it with xf_case_view_destroy, never xf_case_destroy. */
+xf_case_t *xf_case_unpack_view (const void *buf, size_t len, xf_err_t *err);
+void       xf_case_view_destroy (xf_case_t **c_p);
 
 /* Replaces a string field (frees the old one). value NULL means empty. 0 or XF_ENOMEM. */
 int xf_case_set (char **field, const char *value);

@@ -81,16 +81,20 @@ const EVP_MD *xf_md (xf_profile_t p)
     return fetched[p == XF_PROFILE_NATIONAL];
 }
 
+/* One digest context per thread, kept: a new one (and OpenSSL's state behind it) for every
+ * hash was two allocations and frees per audit record and per share hash. */
+static _Thread_local EVP_MD_CTX *hash_ctx;
+
 int xf_hash (xf_profile_t p, const void *const *parts, const size_t *lens, size_t n,
              uint8_t out[XF_HASH_LEN], xf_err_t *err)
 {
-    EVP_MD_CTX *m = EVP_MD_CTX_new ();
     unsigned len = 0;
-    int ok = m && EVP_DigestInit_ex (m, xf_md (p), NULL) == 1;
+    if (!hash_ctx)
+        hash_ctx = EVP_MD_CTX_new ();
+    int ok = hash_ctx && EVP_DigestInit_ex2 (hash_ctx, xf_md (p), NULL) == 1;
     for (size_t i = 0; ok && i < n; i++)
-        ok = EVP_DigestUpdate (m, parts[i], lens[i]) == 1;
-    ok = ok && EVP_DigestFinal_ex (m, out, &len) == 1 && len == XF_HASH_LEN;
-    EVP_MD_CTX_free (m);
+        ok = EVP_DigestUpdate (hash_ctx, parts[i], lens[i]) == 1;
+    ok = ok && EVP_DigestFinal_ex (hash_ctx, out, &len) == 1 && len == XF_HASH_LEN;
     return ok ? XF_OK : xf_crypto_fail (err, XF_ENOMEM, "cannot compute a hash");
 }
 

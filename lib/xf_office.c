@@ -10,6 +10,7 @@
 #include <string.h>
 #include "xf_case_json.h"
 #include "xf_query.h"
+#include "xf_text.h"
 
 enum { STAGE_ACCEPT = 'a', STAGE_HANDLE = 'h' };
 #define DRY_RUN_DONE 1
@@ -98,7 +99,7 @@ int xf_office_load_case_pair (xf_txn_t *txn, const char *id, xf_case_t **c_p,
         return rc;
     if (!(*c_p = xf_case_unpack (val, len, err)))
         return xf_err_prefix (err, "case %s", id);
-    if (before_p && !(*before_p = xf_case_unpack (val, len, err))) {
+    if (before_p && !(*before_p = xf_case_unpack_view (val, len, err))) {
         xf_case_destroy (c_p);
         return xf_err_prefix (err, "case %s", id);
     }
@@ -238,6 +239,16 @@ int xf_office_count_due (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *er
     return XF_OK;
 }
 
+/* "count/status/N": the meta key of the count of cases in status N. */
+static void status_name (char name[24], int status)
+{
+    char digits[20];
+    size_t n = xf_text_uint (digits, (uint32_t) status);   /* at most 10 digits */
+    memcpy (name, "count/status/", 13);
+    memcpy (name + 13, digits, n);
+    name[13 + n] = '\0';
+}
+
 /* Cases per status: a count in meta and an index entry per case, kept beside every change so
  * that `status` and `case list --status` never walk all the cases. */
 int xf_office_track_status (xf_txn_t *txn, const char *id, int from, int to, xf_err_t *err)
@@ -251,14 +262,14 @@ int xf_office_track_status (xf_txn_t *txn, const char *id, int from, int to, xf_
         return XF_OK;
     memcpy (key + 1, id, idlen);
     if (from) {
-        snprintf (name, sizeof name, "count/status/%d", from);
+        status_name (name, from);
         key[0] = (uint8_t) from;
         if (!(rc = xf_txn_meta_u64 (txn, name, &v, err))
             && !(rc = xf_txn_meta_set_u64 (txn, name, v ? v - 1 : 0, err)))
             rc = xf_txn_del (txn, XF_DB_STATUS, key, 1 + idlen, err);
     }
     if (rc == XF_OK && to) {
-        snprintf (name, sizeof name, "count/status/%d", to);
+        status_name (name, to);
         key[0] = (uint8_t) to;
         if (!(rc = xf_txn_meta_u64 (txn, name, &v, err))
             && !(rc = xf_txn_meta_set_u64 (txn, name, v + 1, err)))

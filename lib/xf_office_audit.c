@@ -9,6 +9,7 @@
 #include "xf_msg.h"
 #include "xf_office.h"
 #include "xf_office_int.h"
+#include "xf_text.h"
 
 void xf_office_set_audit_profile (xf_office_t *o, xf_profile_t p)
 {
@@ -35,7 +36,8 @@ int xf_office_audit_event (xf_txn_t *txn, xf_office_t *o, const xf_actor_t *who,
                            const Xf__CaseEvent *ev, xf_err_t *err)
 {
     char action[64];
-    snprintf (action, sizeof action, "%s.%s", is_node (who) ? "node" : "case", xf_event_type (ev));
+    xf_text_join (action, sizeof action, is_node (who) ? "node." : "case.", xf_event_type (ev),
+                  (char *) NULL);
     return xf_office_audit (txn, o, who, action, ev->case_id, NULL, err);
 }
 
@@ -45,12 +47,13 @@ int xf_office_audit_applied (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *
     char action[64], detail[700];
     bool event = env->body_case == XF__ENVELOPE__BODY_CASE_EVENT;
     xf_actor_t node = {.now = now, .uid = 0, .role = XF_ACTOR_NODE};
-    snprintf (action, sizeof action, "apply.%s",
-              event ? xf_msg_event_name (env->case_event) : xf_msg_body_name (env));
-    int n = snprintf (detail, sizeof detail, "from %s #%llu", env->from,
-                      (unsigned long long) (env->id ? env->id->seq : 0));
+    char seq[21] = "";
+    seq[xf_text_uint (seq, env->id ? env->id->seq : 0)] = '\0';
+    xf_text_join (action, sizeof action, "apply.",
+                  event ? xf_msg_event_name (env->case_event) : xf_msg_body_name (env), (char *) NULL);
+    size_t n = xf_text_join (detail, sizeof detail, "from ", env->from, " #", seq, (char *) NULL);
     if (out->refused)
-        snprintf (detail + n, sizeof detail - (size_t) n, "; %s: %.500s",
+        snprintf (detail + n, sizeof detail - n, "; %s: %.500s",
                   out->forged ? "forged, refused" : "refused", out->reason);
     return xf_office_audit (txn, o, &node, action, event ? env->case_event->case_id : NULL, detail,
                             err);

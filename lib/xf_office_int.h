@@ -26,8 +26,9 @@ struct xf_office {
 
 /* The case with this id (caller destroys), or XF_ENOTFOUND "no case … at this office". */
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err);
-/* The same, and *before_p a second copy of the case as stored, to keep while c changes (two
- * decodes of the stored bytes: cheaper than xf_case_copy, which packs c again). */
+/* The same, and *before_p a second copy of the case as stored, to read while c changes (two
+ * decodes of the stored bytes: cheaper than xf_case_copy, which packs c again). *before_p is
+ * a view: free it with xf_case_view_destroy. */
 int xf_office_load_case_pair (xf_txn_t *txn, const char *id, xf_case_t **c_p,
                               xf_case_t **before_p, xf_err_t *err);
 /* Stores c and keeps the index of what it shares with other offices in step. */

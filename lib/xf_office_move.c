@@ -9,12 +9,13 @@
 #include "xf_msg.h"
 #include "xf_office.h"
 #include "xf_office_int.h"
+#include "xf_text.h"
 
 #define MOVED_KEY_MAX (6 + XF_CASE_ID_MAX)
 
 static size_t moved_key (char *key, const char *id)
 {
-    return (size_t) snprintf (key, MOVED_KEY_MAX, "moved/%s", id);
+    return xf_text_join (key, MOVED_KEY_MAX, "moved/", id, (char *) NULL);
 }
 
 /* The fields a move never changes, and the bulk of a record: kept from the case as it is. */
@@ -220,7 +221,7 @@ static int move_one (xf_txn_t *txn, move_t *mv, const char *id, xf_err_t *err)
         && !(counter >= 0 && (rc = xf_stats_bump (txn, today, counter, 1, err))))
         rc = xf_office_adopt (txn, mv->o, before, c, err);   /* the deadline and 应结 leave */
     xf_office_free_history (&ev);
-    xf_case_destroy (&before);
+    xf_case_view_destroy (&before);
     xf_case_destroy (&c);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "xf_msg.h"
 #include "xf_office.h"
 #include "xf_office_int.h"
+#include "xf_text.h"
 
 #define MAX_PARTNERS 64
 #define CODE_MAX XF_OFFICE_CODE_LEN
@@ -58,13 +59,15 @@ size_t xf_office_month_key (uint8_t *key, const char *code, int32_t month)
 void xf_office_share_hash (const char *id, uint8_t status, uint32_t last_event,
                            uint8_t out[XF_SHARE_HASH_LEN])
 {
-    uint8_t buf[XF_CASE_ID_MAX + 6], md[32];
+    uint8_t buf[XF_CASE_ID_MAX + 6], md[XF_HASH_LEN];
     size_t n = strlen (id);
-    unsigned mdlen = 0;
     memcpy (buf, id, n + 1);   /* with its NUL: no id is a prefix of another's input */
     buf[n + 1] = status;
     xf_be32_put (buf + n + 2, last_event);
-    EVP_Digest (buf, n + 6, md, &mdlen, xf_md (XF_PROFILE_STANDARD), NULL);
+    const void *part = buf;
+    size_t plen = n + 6;
+    if (xf_hash (XF_PROFILE_STANDARD, &part, &plen, 1, md, NULL) != XF_OK)
+        memset (md, 0, sizeof md);   /* out of memory: a digest that matches no partner's */
     memcpy (out, md, XF_SHARE_HASH_LEN);
 }
 
@@ -81,7 +84,7 @@ static void add_partner (share_t *s, const char *code, const char *self)
     if (!code || !*code || strcmp (code, self) == 0 || strlen (code) >= CODE_MAX
         || has_partner (s, code) || s->n == MAX_PARTNERS)
         return;
-    snprintf (s->partners[s->n++], CODE_MAX, "%s", code);
+    xf_text_join (s->partners[s->n++], CODE_MAX, code, (char *) NULL);
 }
 
 /* What c counts for now at office self. */

@@ -13,6 +13,7 @@
 #include "xf_msg.h"
 #include "xf_office.h"
 #include "xf_office_int.h"
+#include "xf_text.h"
 
 #define URGE_META_MAX (5 + XF_CASE_ID_MAX)
 #define URGE_BATCH 256
@@ -31,7 +32,7 @@ static bool scheduled_here (const xf_office_t *o, const xf_case_t *c)
 
 static size_t plan_key (char *key, const char *id)
 {
-    return (size_t) snprintf (key, URGE_META_MAX, "urge/%s", id);
+    return xf_text_join (key, URGE_META_MAX, "urge/", id, (char *) NULL);
 }
 
 static int load_plan (xf_txn_t *txn, const char *id, plan_t *p, bool *found, xf_err_t *err)

@@ -1,5 +1,6 @@
 /* xf_outbox.c — per-peer outboxes and link positions in the `outbox` and `links` databases. */
 #include "xf_outbox.h"
+#include "xf_text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,7 @@ static void entry_key (uint8_t key[KEY_LEN], const char *peer, uint64_t seq)
 
 static size_t pos_key (char *key, size_t len, const char *peer)
 {
-    return (size_t) snprintf (key, len, "pos/%s", peer);
+    return xf_text_join (key, len, "pos/", peer, (char *) NULL);
 }
 
 int xf_outbox_positions (xf_txn_t *txn, const char *peer, xf_link_pos_t *out, xf_err_t *err)
@@ -137,7 +138,7 @@ int xf_outbox_trim (xf_txn_t *txn, const char *peer, uint64_t acked, xf_err_t *e
 
 static size_t kept_key (char *key, size_t len, const char *peer)
 {
-    return (size_t) snprintf (key, len, "kept/%s", peer);
+    return xf_text_join (key, len, "kept/", peer, (char *) NULL);
 }
 
 int xf_outbox_retire (xf_txn_t *txn, const char *peer, uint64_t acked, int64_t today,
@@ -209,7 +210,7 @@ int xf_outbox_retire (xf_txn_t *txn, const char *peer, uint64_t acked, int64_t t
 
 static size_t restored_key (char *key, size_t len, const char *peer)
 {
-    return (size_t) snprintf (key, len, "restored/%s", peer);
+    return xf_text_join (key, len, "restored/", peer, (char *) NULL);
 }
 
 int xf_outbox_restored (xf_txn_t *txn, const char *peer, uint64_t *mark, xf_err_t *err)

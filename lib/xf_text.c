@@ -2,6 +2,7 @@
 #include "xf_text.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <string.h>
 
 size_t xf_utf8_seq (const unsigned char *p)
@@ -69,6 +70,23 @@ size_t xf_text_uint (char out[20], uint64_t v)
     while ((v /= 10));
     for (size_t i = 0; i < n; i++)
         out[i] = digits[n - 1 - i];
+    return n;
+}
+
+size_t xf_text_join (char *out, size_t cap, ...)
+{
+    va_list ap;
+    size_t n = 0;
+    va_start (ap, cap);
+    for (const char *s; (s = va_arg (ap, const char *)) != NULL;) {
+        size_t k = strlen (s);
+        if (k > cap - 1 - n)
+            k = cap - 1 - n;
+        memcpy (out + n, s, k);
+        n += k;
+    }
+    va_end (ap);
+    out[n] = '\0';
     return n;
 }
 

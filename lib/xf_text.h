@@ -18,6 +18,10 @@ bool   xf_utf8_valid (const unsigned char *s, size_t n);
 size_t xf_utf8_valid_prefix (const unsigned char *s, size_t n);
 /* The decimal digits of v into out, no NUL; returns how many (1 to 20). */
 size_t xf_text_uint (char out[20], uint64_t v);
+/* The strings given, up to a NULL, end to end into out, cut to cap - 1 bytes and
+ * NUL-terminated (cap > 0); returns the bytes written. snprintf ("%s%s") without the parsing
+ * of a format, for store keys built for every case moved or received. */
+size_t xf_text_join (char *out, size_t cap, ...);
 /* s without leading and trailing white space (the end is cut in place). */
 char  *xf_trim (char *s);
 

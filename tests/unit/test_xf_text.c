@@ -76,6 +76,26 @@ static void test_valid_prefix (void **state)
     assert_memory_equal (out, "18446744073709551615", 20);
 }
 
+/* The keys built for every case: as snprintf ("%s%s") writes them, cut at the same place. */
+static void test_join (void **state)
+{
+    (void) state;
+    char out[16];
+    assert_int_equal (xf_text_join (out, sizeof out, "moved/", "411324-2026", (char *) NULL), 15);
+    assert_string_equal (out, "moved/411324-20");         /* cut to 15 bytes and a NUL */
+    assert_int_equal (xf_text_join (out, sizeof out, "pos/", "410000", (char *) NULL), 10);
+    assert_string_equal (out, "pos/410000");
+    assert_int_equal (xf_text_join (out, sizeof out, "", (char *) NULL), 0);
+    assert_string_equal (out, "");
+    assert_int_equal (xf_text_join (out, sizeof out, (char *) NULL), 0);
+    assert_string_equal (out, "");
+    assert_int_equal (xf_text_join (out, 1, "abc", (char *) NULL), 0);   /* room for the NUL only */
+    assert_string_equal (out, "");
+    assert_int_equal (xf_text_join (out, sizeof out, "0123456789", "abcde", "XYZ", (char *) NULL),
+                      15);
+    assert_string_equal (out, "0123456789abcde");          /* exactly full; the rest dropped */
+}
+
 static void test_trim (void **state)
 {
     (void) state;
@@ -91,6 +111,7 @@ int main (void)
         cmocka_unit_test (test_sequences),
         cmocka_unit_test (test_valid_buffers),
         cmocka_unit_test (test_valid_prefix),
+        cmocka_unit_test (test_join),
         cmocka_unit_test (test_trim),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
