@@ -12,6 +12,10 @@ enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
 
 static bool varint (const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
+    if (*p < end && **p < 0x80) {   /* tags and short lengths: one byte */
+        *v = *(*p)++;
+        return true;
+    }
     uint64_t x = 0;
     for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
         uint8_t b = *(*p)++;
@@ -78,6 +82,61 @@ static bool next_field (const uint8_t **p, const uint8_t *end, field_t *f)
     return true;
 }
 
+/* Whether a message of type d can hold a message of a type that holds itself (CaseEvent's
+ * `earlier`): only those nest without bound. Other sub-messages nest no deeper than the
+ * schema does, a few levels, and the scan skips them: the case record, most of an
+ * envelope, is not read. Answers are kept per type (the types are fixed for the process);
+ * a type found on the path it is reached by is part of a cycle. */
+#define TYPES_MAX 128   /* slots; the schema has about fifty message types */
+#define PATH_MAX_ 64
+
+static _Thread_local struct {
+    const ProtobufCMessageDescriptor *d;
+    bool recurse;
+} known[TYPES_MAX];
+
+static size_t slot_of (const ProtobufCMessageDescriptor *d)
+{
+    size_t i = ((uintptr_t) d >> 4) % TYPES_MAX;
+    while (known[i].d && known[i].d != d)
+        i = (i + 1) % TYPES_MAX;
+    return i;
+}
+
+static bool reaches_cycle (const ProtobufCMessageDescriptor *d,
+                           const ProtobufCMessageDescriptor **path, size_t depth)
+{
+    for (size_t i = 0; i < depth; i++)
+        if (path[i] == d)
+            return true;
+    size_t at = slot_of (d);
+    if (known[at].d)
+        return known[at].recurse;
+    if (depth == PATH_MAX_)
+        return true;                          /* deeper than any schema here: assume so */
+    bool recurse = false;
+    path[depth] = d;
+    for (unsigned i = 0; i < d->n_fields && !recurse; i++)
+        if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
+            recurse = reaches_cycle (d->fields[i].descriptor, path, depth + 1);
+    at = slot_of (d);                         /* the slots filled below may have moved it */
+    size_t used = 0;
+    for (size_t i = 0; i < TYPES_MAX; i++)
+        used += known[i].d != NULL;
+    if (used < TYPES_MAX - 1) {               /* a full table: answer without keeping it */
+        known[at].d = d;
+        known[at].recurse = recurse;
+    }
+    return recurse;
+}
+
+static bool can_recurse (const ProtobufCMessageDescriptor *d)
+{
+    const ProtobufCMessageDescriptor *path[PATH_MAX_];
+    size_t at = slot_of (d);
+    return known[at].d ? known[at].recurse : reaches_cycle (d, path, 0);
+}
+
 static xf_wire_depth_t depth_of (const ProtobufCMessageDescriptor *d, const uint8_t *p,
                                  const uint8_t *end, unsigned left)
 {
@@ -89,7 +148,7 @@ static xf_wire_depth_t depth_of (const ProtobufCMessageDescriptor *d, const uint
             continue;
         const ProtobufCFieldDescriptor *fd =
             protobuf_c_message_descriptor_get_field (d, (unsigned) f.number);
-        if (!fd || fd->type != PROTOBUF_C_TYPE_MESSAGE)
+        if (!fd || fd->type != PROTOBUF_C_TYPE_MESSAGE || !can_recurse (fd->descriptor))
             continue;
         if (left == 0)
             return XF_WIRE_DEEP;

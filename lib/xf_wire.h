@@ -13,7 +13,8 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
-/* Sub-messages nest at most this deep (the schema needs under ten). */
+/* Sub-messages nest at most this deep through types that can hold themselves (the schema
+ * needs two: an event and the history it carries). */
 #define XF_WIRE_MAX_DEPTH 32
 
 typedef enum {
@@ -23,8 +24,10 @@ typedef enum {
                         * refuses them before nesting any deeper than what was read */
 } xf_wire_depth_t;
 
-/* How deep the sub-messages of buf, a message of type d, nest; the top level is depth 0.
- * Fields d does not know are skipped as protobuf-c skips them. */
+/* How deep the sub-messages of buf, a message of type d, nest, counted through the types
+ * that can hold themselves (CaseEvent.earlier); the top level is depth 0. A sub-message of
+ * a type that cannot is not read: it nests no deeper than the schema does. Fields d does
+ * not know are skipped as protobuf-c skips them. */
 xf_wire_depth_t xf_wire_depth (const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                                size_t len, unsigned max_depth);
 

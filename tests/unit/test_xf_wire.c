@@ -1,8 +1,9 @@
 /* test_xf_wire.c — wire bytes read without decoding them (lib/xf_wire.c): the nesting depth
- * of sub-messages, counted as protobuf-c would recurse (fields the descriptor does not know,
- * and bytes fields, are not messages), at the limit and one past it, and for a 20,000-deep
- * CaseEvent that protobuf-c alone decodes by overflowing the stack; bytes that do not scan;
- * the decoder refusing what nests too deep, with a reason; one top-level field found. */
+ * of sub-messages through types that can hold themselves (fields the descriptor does not
+ * know, bytes fields and records are not read), at the limit and one past it, and for a
+ * 20,000-deep CaseEvent that protobuf-c alone decodes by overflowing the stack; bytes that do
+ * not scan; the decoder refusing what nests too deep, with a reason; one top-level field
+ * found; the top-level fields up to a number copied out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,9 +70,10 @@ static void test_a_real_envelope_is_far_from_the_limit (void **state)
     uint8_t *buf = NULL;
     size_t n = xf_msg_envelope_pack (&env, &buf);
     assert_true (n > 0);
-    /* envelope > case_event > earlier > record: three below the top */
-    assert_int_equal (xf_wire_depth (&xf__envelope__descriptor, buf, n, 3), XF_WIRE_OK);
-    assert_int_equal (xf_wire_depth (&xf__envelope__descriptor, buf, n, 2), XF_WIRE_DEEP);
+    /* envelope > case_event > earlier: two below the top through types that can hold
+     * themselves; the records (no such type) are not read */
+    assert_int_equal (xf_wire_depth (&xf__envelope__descriptor, buf, n, 2), XF_WIRE_OK);
+    assert_int_equal (xf_wire_depth (&xf__envelope__descriptor, buf, n, 1), XF_WIRE_DEEP);
     free (buf);
 }
 
@@ -132,6 +134,21 @@ static void test_a_top_level_field_found_without_decoding (void **state)
     assert_false (xf_wire_field (b, sizeof b - 1, 3, &s, &n)); /* cut: nothing trusted */
 }
 
+/* An envelope's header without its body, as a relay reads it: fields 1 to 5 in order. */
+static void test_the_fields_up_to_a_number_kept (void **state)
+{
+    (void) state;
+    /* 1: "a", 10: "body", 3: "to", 2: varint 7, 12: varint 1, 5: fixed32 */
+    static const uint8_t b[] = {0x0a, 1, 'a', 0x52, 4, 'b', 'o', 'd', 'y', 0x1a, 2, 't', 'o',
+                                0x10, 7, 0x60, 1, 0x2d, 1, 2, 3, 4};
+    static const uint8_t head[] = {0x0a, 1, 'a', 0x1a, 2, 't', 'o', 0x10, 7, 0x2d, 1, 2, 3, 4};
+    uint8_t out[sizeof b];
+    assert_int_equal (xf_wire_keep (b, sizeof b, 5, out), sizeof head);
+    assert_memory_equal (out, head, sizeof head);
+    assert_int_equal (xf_wire_keep (b, sizeof b, 0, out), 0);
+    assert_int_equal (xf_wire_keep (b, sizeof b - 2, 5, out), SIZE_MAX);   /* cut */
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +157,7 @@ int main (void)
         cmocka_unit_test (test_twenty_thousand_deep_refused_before_decoding),
         cmocka_unit_test (test_bytes_that_do_not_scan),
         cmocka_unit_test (test_a_top_level_field_found_without_decoding),
+        cmocka_unit_test (test_the_fields_up_to_a_number_kept),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
