@@ -598,7 +598,7 @@ def build_natsbench(binary):
                          "golang-github-nats-io-go-nats-dev), or pass --only without nats")
     os.makedirs(os.path.dirname(binary), exist_ok=True)
     env = dict(os.environ, GOPATH="/usr/share/gocode", GO111MODULE="off", GOFLAGS="", GOPROXY="off",
-               GOCACHE=os.path.join(os.path.dirname(binary), "go-cache"))
+               GOCACHE=os.path.join(os.path.dirname(os.path.abspath(binary)), "go-cache"))   # go wants it absolute
     say(f"building {binary}")
     r = subprocess.run(["go", "build", "-o", binary, "."], cwd=src, env=env, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
@@ -640,7 +640,7 @@ def main():
     idle = 15
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
-    natsbench = os.path.join(a.build_dir, "natsbench")
+    natsbench = os.path.abspath(os.path.join(a.build_dir, "natsbench"))   # go build runs in its source
     if "nats" in only:
         build_natsbench(natsbench)
     tmp = tempfile.mkdtemp(prefix="xfpeers.")
