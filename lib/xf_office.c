@@ -81,11 +81,12 @@ void xf_office_set_limits (xf_office_t *o, const xf_limits_t *lim)
 
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err)
 {
-    return xf_office_load_case_pair (txn, id, c_p, NULL, err);
+    return xf_office_load_case_pair (txn, id, c_p, NULL, NULL, NULL, err);
 }
 
 int xf_office_load_case_pair (xf_txn_t *txn, const char *id, xf_case_t **c_p,
-                              xf_case_t **before_p, xf_err_t *err)
+                              xf_case_t **before_p, uint8_t **slim_p, size_t *slim_len,
+                              xf_err_t *err)
 {
     const void *val = NULL;
     size_t len = 0;
@@ -99,7 +100,18 @@ int xf_office_load_case_pair (xf_txn_t *txn, const char *id, xf_case_t **c_p,
         return rc;
     if (!(*c_p = xf_case_unpack (val, len, err)))
         return xf_err_prefix (err, "case %s", id);
-    if (before_p && !(*before_p = xf_case_unpack_view (val, len, err))) {
+    if (!before_p)
+        return XF_OK;
+    /* the stored bytes less the kept fields: what is remembered, and all `before` is read for */
+    if (!(*slim_p = malloc (len ? len : 1)))
+        rc = xf_err_set (err, XF_ENOMEM, "out of memory");
+    else if ((*slim_len = xf_office_slim_bytes (val, len, *slim_p)) == SIZE_MAX)
+        rc = xf_err_set (err, XF_ESTORE, "case record of %zu bytes does not scan", len);
+    else if (!(*before_p = xf_case_unpack_view (*slim_p, *slim_len, err)))
+        rc = XF_ESTORE;
+    if (rc != XF_OK) {
+        free (*slim_p);
+        *slim_p = NULL;
         xf_case_destroy (c_p);
         return xf_err_prefix (err, "case %s", id);
     }

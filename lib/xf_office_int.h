@@ -26,11 +26,22 @@ struct xf_office {
 
 /* The case with this id (caller destroys), or XF_ENOTFOUND "no case … at this office". */
 int xf_office_load_case (xf_txn_t *txn, const char *id, xf_case_t **c_p, xf_err_t *err);
-/* The same, and *before_p a second copy of the case as stored, to read while c changes (two
- * decodes of the stored bytes: cheaper than xf_case_copy, which packs c again). *before_p is
- * a view: free it with xf_case_view_destroy. */
+/* The same, and the case as stored without what a move never changes (the kept fields:
+ * summary, parties; xf_office_slim_bytes): *slim_p (malloc'd, the caller frees it), what
+ * xf_office_remember_bytes keeps for a take back, and *before_p, those bytes decoded, to read
+ * while c changes (a view: free it with xf_case_view_destroy). Filtering and decoding a slim
+ * record costs less than a second decode of the whole and a pack of the slim one. */
 int xf_office_load_case_pair (xf_txn_t *txn, const char *id, xf_case_t **c_p,
-                              xf_case_t **before_p, xf_err_t *err);
+                              xf_case_t **before_p, uint8_t **slim_p, size_t *slim_len,
+                              xf_err_t *err);
+/* Stored case bytes less the kept fields and the petitioner key, into out (len bytes of room):
+ * byte for byte what xf_office_remember_move keeps of the decoded case. SIZE_MAX when the
+ * bytes do not scan. */
+size_t xf_office_slim_bytes (const uint8_t *buf, size_t len, uint8_t *out);
+/* Keeps slim bytes (xf_office_slim_bytes) as the record to restore if the move of case id does
+ * not arrive. */
+int xf_office_remember_bytes (xf_txn_t *txn, const char *id, const uint8_t *slim, size_t len,
+                              xf_err_t *err);
 /* Stores c and keeps the index of what it shares with other offices in step. */
 int xf_office_save_case (xf_txn_t *txn, const xf_office_t *o, const xf_case_t *c, xf_err_t *err);
 /* Appends ev (body set by the caller) to c's history as its next event; numbers, stamps and

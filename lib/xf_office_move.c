@@ -10,6 +10,7 @@
 #include "xf_office.h"
 #include "xf_office_int.h"
 #include "xf_text.h"
+#include "xf_wire.h"
 
 #define MOVED_KEY_MAX (6 + XF_CASE_ID_MAX)
 
@@ -22,12 +23,43 @@ static size_t moved_key (char *key, const char *id)
 #define FOR_EACH_KEPT(X) X (summary) X (petitioner) X (accused) X (query_code) X (reject_reason) \
     X (reply) X (leader)
 
+/* Whether field `number` of a stored case stays in the slim record: not one of the kept
+ * fields, nor the petitioner key. Their numbers come from the descriptor, by name. */
+static bool slim_field (uint64_t number, const void *arg)
+{
+    static uint32_t dropped[16];
+    static size_t n;
+    (void) arg;
+    if (!n) {
+#define NUMBER(f) dropped[n++] = protobuf_c_message_descriptor_get_field_by_name ( \
+                      &xf__case__descriptor, #f)->id;
+        FOR_EACH_KEPT (NUMBER)
+        NUMBER (petitioner_key)
+#undef NUMBER
+    }
+    for (size_t i = 0; i < n; i++)
+        if (number == dropped[i])
+            return false;
+    return true;
+}
+
+size_t xf_office_slim_bytes (const uint8_t *buf, size_t len, uint8_t *out)
+{
+    return xf_wire_select (buf, len, slim_field, NULL, out);
+}
+
+int xf_office_remember_bytes (xf_txn_t *txn, const char *id, const uint8_t *slim, size_t len,
+                              xf_err_t *err)
+{
+    char key[MOVED_KEY_MAX];
+    return xf_txn_put (txn, XF_DB_META, key, moved_key (key, id), slim, len, err);
+}
+
 /* Remembers what a move changes (the record without its bulk: summary, parties), so that a
  * move that does not arrive can be undone. The sealed identities are what a move changes too:
  * the entry of this office, dropped from the record that leaves, comes back with a take back. */
 int xf_office_remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
 {
-    char key[MOVED_KEY_MAX];
     size_t len = 0;
     ProtobufCBinaryData pkey = c->petitioner_key;
 #define SAVE(f) __typeof__ (c->f) saved_##f = c->f; c->f = NULL;
@@ -41,7 +73,7 @@ int xf_office_remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
     c->petitioner_key = pkey;
     if (!buf)
         return xf_err_set (err, XF_ENOMEM, "out of memory");
-    int rc = xf_txn_put (txn, XF_DB_META, key, moved_key (key, c->id), buf, len, err);
+    int rc = xf_office_remember_bytes (txn, c->id, buf, len, err);
     free (buf);
     return rc;
 }
@@ -199,8 +231,10 @@ static const char *destination (const move_t *mv, const xf_case_t *c)
 static int move_one (xf_txn_t *txn, move_t *mv, const char *id, xf_err_t *err)
 {
     xf_case_t *c = NULL, *before = NULL;
+    uint8_t *slim = NULL;
+    size_t slim_len = 0;
     xf_day_t today = xf_day_of_time (mv->who->now);
-    int rc = xf_office_load_case_pair (txn, id, &c, &before, err);
+    int rc = xf_office_load_case_pair (txn, id, &c, &before, &slim, &slim_len, err);
     if (rc != XF_OK)
         return rc;
     rc = xf_case_check_move (c, mv->o->code, mv->m->kind, err);
@@ -216,12 +250,13 @@ static int move_one (xf_txn_t *txn, move_t *mv, const char *id, xf_err_t *err)
         rc = xf_office_reseal (mv->o, c, err);
     union { Xf__Escalation e; Xf__Assignment a; Xf__Transfer t; Xf__Report r; Xf__SendBack s; } body;
     int counter = rc == XF_OK ? fill_event (mv, c, &ev, &body) : -1;
-    if (rc == XF_OK && !(rc = xf_office_remember_move (txn, before, err))
+    if (rc == XF_OK && !(rc = xf_office_remember_bytes (txn, id, slim, slim_len, err))
         && !(rc = xf_office_append_event (txn, mv->o, mv->who, c, &ev, err))
         && !(counter >= 0 && (rc = xf_stats_bump (txn, today, counter, 1, err))))
         rc = xf_office_adopt (txn, mv->o, before, c, err);   /* the deadline and 应结 leave */
     xf_office_free_history (&ev);
     xf_case_view_destroy (&before);
+    free (slim);
     xf_case_destroy (&c);
     return rc;
 }

@@ -183,7 +183,9 @@ bool xf_wire_field (const uint8_t *buf, size_t len, uint32_t number, const uint8
     return found;
 }
 
-size_t xf_wire_keep (const uint8_t *buf, size_t len, uint32_t max_number, uint8_t *out)
+size_t xf_wire_select (const uint8_t *buf, size_t len, bool (*keep) (uint64_t number,
+                                                                      const void *arg),
+                       const void *arg, uint8_t *out)
 {
     const uint8_t *p = buf, *end = buf + len;
     size_t n = 0;
@@ -191,10 +193,20 @@ size_t xf_wire_keep (const uint8_t *buf, size_t len, uint32_t max_number, uint8_
     while (p < end) {
         if (!next_field (&p, end, &f))
             return SIZE_MAX;
-        if (f.number >= 1 && f.number <= max_number) {
+        if (keep (f.number, arg)) {
             memcpy (out + n, f.start, (size_t) (f.end - f.start));
             n += (size_t) (f.end - f.start);
         }
     }
     return n;
+}
+
+static bool up_to (uint64_t number, const void *arg)
+{
+    return number >= 1 && number <= *(const uint32_t *) arg;
+}
+
+size_t xf_wire_keep (const uint8_t *buf, size_t len, uint32_t max_number, uint8_t *out)
+{
+    return xf_wire_select (buf, len, up_to, &max_number, out);
 }

@@ -37,9 +37,14 @@ xf_wire_depth_t xf_wire_depth (const ProtobufCMessageDescriptor *d, const uint8_
 bool xf_wire_field (const uint8_t *buf, size_t len, uint32_t number, const uint8_t **s,
                     size_t *n);
 
-/* Copies to out (room for len bytes) every top-level field of buf numbered 1 to max_number,
- * in order: the header of an envelope without its body, say. Returns the bytes written, or
- * SIZE_MAX when buf does not scan. */
+/* Copies to out (room for len bytes) every top-level field of buf for which keep (its
+ * number, arg) is true, in order: what protobuf-c would pack of the message with the other
+ * fields unset, when buf is what it packed. Returns the bytes written, or SIZE_MAX when buf
+ * does not scan. */
+size_t xf_wire_select (const uint8_t *buf, size_t len, bool (*keep) (uint64_t number,
+                                                                      const void *arg),
+                       const void *arg, uint8_t *out);
+/* The fields numbered 1 to max_number: the header of an envelope without its body, say. */
 size_t xf_wire_keep (const uint8_t *buf, size_t len, uint32_t max_number, uint8_t *out);
 
 #endif

@@ -281,6 +281,52 @@ static uint64_t undelivered (office_t *o)
 
 /* ---------------------------------------------------------------- tests */
 
+/* What a move remembers for a take back: the stored record less the fields a move never
+ * changes and the petitioner key, filtered from the stored bytes without decoding them;
+ * byte for byte what the record packs to with those fields empty. */
+static void test_slim_record_filtered_as_packed (void **state)
+{
+    (void) state;
+    Xf__Case c = XF__CASE__INIT;
+    Xf__Petitioner p = XF__PETITIONER__INIT;
+    Xf__Accused a = XF__ACCUSED__INIT;
+    char *watchers[] = {(char *) COUNTY, (char *) CITY};
+    uint8_t key[] = {1, 2, 3, 4};
+    c.id = (char *) COUNTY "-2026-000009";
+    c.origin = c.owner = (char *) COUNTY;
+    c.summary = (char *) "来信反映征地补偿问题";
+    p.name = (char *) "张三";
+    c.petitioner = &p;
+    a.name = (char *) "李四";
+    c.accused = &a;
+    c.query_code = (char *) "K7M2Q9";
+    c.petitioner_key = (ProtobufCBinaryData) {sizeof key, key};
+    c.leader = (char *) "王五";
+    c.reject_reason = (char *) "不属于受理范围";
+    c.reply = (char *) "已答复";
+    c.watchers = watchers;
+    c.n_watchers = 2;
+    c.status = XF__STATUS__IN_PROGRESS;
+    c.handle_due = 20260;
+    size_t n = 0, sn = 0, want_n = 0;
+    uint8_t *full = xf_case_pack (&c, &n), *slim = malloc (n);
+    assert_non_null (full);
+    assert_non_null (slim);
+    assert_int_not_equal ((sn = xf_office_slim_bytes (full, n, slim)), SIZE_MAX);
+    c.summary = c.query_code = c.leader = c.reject_reason = c.reply = NULL;
+    c.petitioner = NULL;
+    c.accused = NULL;
+    c.petitioner_key = (ProtobufCBinaryData) {0, NULL};
+    uint8_t *want = xf_case_pack (&c, &want_n);
+    assert_non_null (want);
+    assert_int_equal (sn, want_n);
+    assert_memory_equal (slim, want, want_n);
+    assert_int_equal (xf_office_slim_bytes (full, n - 1, slim), SIZE_MAX);   /* cut */
+    free (want);
+    free (slim);
+    free (full);
+}
+
 /* County → city (relay, bytes untouched) → province; the record is kept once per office. */
 static void test_escalation_through_a_relay (void **state)
 {
@@ -760,6 +806,7 @@ static void test_escalation_refusals_change_nothing (void **state)
 int main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_slim_record_filtered_as_packed),
         cmocka_unit_test_setup_teardown (test_escalation_through_a_relay, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unknown_office_comes_back, setup, teardown),
         cmocka_unit_test_setup_teardown (test_full_relay_outbox_returns, setup, teardown),
