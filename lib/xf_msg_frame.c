@@ -173,21 +173,23 @@ static Xf__Envelope *body_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
     return e;
 }
 
-/* One envelope of a frame for the office d->self: in full when it is addressed to self (or
- * self is NULL), else its header alone (header_envelope); in a newer format, when newer_ok,
- * with its header checked (newer_envelope: relays still route it). The SignedEnvelope's own
- * fields are walked once, here. */
-/* Whether the envelope's `to` (field 3) reads as self in its bytes: the office it is
+#define ENVELOPE_TO 3   /* the field number of Envelope.to */
+
+/* Whether the envelope's `to` reads as self in its bytes: the office it is
  * addressed to then decodes it once, in full, without the header first. The decode that
  * follows is what counts; this only chooses which to try first. */
 static bool addressed_to (const Xf__SignedEnvelope *s, const char *self)
 {
     const uint8_t *to = NULL;
     size_t n = 0;
-    return xf_wire_field (s->envelope.data, s->envelope.len, 3, &to, &n)
+    return xf_wire_field (s->envelope.data, s->envelope.len, ENVELOPE_TO, &to, &n)
            && n == strlen (self) && memcmp (to, self, n) == 0;
 }
 
+/* One envelope of a frame for the office d->self: in full when it is addressed to self (or
+ * self is NULL), else its header alone (header_envelope); in a newer format, when newer_ok,
+ * with its header checked (newer_envelope: relays still route it). The SignedEnvelope's own
+ * fields are walked once, here. */
 static Xf__Envelope *decode_one (const Xf__SignedEnvelope *s, const decode_t *d, xf_err_t *err)
 {
     Xf__Envelope *e = NULL;
