@@ -132,7 +132,7 @@ typedef struct {
     const char *label;
 } trail_t;
 
-/* Appends "[j]" to the path (clamped on truncation); no printf, for the same reason. */
+/* Appends "[j]" to the path (clamped on truncation). */
 static size_t path_index (char *path, size_t at, size_t j)
 {
     char digits[20];

@@ -110,7 +110,11 @@ size_t xf_msg_frame_pack_batch (uint32_t version, uint64_t seq, uint64_t ack,
                                 const uint8_t *const *se, const size_t *se_len, size_t n,
                                 uint8_t **out);
 
-/* The same for bare Envelope bytes (SignedEnvelope.envelope, outbox, store). */
+/* The same for bare Envelope bytes (SignedEnvelope.envelope, outbox, store). Frames and
+ * envelopes decoded here live in one arena each (xf_arena.h): read them, change their numbers
+ * if need be, but never free or replace a string, array or sub-message of one; free them only
+ * with xf_msg_frame_free / xf_msg_envelope_free. Bytes nested deeper than XF_WIRE_MAX_DEPTH
+ * are refused before decoding (xf_wire.h). */
 Xf__Envelope *xf_msg_envelope_unpack (const uint8_t *buf, size_t len, xf_err_t *err);
 void          xf_msg_envelope_free (Xf__Envelope **e_p);
 size_t        xf_msg_envelope_pack (const Xf__Envelope *e, uint8_t **out);
