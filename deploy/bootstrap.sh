@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
     libssl-dev libinih-dev libjansson-dev libcmocka-dev libsystemd-dev
-    jq python3 libxml2-utils scdoc
+    jq python3 libxml2-utils scdoc bash-completion
     clang libclang-rt-14-dev fiu-utils valgrind
     debootstrap systemd-container lintian
 )
