@@ -27,8 +27,8 @@ static size_t moved_key (char *key, const char *id)
  * fields, nor the petitioner key. Their numbers come from the descriptor, by name. */
 static bool slim_field (uint64_t number, const void *arg)
 {
-    static uint32_t dropped[16];
-    static size_t n;
+    static _Thread_local uint32_t dropped[16];   /* as xf_wire's table: per thread */
+    static _Thread_local size_t n;
     (void) arg;
     if (!n) {
 #define NUMBER(f) dropped[n++] = protobuf_c_message_descriptor_get_field_by_name ( \
