@@ -160,32 +160,35 @@ static size_t path_append (char *path, size_t at, const char *name)
     return at + n;
 }
 
-/* The path of the trail's current field. */
-static const char *trail_path (const trail_t *t, char path[PATH_MAX_])
+/* Sets err to "<label>: <path of the trail's field>: <what>" (XF_EINVAL). */
+__attribute__ ((format (printf, 3, 4)))
+static int bad_at (xf_err_t *err, const trail_t *t, const char *fmt, ...)
 {
+    char path[PATH_MAX_] = "", what[200];
     size_t at = 0;
-    path[0] = '\0';
     for (size_t i = 0; i < t->depth; i++) {
         at = path_append (path, at, t->field[i]->name);
         if (t->index[i] != NO_INDEX)
             at = path_index (path, at, t->index[i]);
     }
-    return path;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (what, sizeof what, fmt, ap);
+    va_end (ap);
+    return bad (err, t->label, "%s: %s", path, what);
 }
 
 /* protobuf-c 1.4 does not validate UTF-8 in proto3 strings, and it turns an embedded NUL
  * into a silently shorter C string (caught by the re-pack size check in unpack). */
 static int walk_string (const char *s, const trail_t *t, xf_err_t *err)
 {
-    char path[PATH_MAX_];
     size_t at, len;
     if (!s)
         return 0;
     if ((len = strlen (s)) > XF_MSG_MAX_TEXT)
-        return bad (err, t->label, "%s: longer than %d bytes", trail_path (t, path),
-                    XF_MSG_MAX_TEXT);
+        return bad_at (err, t, "longer than %d bytes", XF_MSG_MAX_TEXT);
     if ((at = xf_utf8_valid_prefix ((const unsigned char *) s, len)) < len)
-        return bad (err, t->label, "%s: not valid UTF-8 (byte %zu)", trail_path (t, path), at);
+        return bad_at (err, t, "not valid UTF-8 (byte %zu)", at);
     return 0;
 }
 
@@ -195,24 +198,23 @@ static int walk (const ProtobufCMessage *m, trail_t *t, xf_err_t *err);
 static int walk_value (const ProtobufCFieldDescriptor *f, const void *v, int element,
                        trail_t *t, xf_err_t *err)
 {
-    char path[PATH_MAX_];
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(const char *const *) v;
         if (!s && element)
-            return bad (err, t->label, "%s: missing", trail_path (t, path));
+            return bad_at (err, t, "missing");
         return walk_string (s, t, err);
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(const ProtobufCMessage *const *) v;
         if (!sub)
-            return element ? bad (err, t->label, "%s: missing", trail_path (t, path)) : 0;
+            return element ? bad_at (err, t, "missing") : 0;
         return walk (sub, t, err);
     }
     case PROTOBUF_C_TYPE_ENUM: {
         int32_t e = *(const int32_t *) v;
         if (!protobuf_c_enum_descriptor_get_value (f->descriptor, e))
-            return bad (err, t->label, "%s: unknown value %d", trail_path (t, path), (int) e);
+            return bad_at (err, t, "unknown value %d", (int) e);
         return 0;
     }
     default:
@@ -224,14 +226,12 @@ static int walk_value (const ProtobufCFieldDescriptor *f, const void *v, int ele
  * recursive in the schema, and it is one level deep; the depth is bounded all the same. */
 static int walk (const ProtobufCMessage *m, trail_t *t, xf_err_t *err)
 {
-    char path[PATH_MAX_];
     const ProtobufCMessageDescriptor *d = m->descriptor;
     const char *base = (const char *) m;
     size_t depth = t->depth;
     assert (d && "message built without its *_INIT");
     if (depth == WALK_DEPTH_MAX)
-        return bad (err, t->label, "%s: messages nest more than %d deep", trail_path (t, path),
-                    WALK_DEPTH_MAX);
+        return bad_at (err, t, "messages nest more than %d deep", WALK_DEPTH_MAX);
     t->depth = depth + 1;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
@@ -249,7 +249,7 @@ static int walk (const ProtobufCMessage *m, trail_t *t, xf_err_t *err)
             const char *arr = *(const char *const *) (base + f->offset);
             size_t size = f->type == PROTOBUF_C_TYPE_ENUM ? sizeof (int32_t) : sizeof (void *);
             if (n && !arr)
-                return bad (err, t->label, "%s: missing", trail_path (t, path));
+                return bad_at (err, t, "missing");
             for (size_t j = 0; j < n && !rc; j++) {
                 t->index[depth] = j;
                 rc = walk_value (f, arr + j * size, 1, t, err);

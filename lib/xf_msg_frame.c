@@ -96,6 +96,10 @@ static int check_frame (const Xf__LinkFrame *f, const decode_t *d, xf_err_t *err
 
 /* ---------------------------------------------------------------- decoding */
 
+/* Field numbers of Envelope read from its bytes: `to`, and the last of the header (fields 1
+ * to 5, EnvelopeHeader's). */
+enum { ENVELOPE_TO = 3, ENVELOPE_HEADER_LAST = 5 };
+
 Xf__LinkFrame *xf_msg_frame_unpack (const uint8_t *buf, size_t len, xf_err_t *err)
 {
     Xf__LinkFrame *f = (Xf__LinkFrame *) xf_msg_unpack (&xf__link_frame__descriptor, buf, len,
@@ -142,7 +146,7 @@ static Xf__Envelope *header_envelope (const Xf__SignedEnvelope *s, xf_err_t *err
         xf_err_set (err, XF_ENOMEM, "frame: envelope: out of memory");
         return NULL;
     }
-    if ((n = xf_wire_keep (s->envelope.data, len, XF_ENVELOPE_HEADER_LAST, head)) == SIZE_MAX)
+    if ((n = xf_wire_keep (s->envelope.data, len, ENVELOPE_HEADER_LAST, head)) == SIZE_MAX)
         xf_err_set (err, XF_EINVAL, "frame: envelope: %zu bytes do not decode as EnvelopeHeader "
                     "(truncated or corrupt)", len);
     else
@@ -172,8 +176,6 @@ static Xf__Envelope *body_envelope (const Xf__SignedEnvelope *s, xf_err_t *err)
         xf_err_prefix (err, "frame");
     return e;
 }
-
-#define ENVELOPE_TO 3   /* the field number of Envelope.to */
 
 /* Whether the envelope's `to` reads as self in its bytes: the office it is
  * addressed to then decodes it once, in full, without the header first. The decode that

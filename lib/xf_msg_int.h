@@ -7,8 +7,7 @@
 
 #include "xf_msg.h"
 
-#define XF_MSG_LABEL_MAX 160
-#define XF_ENVELOPE_HEADER_LAST 5   /* Envelope fields 1 to 5 are its header (EnvelopeHeader) */   /* "envelope 411324/17: case 411324-2026-000017 event 3 (register)" */
+#define XF_MSG_LABEL_MAX 160   /* "envelope 411324/17: case 411324-2026-000017 event 3 (register)" */
 
 /* Every string, enum and sub-message set in m: UTF-8, length, known values (xf_msg.c). */
 int  xf_msg_walk (const ProtobufCMessage *m, const char *label, xf_err_t *err);

@@ -254,11 +254,9 @@ int xf_office_count_due (xf_txn_t *txn, xf_case_t *c, xf_day_t day, xf_err_t *er
 /* "count/status/N": the meta key of the count of cases in status N. */
 static void status_name (char name[24], int status)
 {
-    char digits[20];
-    size_t n = xf_text_uint (digits, (uint32_t) status);   /* at most 10 digits */
-    memcpy (name, "count/status/", 13);
-    memcpy (name + 13, digits, n);
-    name[13 + n] = '\0';
+    char digits[21];
+    digits[xf_text_uint (digits, (uint32_t) status)] = '\0';
+    xf_text_join (name, 24, "count/status/", digits, (char *) NULL);
 }
 
 /* Cases per status: a count in meta and an index entry per case, kept beside every change so

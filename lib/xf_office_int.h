@@ -35,7 +35,7 @@ int xf_office_load_case_pair (xf_txn_t *txn, const char *id, xf_case_t **c_p,
                               xf_case_t **before_p, uint8_t **slim_p, size_t *slim_len,
                               xf_err_t *err);
 /* Stored case bytes less the kept fields and the petitioner key, into out (len bytes of room):
- * byte for byte what xf_office_remember_move keeps of the decoded case. SIZE_MAX when the
+ * byte for byte what protobuf-c packs of the case with those fields empty. SIZE_MAX when the
  * bytes do not scan. */
 size_t xf_office_slim_bytes (const uint8_t *buf, size_t len, uint8_t *out);
 /* Keeps slim bytes (xf_office_slim_bytes) as the record to restore if the move of case id does
@@ -127,8 +127,6 @@ int xf_office_receive_refusal (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope
 int xf_office_take_back (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope *env, int64_t now,
                          xf_applied_t *out, xf_err_t *err);
 
-/* Keeps the record of c from before a move, to restore if the move comes back undelivered. */
-int xf_office_remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err);
 /* The record kept from before a move is dropped: the case arrived. */
 int xf_office_forget_move (xf_txn_t *txn, const char *id, xf_err_t *err);
 

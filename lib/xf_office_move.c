@@ -48,34 +48,14 @@ size_t xf_office_slim_bytes (const uint8_t *buf, size_t len, uint8_t *out)
     return xf_wire_select (buf, len, slim_field, NULL, out);
 }
 
+/* What a move changes is remembered (the record without its bulk: summary, parties), so that a
+ * move that does not arrive can be undone. The sealed identities are what a move changes too:
+ * the entry of this office, dropped from the record that leaves, comes back with a take back. */
 int xf_office_remember_bytes (xf_txn_t *txn, const char *id, const uint8_t *slim, size_t len,
                               xf_err_t *err)
 {
     char key[MOVED_KEY_MAX];
     return xf_txn_put (txn, XF_DB_META, key, moved_key (key, id), slim, len, err);
-}
-
-/* Remembers what a move changes (the record without its bulk: summary, parties), so that a
- * move that does not arrive can be undone. The sealed identities are what a move changes too:
- * the entry of this office, dropped from the record that leaves, comes back with a take back. */
-int xf_office_remember_move (xf_txn_t *txn, xf_case_t *c, xf_err_t *err)
-{
-    size_t len = 0;
-    ProtobufCBinaryData pkey = c->petitioner_key;
-#define SAVE(f) __typeof__ (c->f) saved_##f = c->f; c->f = NULL;
-    FOR_EACH_KEPT (SAVE)
-#undef SAVE
-    c->petitioner_key = (ProtobufCBinaryData) {0, NULL};
-    uint8_t *buf = xf_case_pack (c, &len);
-#define RESTORE(f) c->f = saved_##f;
-    FOR_EACH_KEPT (RESTORE)
-#undef RESTORE
-    c->petitioner_key = pkey;
-    if (!buf)
-        return xf_err_set (err, XF_ENOMEM, "out of memory");
-    int rc = xf_office_remember_bytes (txn, c->id, buf, len, err);
-    free (buf);
-    return rc;
 }
 
 /* The case as it was before the move: what the move changed from `slim`, the rest from c. */

@@ -197,25 +197,28 @@ int xf_office_receive_review (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope 
     const Xf__CaseRequest *req = env->case_request;
     xf_err_t why = {0, ""};
     xf_case_t *c = NULL, *before = NULL;
+    uint8_t *slim = NULL;
+    size_t slim_len = 0;
     xf_day_t today = xf_day_of_time (now);
-    int rc = xf_office_load_case (txn, req->case_id, &c, &why);
+    int rc = xf_office_load_case_pair (txn, req->case_id, &c, &before, &slim, &slim_len, &why);
     if (rc == XF_OK && strcmp (c->owner, o->code) != 0) {
         xf_err_set (&why, XF_EPERM, "case %s is owned by office %s", c->id, c->owner);
         rc = xf_office_answer_refusal (txn, o, env, c->id, XF_EPERM, why.msg, c->owner, now, out, err);
+        xf_case_view_destroy (&before);
+        free (slim);
         xf_case_destroy (&c);
         return rc;
     }
     bool from_parent = o->net.routes && xf_routes_parent (o->net.routes)
                        && strcmp (xf_routes_parent (o->net.routes), env->from) == 0;
-    if (rc == XF_OK && !(before = xf_case_copy (c)))
-        rc = xf_err_set (&why, XF_ENOMEM, "out of memory");
     if (rc == XF_OK)
         rc = xf_case_review (c, env->from, from_parent, today, &why);
     if (rc == XF_OK)
         rc = xf_office_reseal (o, c, &why);
     if (rc == XF_ENOTFOUND || rc == XF_EPERM || rc == XF_ESTATE) {
         rc = xf_office_answer_refusal (txn, o, env, req->case_id, rc, why.msg, NULL, now, out, err);
-        xf_case_destroy (&before);
+        xf_case_view_destroy (&before);
+        free (slim);
         xf_case_destroy (&c);
         return rc;
     }
@@ -231,11 +234,12 @@ int xf_office_receive_review (xf_txn_t *txn, xf_office_t *o, const Xf__Envelope 
         *err = why;
     else if (!xf_case_watched_by (before, env->from))
         rc = xf_office_attach_history (txn, before, &ev, err);
-    if (rc == XF_OK && !(rc = xf_office_remember_move (txn, before, err))
+    if (rc == XF_OK && !(rc = xf_office_remember_bytes (txn, c->id, slim, slim_len, err))
         && !(rc = xf_office_append_event (txn, o, &node, c, &ev, err)))
         rc = xf_office_adopt (txn, o, before, c, err);
     xf_office_free_history (&ev);
-    xf_case_destroy (&before);
+    xf_case_view_destroy (&before);
+    free (slim);
     xf_case_destroy (&c);
     return rc;
 }

@@ -94,6 +94,7 @@ static _Thread_local struct {
     const ProtobufCMessageDescriptor *d;
     bool recurse;
 } known[TYPES_MAX];
+static _Thread_local size_t n_known;
 
 static size_t slot_of (const ProtobufCMessageDescriptor *d)
 {
@@ -119,13 +120,11 @@ static bool reaches_cycle (const ProtobufCMessageDescriptor *d,
     for (unsigned i = 0; i < d->n_fields && !recurse; i++)
         if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
             recurse = reaches_cycle (d->fields[i].descriptor, path, depth + 1);
-    at = slot_of (d);                         /* the slots filled below may have moved it */
-    size_t used = 0;
-    for (size_t i = 0; i < TYPES_MAX; i++)
-        used += known[i].d != NULL;
-    if (used < TYPES_MAX - 1) {               /* a full table: answer without keeping it */
+    if (n_known < TYPES_MAX - 1) {            /* a full table: answer without keeping it */
+        at = slot_of (d);                     /* the slots filled below may have moved it */
         known[at].d = d;
         known[at].recurse = recurse;
+        n_known++;
     }
     return recurse;
 }

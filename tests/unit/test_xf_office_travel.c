@@ -617,33 +617,60 @@ static size_t delivery_error_bytes (fx_t *fx, const char *from, const char *to, 
     return len;
 }
 
+/* The header of an envelope from the county to the province, its seq given; no body. */
+static void county_to_province (const fx_t *fx, Xf__GlobalId *gid, Xf__Envelope *env,
+                                uint64_t seq)
+{
+    xf__global_id__init (gid);
+    xf__envelope__init (env);
+    gid->origin = (char *) COUNTY;
+    gid->seq = seq;
+    env->id = gid;
+    env->from = (char *) COUNTY;
+    env->to = (char *) PROV;
+    env->created = fx->who.now;
+    env->format = XF_ENVELOPE_FORMAT;
+}
+
+/* SignedEnvelope bytes from the county to the province whose header holds and whose body
+ * does not: the city passes them on (it reads the header only); the province refuses them
+ * with a reason that says `why` and tells the county (a delivery error for envelope seq). */
+static void refused_where_addressed (fx_t *fx, const uint8_t *bytes, size_t len,
+                                     const char *why, uint64_t seq)
+{
+    apply_bytes (fx, &fx->city, COUNTY, bytes, len, &fx->out[0]);
+    assert_true (fx->out[0].relayed);       /* the relay reads the header only */
+    assert_int_equal (carry (fx, &fx->city, &fx->prov), 1);
+    assert_true (fx->out[0].refused);
+    assert_true (fx->out[0].bounced);
+    assert_has (fx->out[0].reason, why);
+    Xf__Envelope *de = first_waiting (&fx->prov, CITY, NULL, NULL);
+    assert_int_equal (de->body_case, XF__ENVELOPE__BODY_DELIVERY_ERROR);
+    assert_string_equal (de->to, COUNTY);
+    assert_int_equal (de->delivery_error->undelivered->seq, seq);
+    xf_msg_envelope_free (&de);
+}
+
 /* An envelope whose header holds and whose body does not (a rejection without its reason),
- * from the county to the province: the city passes it on (it reads the header only); the
- * province refuses it and tells the county, instead of refusing the city's frame, which would
- * stop the city's link and every county behind it. */
+ * from the county to the province: the province refuses it and tells the county, instead of
+ * refusing the city's frame, which would stop the city's link and every county behind it. */
 static void test_bad_body_refused_where_addressed (void **state)
 {
     fx_t *fx = *state;
     xf_err_t err = {0, ""};
-    Xf__GlobalId gid = XF__GLOBAL_ID__INIT;
-    Xf__Envelope env = XF__ENVELOPE__INIT;
+    Xf__GlobalId gid;
+    Xf__Envelope env;
     Xf__CaseEvent ev = XF__CASE_EVENT__INIT;
     Xf__Rejection rej = XF__REJECTION__INIT;
     Xf__SignedEnvelope se = XF__SIGNED_ENVELOPE__INIT;
     uint8_t *inner = NULL, buf[1024];
-    gid.origin = (char *) COUNTY;
-    gid.seq = 900;
+    county_to_province (fx, &gid, &env, 900);
     ev.case_id = (char *) COUNTY "-2026-000001";
     ev.seq = 2;
     ev.office = (char *) COUNTY;
     ev.body_case = XF__CASE_EVENT__BODY_REJECTION;
     ev.rejection = &rej;
     rej.reason = (char *) "";               /* refused by the checks: a rejection says why */
-    env.id = &gid;
-    env.from = (char *) COUNTY;
-    env.to = (char *) PROV;
-    env.created = fx->who.now;
-    env.format = XF_ENVELOPE_FORMAT;
     env.body_case = XF__ENVELOPE__BODY_CASE_EVENT;
     env.case_event = &ev;
     se.envelope.len = xf_msg_envelope_pack (&env, &inner);
@@ -651,39 +678,21 @@ static void test_bad_body_refused_where_addressed (void **state)
     assert_int_equal (xf_msg_envelope_check (&env, &err), XF_EINVAL);
     size_t len = xf__signed_envelope__pack (&se, buf);
     free (inner);
-
-    apply_bytes (fx, &fx->city, COUNTY, buf, len, &fx->out[0]);
-    assert_true (fx->out[0].relayed);       /* the relay reads the header only */
-    assert_int_equal (carry (fx, &fx->city, &fx->prov), 1);
-    assert_true (fx->out[0].refused);
-    assert_true (fx->out[0].bounced);
-    assert_has (fx->out[0].reason, "body does not hold");
-    Xf__Envelope *de = first_waiting (&fx->prov, CITY, NULL, NULL);
-    assert_int_equal (de->body_case, XF__ENVELOPE__BODY_DELIVERY_ERROR);
-    assert_string_equal (de->to, COUNTY);
-    assert_int_equal (de->delivery_error->undelivered->seq, 900);
-    xf_msg_envelope_free (&de);
+    refused_where_addressed (fx, buf, len, "body does not hold", 900);
 }
 
 /* An envelope whose body nests CaseEvents 20,000 deep (75 KB), from the county to the
  * province: protobuf-c alone decodes it by recursion until the stack overflows, and the
- * province would crash again on the same frame after every restart. The city passes it on
- * (it reads the header only); the province measures the nesting before decoding, refuses it
- * and tells the county. */
+ * province would crash again on the same frame after every restart. The province measures
+ * the nesting before decoding and refuses it. */
 static void test_deeply_nested_body_refused_where_addressed (void **state)
 {
     fx_t *fx = *state;
-    Xf__GlobalId gid = XF__GLOBAL_ID__INIT;
-    Xf__Envelope env = XF__ENVELOPE__INIT;
+    Xf__GlobalId gid;
+    Xf__Envelope env;
     Xf__SignedEnvelope se = XF__SIGNED_ENVELOPE__INIT;
     uint8_t *inner = NULL, *events = NULL;
-    gid.origin = (char *) COUNTY;
-    gid.seq = 901;
-    env.id = &gid;
-    env.from = (char *) COUNTY;
-    env.to = (char *) PROV;
-    env.created = fx->who.now;
-    env.format = XF_ENVELOPE_FORMAT;
+    county_to_province (fx, &gid, &env, 901);
     size_t n = xf_test_nested_events (20000, &events);
     assert_true (n > 0);
     se.envelope.len = xf_test_envelope_around (&env, events, n, &inner);
@@ -694,19 +703,8 @@ static void test_deeply_nested_body_refused_where_addressed (void **state)
     size_t len = xf__signed_envelope__pack (&se, buf);
     free (inner);
     free (events);
-
-    apply_bytes (fx, &fx->city, COUNTY, buf, len, &fx->out[0]);
+    refused_where_addressed (fx, buf, len, "more than 32 deep", 901);
     free (buf);
-    assert_true (fx->out[0].relayed);
-    assert_int_equal (carry (fx, &fx->city, &fx->prov), 1);
-    assert_true (fx->out[0].refused);
-    assert_true (fx->out[0].bounced);
-    assert_has (fx->out[0].reason, "more than 32 deep");
-    Xf__Envelope *de = first_waiting (&fx->prov, CITY, NULL, NULL);
-    assert_int_equal (de->body_case, XF__ENVELOPE__BODY_DELIVERY_ERROR);
-    assert_string_equal (de->to, COUNTY);
-    assert_int_equal (de->delivery_error->undelivered->seq, 901);
-    xf_msg_envelope_free (&de);
 }
 
 /* A delivery error nobody can deliver is refused, never answered (no ping-pong). */
