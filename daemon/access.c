@@ -127,27 +127,7 @@ static const char *who_text (const access_caller_t *c, char *buf, size_t size)
 typedef struct {
     const char *id;
     uint32_t uid;
-    bool recused;
 } recused_t;
-
-static int recused_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
-{
-    recused_t *r = arg;
-    return xf_access_recused (txn, r->id, r->uid, &r->recused, err);
-}
-
-bool access_recused (xf_node_t *node, const access_caller_t *c, const char *case_id)
-{
-    recused_t r = {case_id, c->op.uid, false};
-    xf_err_t err = {0};
-    if (xf_access_recused_by_config (node->access, &c->op, case_id))
-        return true;
-    if (xf_store_read (node->store, recused_txn, &r, &err) != XF_OK) {
-        log_error ("recusal of case %s: %s; refused to be safe", case_id, err.msg);
-        return true;
-    }
-    return r.recused;
-}
 
 /* Whether a case.recuse request names the caller (no operator: yourself). */
 static bool recuses_self (const access_caller_t *c, const json_t *args)
@@ -160,13 +140,57 @@ static bool recuses_self (const access_caller_t *c, const json_t *args)
     return strcmp (who, uid) == 0 || (*c->name && strcmp (who, c->name) == 0);
 }
 
-static int refuse_recused (xf_node_t *node, const access_caller_t *c, const char *id, xf_err_t *err)
+typedef struct {
+    xf_node_t *node;
+    const access_caller_t *c;
+    const json_t *args;
+    const char *recused;      /* the first case the caller is recused from */
+} named_t;
+
+/* Whether the caller is recused from `id`; config first, then the store. */
+static int check_named (named_t *n, xf_txn_t *txn, const char *id, xf_err_t *err)
+{
+    bool recused = false;
+    if (!id || n->recused)
+        return XF_OK;
+    recused = xf_access_recused_by_config (n->node->access, &n->c->op, id);
+    int rc = recused ? XF_OK : xf_access_recused (txn, id, n->c->op.uid, &recused, err);
+    if (rc == XF_OK && recused)
+        n->recused = id;
+    return rc;
+}
+
+/* One read transaction for every case the request names ("id", "ids"), not one per case. */
+static int named_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    named_t *n = arg;
+    int rc = check_named (n, txn, json_string_value (json_object_get (n->args, "id")), err);
+    json_t *ids = json_object_get (n->args, "ids"), *v;
+    size_t i;
+    json_array_foreach (ids, i, v) {
+        if (rc == XF_OK)
+            rc = check_named (n, txn, json_string_value (v), err);
+    }
+    return rc;
+}
+
+static int refuse_recused (xf_node_t *node, const access_caller_t *c, const json_t *args,
+                           xf_err_t *err)
 {
     char w[96];
-    if (!id || !access_recused (node, c, id))
+    named_t n = {node, c, args, NULL};
+    xf_err_t why = {0};
+    if (!json_is_string (json_object_get (args, "id")) && !json_is_array (json_object_get (args, "ids")))
+        return XF_OK;
+    if (xf_store_read (node->store, named_txn, &n, &why) != XF_OK) {
+        log_error ("recusals unreadable (%s); refused to be safe", why.msg);
+        return xf_err_set (err, XF_EPERM, "the recusals (回避) of %s cannot be read (%s): "
+                           "refused to be safe", who_text (c, w, sizeof w), why.msg);
+    }
+    if (!n.recused)
         return XF_OK;
     return xf_err_set (err, XF_EPERM, "%s is recused from case %s (回避): it can neither read nor "
-                       "act on it", who_text (c, w, sizeof w), id);
+                       "act on it", who_text (c, w, sizeof w), n.recused);
 }
 
 int access_allow (xf_node_t *node, const access_caller_t *c, const char *command,
@@ -184,14 +208,7 @@ int access_allow (xf_node_t *node, const access_caller_t *c, const char *command
     /* the audit log names cases, it does not show them: an auditor checks a recused case too */
     if (strcmp (command, "case.recuse") == 0 || strncmp (command, "audit.", 6) == 0)
         return XF_OK;
-    int rc = refuse_recused (node, c, json_string_value (json_object_get (args, "id")), err);
-    json_t *ids = json_object_get (args, "ids"), *v;
-    size_t i;
-    json_array_foreach (ids, i, v) {
-        if (rc == XF_OK)
-            rc = refuse_recused (node, c, json_string_value (v), err);
-    }
-    return rc;
+    return refuse_recused (node, c, args, err);
 }
 
 typedef struct {
@@ -263,7 +280,7 @@ json_t *cmd_recuse (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *er
 {
     const char *id = json_string_value (json_object_get (args, "id"));
     const char *who = json_string_value (json_object_get (args, "operator"));
-    recused_t r = {id, 0, false};
+    recused_t r = {id, 0};
     if (!id) {
         xf_err_set (err, XF_EINVAL, "argument \"id\" is required");
         return NULL;

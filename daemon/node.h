@@ -143,8 +143,6 @@ void access_caller_clear (access_caller_t *c);
  * or which case the caller is recused from. */
 int  access_allow (xf_node_t *node, const access_caller_t *c, const char *command,
                    const json_t *args, xf_err_t *err);
-/* Whether the caller is recused from the case (by the config or a stored recusal). */
-bool access_recused (xf_node_t *node, const access_caller_t *c, const char *case_id);
 /* Drops from a case.list result the cases the caller is recused from. */
 void access_filter (xf_node_t *node, const access_caller_t *c, const char *command, json_t *result);
 json_t *cmd_recuse (xf_node_t *node, uid_t uid, const json_t *args, xf_err_t *err);

@@ -87,6 +87,13 @@ expect_exit 1 ctl zp case show "$c1"
 grep -q "is recused from case $c1 (回避)" <<<"$ERR" || fail "a recused operator reads the case: $ERR"
 expect_exit 1 ctl zp case history "$c1"
 expect_exit 1 ctl zp case reject "$c1" --reason "x"
+# several cases in one request ("ids", one read of the recusals for all): the recused one is
+# named, and the request as a whole is refused before anything moves
+printf '%s\n%s\n' "$c2" "$c1" > "$T/ids"
+before=$(ctlj zp case show "$c2" | jq -c '{status, owner}')
+py zp escalate "$T/ids" --batch 2 >/dev/null 2>"$T/batch.err" && fail "a batch with a recused case was done"
+grep -q "is recused from case $c1 (回避)" "$T/batch.err" || fail "the batch refusal: $(cat "$T/batch.err")"
+[ "$(ctlj zp case show "$c2" | jq -c '{status, owner}')" = "$before" ] || fail "the refused batch moved $c2"
 ctlj zp case list | jq -e --arg c "$c1" '[.cases[].id] | index($c) == null' >/dev/null \
     || fail "the list still shows the case the operator is recused from"
 ctlj zp case list | jq -e --arg c "$c2" '[.cases[].id] | index($c) != null' >/dev/null \
