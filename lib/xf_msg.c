@@ -795,6 +795,8 @@ size_t xf_msg_pack (const ProtobufCMessage *m, uint8_t **out)
 int xf_msg_canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
                       int permutation, const char *what, xf_err_t *err)
 {
+    if (xf_wire_as_packed (m->descriptor, buf, len))
+        return 0;   /* the usual case, read on the bytes: no pack */
     size_t n = protobuf_c_message_get_packed_size (m), b = 256;
     uint8_t mine[4096], *again = NULL;
     if (n == len && permutation && n) {

@@ -1,5 +1,6 @@
 /* xf_wire.h — protobuf wire bytes read without decoding them: how deep their messages nest,
- * one top-level string found by its field number, the top-level fields up to a number.
+ * one top-level string found by its field number, the top-level fields up to a number, and
+ * whether they are in the form protobuf-c packs.
  *
  * protobuf-c decodes a sub-message by recursion and sets no limit: a peer's 75 KB
  * CaseEvent nested 20,000 times in `earlier` overflowed the stack of the office it was
@@ -46,5 +47,11 @@ size_t xf_wire_select (const uint8_t *buf, size_t len, bool (*keep) (uint64_t nu
                        const void *arg, uint8_t *out);
 /* The fields numbered 1 to max_number: the header of an envelope without its body, say. */
 size_t xf_wire_keep (const uint8_t *buf, size_t len, uint32_t max_number, uint8_t *out);
+
+/* Whether buf, a message of type d, is exactly what protobuf-c packs of what it decodes from
+ * it, read on the bytes without decoding or packing (xf_wire_packed.c): true only when it is
+ * in the one form protobuf-c writes; false also for forms that decode alike (an unknown
+ * field, a field out of order), for which a pack decides. */
+bool xf_wire_as_packed (const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len);
 
 #endif

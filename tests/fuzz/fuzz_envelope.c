@@ -25,9 +25,11 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     xf_err_t err = {0};
+    xf_fuzz_packed_alike (&xf__signed_envelope__descriptor, data, size);
     Xf__SignedEnvelope *se = xf__signed_envelope__unpack (NULL, size, data);
     if (!se)
         return 0;
+    xf_fuzz_packed_alike (&xf__envelope__descriptor, se->envelope.data, se->envelope.len);
     Xf__Envelope *env = xf_msg_envelope_unpack (se->envelope.data, se->envelope.len, &err);
     if (env)
         (void) xf_trust_verify (province, se, env->from, XF_FUZZ_NOW, &err);

@@ -28,6 +28,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     xf_err_t err = {0};
     Xf__Envelope *env = NULL;
+    xf_fuzz_packed_alike (&xf__link_frame__descriptor, data, size);
     Xf__LinkFrame *f = xf_msg_frame_unpack_full (data, size, &env, &err);
     if (f) {
         uint8_t *out = NULL;

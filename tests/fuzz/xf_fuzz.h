@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "xf_wire.h"
 
 #define XF_FUZZ_NOW 1795000000   /* 2026-11-18: the seeds' certificates are valid then */
 #define XF_FUZZ_PKI XF_SOURCE_DIR "/tests/fuzz/pki"
@@ -24,6 +25,26 @@ static inline char *xf_fuzz_text (const uint8_t *data, size_t size)
         s[size] = 0;
     }
     return s;
+}
+
+/* The canonical check's fast path (xf_wire_as_packed) holds what it claims: bytes it accepts,
+ * protobuf-c decodes to a message that it packs again to the very same bytes. Aborts if not. */
+static inline void xf_fuzz_packed_alike (const ProtobufCMessageDescriptor *d, const uint8_t *b,
+                                         size_t n)
+{
+    static const uint8_t none[1];
+    b = b ? b : none;   /* an empty input may come as NULL */
+    if (xf_wire_depth (d, b, n, XF_WIRE_MAX_DEPTH) != XF_WIRE_OK || !xf_wire_as_packed (d, b, n))
+        return;
+    ProtobufCMessage *m = protobuf_c_message_unpack (d, NULL, n, b);
+    if (!m)
+        return;   /* the scan says nothing of what does not decode */
+    size_t k = protobuf_c_message_get_packed_size (m);
+    uint8_t *again = malloc (k ? k : 1);
+    if (again && (protobuf_c_message_pack (m, again) != n || (n && memcmp (again, b, n) != 0)))
+        abort ();
+    free (again);
+    protobuf_c_message_free_unpacked (m, NULL);
 }
 
 #endif
