@@ -123,6 +123,8 @@ int xf_msg_case_id_valid (const char *id)
  * ("case_event.record.watchers[2]") is spelled out only for a message about a failure:
  * building it for every field visited cost more than the checks themselves. */
 #define WALK_DEPTH_MAX 32   /* decoded messages nest less (xf_wire.h); built ones too */
+_Static_assert (WALK_DEPTH_MAX == XF_WIRE_MAX_DEPTH, "xf_wire_sound stands for the walk only "
+                "as deep as the walk goes");
 #define NO_INDEX SIZE_MAX
 
 typedef struct {
@@ -720,7 +722,9 @@ int xf_msg_check_header (const Xf__Envelope *e, const char *label, xf_err_t *err
     return 0;
 }
 
-int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
+/* The checks of an envelope; walked: its strings and enums are known sound (xf_wire_sound on
+ * the bytes it was decoded from), so the walk would find nothing. */
+static int envelope_check (const Xf__Envelope *e, bool walked, xf_err_t *err)
 {
     char label[XF_MSG_LABEL_MAX];
     int rc;
@@ -735,11 +739,17 @@ int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
         return bad (err, label, "no format");
     if (!e->id)
         return bad (err, label, "no id");
-    if ((rc = xf_msg_walk (&e->base, label, err)) || (rc = xf_msg_check_header (e, label, err)))
+    if ((!walked && (rc = xf_msg_walk (&e->base, label, err)))
+        || (rc = xf_msg_check_header (e, label, err)))
         return rc;
     if (e->body_case == XF__ENVELOPE__BODY__NOT_SET || !e->case_event)
         return bad (err, label, "no body");
     return check_body (e, label, err);
+}
+
+int xf_msg_envelope_check (const Xf__Envelope *e, xf_err_t *err)
+{
+    return envelope_check (e, false, err);
 }
 
 
@@ -783,7 +793,9 @@ size_t xf_msg_pack (const ProtobufCMessage *m, uint8_t **out)
 
 /* The decoded message must re-pack to what arrived, or the struct does not say all that the
  * bytes said: protobuf-c accepts, then loses, an embedded NUL, a repeated singular field, a
- * second oneof member, over-long varints, and each of them shrinks the re-pack. A frame
+ * second oneof member, over-long varints, and each of them shrinks the re-pack. Bytes in the
+ * one form protobuf-c writes re-pack alike (xf_wire_as_packed, read on the bytes); only other
+ * bytes are packed and compared. A frame
  * must re-pack to as many bytes: nothing in it re-packs longer (no int32, whose negatives
  * may arrive in 5 bytes and re-pack in 10, no packed field, a byte longer when one element
  * arrives unpacked), so no loss hides behind a gain; keep it so. Envelopes have both (dates,
@@ -852,8 +864,13 @@ Xf__Envelope *xf_msg_envelope_unpack (const uint8_t *buf, size_t len, xf_err_t *
 {
     Xf__Envelope *e = (Xf__Envelope *) xf_msg_unpack (&xf__envelope__descriptor, buf, len,
                                                "envelope", err);
-    if (e && (xf_msg_envelope_check (e, err)
-              || xf_msg_canonical (&e->base, buf, len, 1, "envelope", err)))
+    if (!e)
+        return NULL;
+    /* The usual envelope, read once on its bytes: sound and canonical, left are its rules.
+     * Any other goes the whole way, as before, and is refused for the same reason. */
+    if (xf_wire_sound (&xf__envelope__descriptor, buf, len, XF_MSG_MAX_TEXT)
+        ? envelope_check (e, true, err)
+        : xf_msg_envelope_check (e, err) || xf_msg_canonical (&e->base, buf, len, 1, "envelope", err))
         xf_msg_envelope_free (&e);
     return e;
 }

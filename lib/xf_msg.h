@@ -22,7 +22,10 @@
  *     varints): a frame to as many bytes, Envelope bytes to a permutation of the bytes
  *     (see canonical() in xf_msg.c). Unknown fields from a newer build are accepted and
  *     ignored; protobuf-c re-packs them after the known ones, which is why relays forward
- *     the bytes received. */
+ *     the bytes received.
+ * An envelope in the form protobuf-c writes, with sound strings and enums, is known to pass
+ * the walk and the re-pack from its bytes alone (xf_wire_sound): only its rules are checked.
+ * Any other goes through the walk and the re-pack, and is refused for the same reason. */
 #ifndef XF_MSG_H
 #define XF_MSG_H
 

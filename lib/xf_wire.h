@@ -53,5 +53,11 @@ size_t xf_wire_keep (const uint8_t *buf, size_t len, uint32_t max_number, uint8_
  * in the one form protobuf-c writes; false also for forms that decode alike (an unknown
  * field, a field out of order), for which a pack decides. */
 bool xf_wire_as_packed (const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len);
+/* The same, and every string valid UTF-8 of at most max_text bytes, every enum a value its
+ * type has: all that xf_msg's walk checks of the decoded message, so that a message the scan
+ * accepts needs no walk (nor a pack). Sub-messages at most XF_WIRE_MAX_DEPTH deep, as the
+ * walk. */
+bool xf_wire_sound (const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                    size_t max_text);
 
 #endif

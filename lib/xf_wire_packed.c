@@ -14,9 +14,18 @@
 
 #include <string.h>
 
+#include "xf_text.h"
+
 enum { WT_VARINT = 0, WT_LEN = 2 };
 
 #define ONEOFS_MAX 8   /* oneofs in one message type (the schema has one or none) */
+
+/* What the scan asks besides the form: for xf_wire_sound, what xf_msg's walk asks of decoded
+ * strings and enums. */
+typedef struct {
+    bool values;
+    size_t max_text;
+} scan_t;
 
 /* The varint at p, of at most ten bytes (as protobuf-c reads them): its value and length. */
 static inline bool read_varint (const uint8_t *p, const uint8_t *end, uint64_t *v, size_t *n)
@@ -76,12 +85,26 @@ static bool varint_as_packed (ProtobufCType t, uint64_t v, size_t n, bool *zero)
     }
 }
 
-static bool message_as_packed (const ProtobufCMessageDescriptor *d, const uint8_t *p,
-                               const uint8_t *end, unsigned depth);
+static bool message_as_packed (const scan_t *s, const ProtobufCMessageDescriptor *d,
+                               const uint8_t *p, const uint8_t *end, unsigned depth);
+
+/* A string or enum value as the walk wants it: UTF-8 within the limit, a value the enum has. */
+static bool value_sound (const scan_t *s, const ProtobufCFieldDescriptor *f, const uint8_t *p,
+                         size_t n, uint64_t v)
+{
+    if (!s->values)
+        return true;
+    if (f->type == PROTOBUF_C_TYPE_STRING)
+        return n <= s->max_text && xf_utf8_valid (p, n);
+    if (f->type == PROTOBUF_C_TYPE_ENUM)   /* as protobuf-c stores it: the low 32 bits */
+        return protobuf_c_enum_descriptor_get_value (f->descriptor, (int) (int32_t) (uint32_t) v);
+    return true;
+}
 
 /* One value of field f (one element of a repeated one) at *p, which moves past it. */
-static bool value_as_packed (const ProtobufCFieldDescriptor *f, unsigned wire_type,
-                             const uint8_t **p, const uint8_t *end, bool *zero, unsigned depth)
+static bool value_as_packed (const scan_t *s, const ProtobufCFieldDescriptor *f,
+                             unsigned wire_type, const uint8_t **p, const uint8_t *end,
+                             bool *zero, unsigned depth)
 {
     uint64_t v;
     size_t n;
@@ -92,10 +115,10 @@ static bool value_as_packed (const ProtobufCFieldDescriptor *f, unsigned wire_ty
         if (wire_type != WT_LEN || !read_shortest (p, end, &v) || v > (uint64_t) (end - *p))
             return false;
         n = (size_t) v;
-        if (f->type == PROTOBUF_C_TYPE_STRING && memchr (*p, 0, n))
-            return false;   /* protobuf-c keeps the string up to the NUL */
+        if (f->type == PROTOBUF_C_TYPE_STRING && (memchr (*p, 0, n) || !value_sound (s, f, *p, n, 0)))
+            return false;   /* protobuf-c keeps the string up to a NUL */
         if (f->type == PROTOBUF_C_TYPE_MESSAGE
-            && !message_as_packed (f->descriptor, *p, *p + n, depth + 1))
+            && !message_as_packed (s, f->descriptor, *p, *p + n, depth + 1))
             return false;
         *zero = f->type != PROTOBUF_C_TYPE_MESSAGE && n == 0;   /* a message present is written */
         *p += n;
@@ -107,7 +130,7 @@ static bool value_as_packed (const ProtobufCFieldDescriptor *f, unsigned wire_ty
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_BOOL:
         if (wire_type != WT_VARINT || !read_varint (*p, end, &v, &n) || !shortest (*p, n)
-            || !varint_as_packed (f->type, v, n, zero))
+            || !varint_as_packed (f->type, v, n, zero) || !value_sound (s, f, *p, n, v))
             return false;
         *p += n;
         return true;
@@ -117,8 +140,8 @@ static bool value_as_packed (const ProtobufCFieldDescriptor *f, unsigned wire_ty
 }
 
 /* A packed repeated field: one length-delimited run of one or more elements. */
-static bool packed_as_packed (const ProtobufCFieldDescriptor *f, unsigned wire_type,
-                              const uint8_t **p, const uint8_t *end)
+static bool packed_as_packed (const scan_t *s, const ProtobufCFieldDescriptor *f,
+                              unsigned wire_type, const uint8_t **p, const uint8_t *end)
 {
     uint64_t v;
     bool zero;
@@ -126,7 +149,7 @@ static bool packed_as_packed (const ProtobufCFieldDescriptor *f, unsigned wire_t
         return false;   /* an empty run: protobuf-c writes no field at all */
     const uint8_t *run_end = *p + v;
     while (*p < run_end)
-        if (!value_as_packed (f, WT_VARINT, p, run_end, &zero, XF_WIRE_MAX_DEPTH))
+        if (!value_as_packed (s, f, WT_VARINT, p, run_end, &zero, 0))
             return false;
     return true;
 }
@@ -144,14 +167,14 @@ static bool oneof_again (unsigned offset, unsigned seen[ONEOFS_MAX], size_t *n_s
     return false;
 }
 
-static bool message_as_packed (const ProtobufCMessageDescriptor *d, const uint8_t *p,
-                               const uint8_t *end, unsigned depth)
+static bool message_as_packed (const scan_t *s, const ProtobufCMessageDescriptor *d,
+                               const uint8_t *p, const uint8_t *end, unsigned depth)
 {
     const ProtobufCFieldDescriptor *f = NULL;
     unsigned oneofs[ONEOFS_MAX];
     size_t next = 0, n_oneofs = 0;
     uint64_t last = 0;
-    if (!d || depth > XF_WIRE_MAX_DEPTH)
+    if (!d || depth >= XF_WIRE_MAX_DEPTH)   /* as deep as xf_msg's walk goes, no deeper */
         return false;
     while (p < end) {
         uint64_t tag, number;
@@ -162,7 +185,7 @@ static bool message_as_packed (const ProtobufCMessageDescriptor *d, const uint8_
         unsigned wire_type = (unsigned) (tag & 7);
         if (f && number == last && f->label == PROTOBUF_C_LABEL_REPEATED
             && !(f->flags & PROTOBUF_C_FIELD_FLAG_PACKED)) {
-            if (!value_as_packed (f, wire_type, &p, end, &zero, depth))
+            if (!value_as_packed (s, f, wire_type, &p, end, &zero, depth))
                 return false;
             continue;   /* the next element of the same field */
         }
@@ -177,13 +200,13 @@ static bool message_as_packed (const ProtobufCMessageDescriptor *d, const uint8_
         last = number;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             bool ok = f->flags & PROTOBUF_C_FIELD_FLAG_PACKED
-                      ? packed_as_packed (f, wire_type, &p, end)
-                      : value_as_packed (f, wire_type, &p, end, &zero, depth);
+                      ? packed_as_packed (s, f, wire_type, &p, end)
+                      : value_as_packed (s, f, wire_type, &p, end, &zero, depth);
             if (!ok)
                 return false;
             continue;
         }
-        if (!value_as_packed (f, wire_type, &p, end, &zero, depth))
+        if (!value_as_packed (s, f, wire_type, &p, end, &zero, depth))
             return false;
         if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
             if (oneof_again (f->quantifier_offset, oneofs, &n_oneofs))
@@ -194,9 +217,23 @@ static bool message_as_packed (const ProtobufCMessageDescriptor *d, const uint8_
     return true;
 }
 
-bool xf_wire_as_packed (const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len)
+static bool scan (const scan_t *s, const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                  size_t len)
 {
     static const uint8_t none[1];
     buf = buf ? buf : none;   /* no bytes: a message with every field unset */
-    return message_as_packed (d, buf, buf + len, 0);
+    return message_as_packed (s, d, buf, buf + len, 0);
+}
+
+bool xf_wire_as_packed (const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len)
+{
+    const scan_t s = {false, 0};
+    return scan (&s, d, buf, len);
+}
+
+bool xf_wire_sound (const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                    size_t max_text)
+{
+    const scan_t s = {true, max_text};
+    return scan (&s, d, buf, len);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "xf_msg_int.h"
 #include "xf_wire.h"
 
 #define XF_FUZZ_NOW 1795000000   /* 2026-11-18: the seeds' certificates are valid then */
@@ -28,7 +29,8 @@ static inline char *xf_fuzz_text (const uint8_t *data, size_t size)
 }
 
 /* The canonical check's fast path (xf_wire_as_packed) holds what it claims: bytes it accepts,
- * protobuf-c decodes to a message that it packs again to the very same bytes. Aborts if not. */
+ * protobuf-c decodes to a message that it packs again to the very same bytes; and bytes
+ * xf_wire_sound accepts decode to a message xf_msg's walk finds nothing in. Aborts if not. */
 static inline void xf_fuzz_packed_alike (const ProtobufCMessageDescriptor *d, const uint8_t *b,
                                          size_t n)
 {
@@ -42,6 +44,9 @@ static inline void xf_fuzz_packed_alike (const ProtobufCMessageDescriptor *d, co
     size_t k = protobuf_c_message_get_packed_size (m);
     uint8_t *again = malloc (k ? k : 1);
     if (again && (protobuf_c_message_pack (m, again) != n || (n && memcmp (again, b, n) != 0)))
+        abort ();
+    xf_err_t err = {0};
+    if (xf_wire_sound (d, b, n, XF_MSG_MAX_TEXT) && xf_msg_walk (m, "fuzz", &err) != 0)
         abort ();
     free (again);
     protobuf_c_message_free_unpacked (m, NULL);

@@ -6,7 +6,8 @@
  * mutations of those bytes (flips, insertions, deletions, a field written twice), whenever
  * protobuf-c decodes them and the scan accepts them, protobuf-c packs the decoded message back
  * to the very same bytes. Then each form protobuf-c would write otherwise is refused by name,
- * and xf_msg_canonical still decides those by packing. */
+ * and xf_msg_canonical still decides those by packing. xf_wire_sound, the form and what the walk
+ * asks of strings and enums, accepts nothing the walk would refuse. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,12 +215,14 @@ static void test_what_protobuf_c_packs_is_accepted_and_nothing_else_passes (void
     static pool_t pl = {.seed = 0x9e3779b97f4a7c15ull};
     const ProtobufCMessageDescriptor *types[128];
     size_t n_types = schema_types (types, 128), accepted = 0, decoded = 0, mutated_ok = 0;
+    size_t walked_ok = 0;
     assert_true (n_types > 30);
     for (size_t t = 0; t < n_types; t++)
         for (int round = 0; round < 40; round++) {
             uint8_t *b = NULL;
             size_t n = pack (random_message (types[t], &pl, 0), &b);
             assert_true (xf_wire_as_packed (types[t], b, n));
+            assert_true (xf_wire_sound (types[t], b, n, XF_MSG_MAX_TEXT));
             accepted++;
             uint8_t *out = malloc (2 * n + 1);
             assert_non_null (out);
@@ -229,6 +232,9 @@ static void test_what_protobuf_c_packs_is_accepted_and_nothing_else_passes (void
                 if (!m)
                     continue;
                 decoded++;
+                bool sound = xf_wire_sound (types[t], out, len, XF_MSG_MAX_TEXT);
+                if (sound)   /* sound is the form and more */
+                    assert_true (xf_wire_as_packed (types[t], out, len));
                 if (xf_wire_as_packed (types[t], out, len)) {
                     uint8_t *again = NULL;
                     size_t n2 = pack (m, &again);
@@ -236,6 +242,12 @@ static void test_what_protobuf_c_packs_is_accepted_and_nothing_else_passes (void
                     assert_memory_equal (again, out, len);
                     free (again);
                     mutated_ok++;
+                }
+                if (sound) {   /* and what it calls sound, the walk finds nothing in */
+                    xf_err_t err = {0};
+                    if (xf_msg_walk (m, "random", &err))
+                        fail_msg ("sound, but the walk says: %s", err.msg);
+                    walked_ok++;
                 }
                 protobuf_c_message_free_unpacked (m, NULL);
             }
@@ -246,6 +258,7 @@ static void test_what_protobuf_c_packs_is_accepted_and_nothing_else_passes (void
     /* the mutations reach both answers: many still decode, some of those are canonical */
     assert_true (decoded > accepted);
     assert_true (mutated_ok > 100 && mutated_ok < decoded);
+    assert_true (walked_ok > 100 && walked_ok <= mutated_ok);
 }
 
 /* ---------------------------------------------------------------- forms refused by name */
@@ -382,6 +395,43 @@ static void test_int32_bool_and_packed_runs (void **state)
     assert_false (single_field (d, two_runs, sizeof two_runs));
 }
 
+/* Sound asks what the walk asks: a string not UTF-8 or over the limit, an enum value the
+ * type does not have, are the form protobuf-c writes but not sound. */
+static void test_sound_is_what_the_walk_accepts (void **state)
+{
+    (void) state;
+    static const uint8_t ok[] = {1 << 3 | 2, 6, '4', '1', '1', '3', '2', '4'};
+    static const uint8_t bad_utf8[] = {1 << 3 | 2, 3, '4', 0xc3, '1'};
+    static const uint8_t chinese[] = {1 << 3 | 2, 6, 0xe4, 0xbf, 0xa1, 0xe8, 0xae, 0xbf};   /* 信访 */
+    const ProtobufCMessageDescriptor *g = &xf__global_id__descriptor;
+    assert_true (xf_wire_sound (g, ok, sizeof ok, XF_MSG_MAX_TEXT));
+    assert_true (xf_wire_sound (g, chinese, sizeof chinese, XF_MSG_MAX_TEXT));
+    assert_true (xf_wire_as_packed (g, bad_utf8, sizeof bad_utf8));
+    assert_false (xf_wire_sound (g, bad_utf8, sizeof bad_utf8, XF_MSG_MAX_TEXT));
+    assert_true (xf_wire_sound (g, ok, sizeof ok, 6));
+    assert_false (xf_wire_sound (g, ok, sizeof ok, 5));   /* one byte over the limit */
+
+    const ProtobufCMessageDescriptor *d;
+    const ProtobufCFieldDescriptor *f = field_of_type (PROTOBUF_C_TYPE_ENUM, false, &d);
+    const ProtobufCEnumDescriptor *e = f->descriptor;
+    assert_true (f->id < 16);
+    int unknown = 1;
+    while (protobuf_c_enum_descriptor_get_value (e, unknown))
+        unknown++;
+    assert_true (unknown < 128 && e->values[e->n_values - 1].value < 128);
+    const uint8_t known[] = {(uint8_t) (f->id << 3), (uint8_t) e->values[e->n_values - 1].value};
+    const uint8_t strange[] = {(uint8_t) (f->id << 3), (uint8_t) unknown};
+    assert_true (xf_wire_sound (d, known, sizeof known, XF_MSG_MAX_TEXT));
+    assert_true (xf_wire_as_packed (d, strange, sizeof strange));
+    assert_false (xf_wire_sound (d, strange, sizeof strange, XF_MSG_MAX_TEXT));
+    /* and the walk refuses that decoded value, as the scan said */
+    ProtobufCMessage *m = protobuf_c_message_unpack (d, NULL, sizeof strange, strange);
+    xf_err_t err = {0};
+    assert_non_null (m);
+    assert_int_not_equal (xf_msg_walk (m, "strange", &err), 0);
+    protobuf_c_message_free_unpacked (m, NULL);
+}
+
 /* What the fast path refuses, the canonical check still decides by packing, as before: an
  * unknown field from a newer build passes (a permutation), a duplicated field does not. */
 static void test_the_canonical_check_still_packs_what_the_scan_refuses (void **state)
@@ -418,6 +468,7 @@ int main (void)
         cmocka_unit_test (test_forms_protobuf_c_does_not_write_are_refused),
         cmocka_unit_test (test_varints_only_as_protobuf_c_writes_them),
         cmocka_unit_test (test_int32_bool_and_packed_runs),
+        cmocka_unit_test (test_sound_is_what_the_walk_accepts),
         cmocka_unit_test (test_the_canonical_check_still_packs_what_the_scan_refuses),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
