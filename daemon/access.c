@@ -150,10 +150,9 @@ typedef struct {
 /* Whether the caller is recused from `id`; config first, then the store. */
 static int check_named (named_t *n, xf_txn_t *txn, const char *id, xf_err_t *err)
 {
-    bool recused = false;
     if (!id || n->recused)
         return XF_OK;
-    recused = xf_access_recused_by_config (n->node->access, &n->c->op, id);
+    bool recused = xf_access_recused_by_config (n->node->access, &n->c->op, id);
     int rc = recused ? XF_OK : xf_access_recused (txn, id, n->c->op.uid, &recused, err);
     if (rc == XF_OK && recused)
         n->recused = id;
@@ -180,7 +179,8 @@ static int refuse_recused (xf_node_t *node, const access_caller_t *c, const json
     char w[96];
     named_t n = {node, c, args, NULL};
     xf_err_t why = {0};
-    if (!json_is_string (json_object_get (args, "id")) && !json_is_array (json_object_get (args, "ids")))
+    if (!json_is_string (json_object_get (args, "id"))
+        && !json_is_array (json_object_get (args, "ids")))
         return XF_OK;
     if (xf_store_read (node->store, named_txn, &n, &why) != XF_OK) {
         log_error ("recusals unreadable (%s); refused to be safe", why.msg);

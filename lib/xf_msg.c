@@ -870,7 +870,8 @@ Xf__Envelope *xf_msg_envelope_unpack (const uint8_t *buf, size_t len, xf_err_t *
      * Any other goes the whole way, as before, and is refused for the same reason. */
     if (xf_wire_sound (&xf__envelope__descriptor, buf, len, XF_MSG_MAX_TEXT)
         ? envelope_check (e, true, err)
-        : xf_msg_envelope_check (e, err) || xf_msg_canonical (&e->base, buf, len, 1, "envelope", err))
+        : xf_msg_envelope_check (e, err)
+              || xf_msg_canonical (&e->base, buf, len, 1, "envelope", err))
         xf_msg_envelope_free (&e);
     return e;
 }

@@ -115,7 +115,8 @@ static bool value_as_packed (const scan_t *s, const ProtobufCFieldDescriptor *f,
         if (wire_type != WT_LEN || !read_shortest (p, end, &v) || v > (uint64_t) (end - *p))
             return false;
         n = (size_t) v;
-        if (f->type == PROTOBUF_C_TYPE_STRING && (memchr (*p, 0, n) || !value_sound (s, f, *p, n, 0)))
+        if (f->type == PROTOBUF_C_TYPE_STRING
+            && (memchr (*p, 0, n) || !value_sound (s, f, *p, n, 0)))
             return false;   /* protobuf-c keeps the string up to a NUL */
         if (f->type == PROTOBUF_C_TYPE_MESSAGE
             && !message_as_packed (s, f->descriptor, *p, *p + n, depth + 1))

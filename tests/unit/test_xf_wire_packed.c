@@ -303,7 +303,8 @@ static void test_forms_protobuf_c_does_not_write_are_refused (void **state)
     /* each decodes (as the last value, or merged, or ignored) but re-packs otherwise */
     static const uint8_t from_again[] = {2 << 3 | 2, 6, '4', '1', '1', '3', '2', '4'};
     static const uint8_t unknown[] = {0x98, 0x06, 1};   /* field 99, a varint */
-    static const uint8_t second_member[] = {14 << 3 | 2, 0};   /* stats_reply, after stats_request */
+    /* stats_reply, a second member after stats_request */
+    static const uint8_t second_member[] = {14 << 3 | 2, 0};
     static const uint8_t to_first[] = {3 << 3 | 2, 6, '4', '1', '0', '0', '0', '0'};
     assert_false (accepted_with (from_again, sizeof from_again, false));
     assert_false (accepted_with (unknown, sizeof unknown, false));
@@ -402,7 +403,8 @@ static void test_sound_is_what_the_walk_accepts (void **state)
     (void) state;
     static const uint8_t ok[] = {1 << 3 | 2, 6, '4', '1', '1', '3', '2', '4'};
     static const uint8_t bad_utf8[] = {1 << 3 | 2, 3, '4', 0xc3, '1'};
-    static const uint8_t chinese[] = {1 << 3 | 2, 6, 0xe4, 0xbf, 0xa1, 0xe8, 0xae, 0xbf};   /* 信访 */
+    /* 信访 */
+    static const uint8_t chinese[] = {1 << 3 | 2, 6, 0xe4, 0xbf, 0xa1, 0xe8, 0xae, 0xbf};
     const ProtobufCMessageDescriptor *g = &xf__global_id__descriptor;
     assert_true (xf_wire_sound (g, ok, sizeof ok, XF_MSG_MAX_TEXT));
     assert_true (xf_wire_sound (g, chinese, sizeof chinese, XF_MSG_MAX_TEXT));
