@@ -9,7 +9,9 @@
  * no proto3 field at its zero value, every varint as protobuf-c writes the value it reads of
  * it (shortest, but a negative int32 in ten bytes), no NUL inside a string. Anything else —
  * an unknown field from a newer build, say — answers false and costs the caller the pack; so
- * do the types the schema does not use (sint, fixed, float, double), which are not read. */
+ * do the types the schema does not use (sint, fixed, float, double), which are not read.
+ * xf_wire_sound asks, on the same pass, what xf_msg's walk asks of the decoded message (UTF-8
+ * strings within a limit, enum values the type has), so that a sound envelope needs neither. */
 #include "xf_wire.h"
 
 #include <string.h>
