@@ -5,6 +5,7 @@
  * and keeps the newest record, so copies that cross on different paths still converge. */
 #include <stdlib.h>
 #include <string.h>
+#include "xf_arena.h"
 #include "xf_msg.h"
 #include "xf_office.h"
 #include "xf_office_int.h"
@@ -110,14 +111,15 @@ static int collect_event (const void *key, size_t klen, const void *val, size_t 
     size_t idlen = strlen (hs->id);
     if (klen != idlen + 5 || memcmp (key, hs->id, idlen) != 0 || ((const char *) key)[idlen])
         return 1;
-    Xf__CaseEvent *ev = xf__case_event__unpack (NULL, vlen, val);
+    /* read only, to be packed into the envelope: one arena, freed at once */
+    Xf__CaseEvent *ev = (Xf__CaseEvent *) xf_arena_unpack (&xf__case_event__descriptor, vlen, val);
     if (!ev)
         return xf_err_set (hs->err, XF_ESTORE, "case %s: a stored event does not decode", hs->id);
     if (hs->ev->n_earlier == hs->cap) {
         size_t cap = hs->cap ? hs->cap * 2 : 16;
         Xf__CaseEvent **grown = realloc (hs->ev->earlier, cap * sizeof *grown);
         if (!grown) {
-            xf__case_event__free_unpacked (ev, NULL);
+            xf_arena_free (&ev->base);
             return xf_err_set (hs->err, XF_ENOMEM, "out of memory");
         }
         hs->ev->earlier = grown;
@@ -138,7 +140,7 @@ int xf_office_attach_history (xf_txn_t *txn, const xf_case_t *c, Xf__CaseEvent *
 void xf_office_free_history (Xf__CaseEvent *ev)
 {
     for (size_t i = 0; i < ev->n_earlier; i++)
-        xf__case_event__free_unpacked (ev->earlier[i], NULL);
+        xf_arena_free (&ev->earlier[i]->base);
     free (ev->earlier);
     ev->earlier = NULL;
     ev->n_earlier = 0;
