@@ -804,11 +804,9 @@ size_t xf_msg_pack (const ProtobufCMessage *m, uint8_t **out)
  * pass: protobuf-c keeps each one, at any depth, value verbatim and tag re-encoded alike,
  * and only moves it after the known fields of its message (so no byte equality, and relays
  * forward the bytes received). Inside one, nothing is checked; this build ignores it. */
-int xf_msg_canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
-                      int permutation, const char *what, xf_err_t *err)
+static int repacks_to (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
+                       int permutation, const char *what, xf_err_t *err)
 {
-    if (xf_wire_as_packed (m->descriptor, buf, len))
-        return 0;   /* the usual case, read on the bytes: no pack */
     size_t n = protobuf_c_message_get_packed_size (m), b = 256;
     uint8_t mine[4096], *again = NULL;
     if (n == len && permutation && n) {
@@ -836,8 +834,18 @@ int xf_msg_canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
     return 0;
 }
 
-ProtobufCMessage *xf_msg_unpack (const ProtobufCMessageDescriptor *d, const uint8_t *buf,
-                                 size_t len, const char *what, xf_err_t *err)
+int xf_msg_canonical (const ProtobufCMessage *m, const uint8_t *buf, size_t len,
+                      int permutation, const char *what, xf_err_t *err)
+{
+    if (xf_wire_as_packed (m->descriptor, buf, len))
+        return 0;   /* the usual case, read on the bytes: no pack */
+    return repacks_to (m, buf, len, permutation, what, err);
+}
+
+/* xf_msg_unpack; bounded: the bytes are known to nest no deeper than allowed (xf_wire_sound
+ * read them), so they are not measured again. */
+static ProtobufCMessage *unpack (const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                                 size_t len, const char *what, bool bounded, xf_err_t *err)
 {
     static const uint8_t none[1];
     ProtobufCMessage *m;
@@ -848,7 +856,7 @@ ProtobufCMessage *xf_msg_unpack (const ProtobufCMessageDescriptor *d, const uint
         return NULL;
     }
     buf = buf ? buf : none;
-    if (xf_wire_depth (d, buf, len, XF_WIRE_MAX_DEPTH) == XF_WIRE_DEEP) {
+    if (!bounded && xf_wire_depth (d, buf, len, XF_WIRE_MAX_DEPTH) == XF_WIRE_DEEP) {
         xf_err_set (err, XF_EINVAL, "%s: %zu bytes nest messages more than %d deep (%s needs "
                     "far fewer): refused before decoding", what, len, XF_WIRE_MAX_DEPTH,
                     d->short_name);
@@ -860,18 +868,25 @@ ProtobufCMessage *xf_msg_unpack (const ProtobufCMessageDescriptor *d, const uint
     return m;
 }
 
+ProtobufCMessage *xf_msg_unpack (const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                                 size_t len, const char *what, xf_err_t *err)
+{
+    return unpack (d, buf, len, what, false, err);
+}
+
 Xf__Envelope *xf_msg_envelope_unpack (const uint8_t *buf, size_t len, xf_err_t *err)
 {
-    Xf__Envelope *e = (Xf__Envelope *) xf_msg_unpack (&xf__envelope__descriptor, buf, len,
-                                               "envelope", err);
-    if (!e)
-        return NULL;
-    /* The usual envelope, read once on its bytes: sound and canonical, left are its rules.
-     * Any other goes the whole way, as before, and is refused for the same reason. */
-    if (xf_wire_sound (&xf__envelope__descriptor, buf, len, XF_MSG_MAX_TEXT)
-        ? envelope_check (e, true, err)
-        : xf_msg_envelope_check (e, err)
-              || xf_msg_canonical (&e->base, buf, len, 1, "envelope", err))
+    /* The usual envelope, read once on its bytes before anything else: sound (so no deeper
+     * than the decoder may go) and canonical, left to check are its rules. Any other goes
+     * the whole way, as before, and is refused for the same reason; what the scan said of
+     * its form is not asked again (had the walk passed and the form held, it was sound). */
+    bool sound = len <= XF_MSG_MAX_FRAME
+                 && xf_wire_sound (&xf__envelope__descriptor, buf, len, XF_MSG_MAX_TEXT);
+    Xf__Envelope *e = (Xf__Envelope *) unpack (&xf__envelope__descriptor, buf, len, "envelope",
+                                               sound, err);
+    if (e && (sound ? envelope_check (e, true, err)
+                    : xf_msg_envelope_check (e, err)
+                          || repacks_to (&e->base, buf, len, 1, "envelope", err)))
         xf_msg_envelope_free (&e);
     return e;
 }

@@ -7,25 +7,16 @@
 
 #include <string.h>
 
-/* protobuf's wire types */
-enum { WT_VARINT = 0, WT_FIXED64 = 1, WT_LEN = 2, WT_FIXED32 = 5 };
+#include "xf_wire_int.h"
 
+/* The varint at *p, which moves past it. */
 static bool varint (const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
-    if (*p < end && **p < 0x80) {   /* tags and short lengths: one byte */
-        *v = *(*p)++;
-        return true;
-    }
-    uint64_t x = 0;
-    for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        x |= shift < 64 ? (uint64_t) (b & 0x7f) << shift : 0;
-        if (!(b & 0x80)) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
+    size_t n;
+    if (!xf_wire_varint (*p, end, v, &n))
+        return false;
+    *p += n;
+    return true;
 }
 
 /* One field after its tag: *p moves past its value; for a length-delimited one, *value and
@@ -35,16 +26,16 @@ static bool skip_value (unsigned wire_type, const uint8_t **p, const uint8_t *en
 {
     uint64_t n;
     switch (wire_type) {
-    case WT_VARINT:
+    case XF_WT_VARINT:
         return varint (p, end, &n);
-    case WT_FIXED64:
-    case WT_FIXED32:
-        n = wire_type == WT_FIXED64 ? 8 : 4;
+    case XF_WT_FIXED64:
+    case XF_WT_FIXED32:
+        n = wire_type == XF_WT_FIXED64 ? 8 : 4;
         if ((uint64_t) (end - *p) < n)
             return false;
         *p += n;
         return true;
-    case WT_LEN:
+    case XF_WT_LEN:
         if (!varint (p, end, &n) || n > (uint64_t) (end - *p))
             return false;
         *value = *p;
@@ -143,7 +134,7 @@ static xf_wire_depth_t depth_of (const ProtobufCMessageDescriptor *d, const uint
     while (p < end) {
         if (!next_field (&p, end, &f))
             return XF_WIRE_BAD;
-        if (f.wire_type != WT_LEN || f.number > UINT32_MAX)
+        if (f.wire_type != XF_WT_LEN || f.number > UINT32_MAX)
             continue;
         const ProtobufCFieldDescriptor *fd =
             protobuf_c_message_descriptor_get_field (d, (unsigned) f.number);
@@ -173,7 +164,7 @@ bool xf_wire_field (const uint8_t *buf, size_t len, uint32_t number, const uint8
     while (p < end) {
         if (!next_field (&p, end, &f))
             return false;
-        if (f.wire_type == WT_LEN && f.number == number) {
+        if (f.wire_type == XF_WT_LEN && f.number == number) {
             *s = f.value;
             *n = f.vlen;
             found = true;

@@ -17,8 +17,7 @@
 #include <string.h>
 
 #include "xf_text.h"
-
-enum { WT_VARINT = 0, WT_LEN = 2 };
+#include "xf_wire_int.h"
 
 #define ONEOFS_MAX 8   /* oneofs in one message type (the schema has one or none) */
 
@@ -28,26 +27,6 @@ typedef struct {
     bool values;
     size_t max_text;
 } scan_t;
-
-/* The varint at p, of at most ten bytes (as protobuf-c reads them): its value and length. */
-static inline bool read_varint (const uint8_t *p, const uint8_t *end, uint64_t *v, size_t *n)
-{
-    if (p < end && *p < 0x80) {
-        *v = *p;
-        *n = 1;
-        return true;
-    }
-    uint64_t x = 0;
-    for (size_t i = 0; i < 10 && p + i < end; i++) {
-        x |= (uint64_t) (p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *v = x;
-            *n = i + 1;
-            return true;
-        }
-    }
-    return false;
-}
 
 /* Whether the n bytes at p are the shortest varint of their value, as protobuf-c writes every
  * varint: no zero byte last (but the one-byte 0), and ten bytes only for bit 63. */
@@ -60,7 +39,7 @@ static inline bool shortest (const uint8_t *p, size_t n)
 static inline bool read_shortest (const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     size_t n;
-    if (!read_varint (*p, end, v, &n) || !shortest (*p, n))
+    if (!xf_wire_varint (*p, end, v, &n) || !shortest (*p, n))
         return false;
     *p += n;
     return true;
@@ -114,7 +93,7 @@ static bool value_as_packed (const scan_t *s, const ProtobufCFieldDescriptor *f,
     case PROTOBUF_C_TYPE_STRING:
     case PROTOBUF_C_TYPE_BYTES:
     case PROTOBUF_C_TYPE_MESSAGE:
-        if (wire_type != WT_LEN || !read_shortest (p, end, &v) || v > (uint64_t) (end - *p))
+        if (wire_type != XF_WT_LEN || !read_shortest (p, end, &v) || v > (uint64_t) (end - *p))
             return false;
         n = (size_t) v;
         if (f->type == PROTOBUF_C_TYPE_STRING
@@ -132,7 +111,7 @@ static bool value_as_packed (const scan_t *s, const ProtobufCFieldDescriptor *f,
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_BOOL:
-        if (wire_type != WT_VARINT || !read_varint (*p, end, &v, &n) || !shortest (*p, n)
+        if (wire_type != XF_WT_VARINT || !xf_wire_varint (*p, end, &v, &n) || !shortest (*p, n)
             || !varint_as_packed (f->type, v, n, zero) || !value_sound (s, f, *p, n, v))
             return false;
         *p += n;
@@ -148,11 +127,11 @@ static bool packed_as_packed (const scan_t *s, const ProtobufCFieldDescriptor *f
 {
     uint64_t v;
     bool zero;
-    if (wire_type != WT_LEN || !read_shortest (p, end, &v) || v == 0 || v > (uint64_t) (end - *p))
+    if (wire_type != XF_WT_LEN || !read_shortest (p, end, &v) || v == 0 || v > (uint64_t) (end - *p))
         return false;   /* an empty run: protobuf-c writes no field at all */
     const uint8_t *run_end = *p + v;
     while (*p < run_end)
-        if (!value_as_packed (s, f, WT_VARINT, p, run_end, &zero, 0))
+        if (!value_as_packed (s, f, XF_WT_VARINT, p, run_end, &zero, 0))
             return false;
     return true;
 }

@@ -801,6 +801,27 @@ static void test_escalation_refusals_change_nothing (void **state)
     assert_int_equal (waiting (&fx->city, COUNTY), 0);
 }
 
+/* A stored event of the case's history that does not decode (the store damaged): the move
+ * that would carry the history to its new office is refused, naming the case, and nothing
+ * moves or waits to be sent. */
+static void test_undecodable_history_refuses_the_move (void **state)
+{
+    fx_t *fx = *state;
+    char id[XF_CASE_ID_MAX];
+    xf_err_t err = {0, ""};
+    uint8_t key[XF_CASE_ID_MAX + 5], junk[] = {0xff, 0xff, 0xff};
+    register_case (fx, id);
+    assert_int_equal (xf_store_put (fx->county.store, XF_DB_EVENTS, key,
+                                    xf_office_event_key (key, id, 1), junk, sizeof junk, &err),
+                      XF_OK);
+    assert_int_equal (xf_office_escalate (fx->county.office, &fx->who, &fx->county.net, id, PROV,
+                                          "需要上级协调", &err), XF_ESTORE);
+    assert_has (err.msg, id);
+    assert_has (err.msg, "a stored event does not decode");
+    assert_owner_status (&fx->county, id, COUNTY, XF__STATUS__REGISTERED);
+    assert_int_equal (waiting (&fx->county, CITY), 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,6 +838,8 @@ int main (void)
                                          teardown),
         cmocka_unit_test_setup_teardown (test_late_delivery_error_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown (test_escalation_refusals_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_undecodable_history_refuses_the_move, setup,
+                                         teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "xf_msg.h"
 #include "xf_msg_int.h"
+#include "xf_test.h"
 #include "xf_wire.h"
 
 /* ---------------------------------------------------------------- random messages */
@@ -356,11 +357,6 @@ static const ProtobufCFieldDescriptor *field_of_type (ProtobufCType type, bool r
     return NULL;
 }
 
-static bool single_field (const ProtobufCMessageDescriptor *d, const uint8_t *b, size_t n)
-{
-    return xf_wire_as_packed (d, b, n);
-}
-
 static void test_int32_bool_and_packed_runs (void **state)
 {
     (void) state;
@@ -372,15 +368,15 @@ static void test_int32_bool_and_packed_runs (void **state)
     const uint8_t minus_ten[] = {tag, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     const uint8_t minus_five[] = {tag, 0xff, 0xff, 0xff, 0xff, 0x0f};
     const uint8_t big[] = {tag, 0x80, 0x80, 0x80, 0x80, 0x10};   /* 2^32: reads as 0 */
-    assert_true (single_field (d, minus_ten, sizeof minus_ten));
-    assert_false (single_field (d, minus_five, sizeof minus_five));
-    assert_false (single_field (d, big, sizeof big));
+    assert_true (xf_wire_as_packed (d, minus_ten, sizeof minus_ten));
+    assert_false (xf_wire_as_packed (d, minus_five, sizeof minus_five));
+    assert_false (xf_wire_as_packed (d, big, sizeof big));
 
     f = field_of_type (PROTOBUF_C_TYPE_BOOL, false, &d);
     assert_true (f->id < 16);
     const uint8_t yes[] = {(uint8_t) (f->id << 3), 1}, two[] = {(uint8_t) (f->id << 3), 2};
-    assert_true (single_field (d, yes, sizeof yes));
-    assert_false (single_field (d, two, sizeof two));   /* true either way; written as 1 */
+    assert_true (xf_wire_as_packed (d, yes, sizeof yes));
+    assert_false (xf_wire_as_packed (d, two, sizeof two));   /* true either way; written as 1 */
 
     f = field_of_type (PROTOBUF_C_TYPE_UINT64, true, &d);
     assert_true (f->flags & PROTOBUF_C_FIELD_FLAG_PACKED);
@@ -390,10 +386,31 @@ static void test_int32_bool_and_packed_runs (void **state)
     const uint8_t empty_run[] = {packed_tag, 0};
     const uint8_t loose[] = {loose_tag, 1, loose_tag, 0};
     const uint8_t two_runs[] = {packed_tag, 1, 1, packed_tag, 1, 2};
-    assert_true (single_field (d, run, sizeof run));
-    assert_false (single_field (d, empty_run, sizeof empty_run));
-    assert_false (single_field (d, loose, sizeof loose));
-    assert_false (single_field (d, two_runs, sizeof two_runs));
+    assert_true (xf_wire_as_packed (d, run, sizeof run));
+    assert_false (xf_wire_as_packed (d, empty_run, sizeof empty_run));
+    assert_false (xf_wire_as_packed (d, loose, sizeof loose));
+    assert_false (xf_wire_as_packed (d, two_runs, sizeof two_runs));
+}
+
+/* The scan goes as deep as the walk, no deeper: a CaseEvent whose history nests 31 levels is
+ * read, one 32 levels deep is not (the decoder measures it, and refuses it, as before). No
+ * bytes at all are a message with every field unset, as protobuf-c packs it. */
+static void test_as_deep_as_the_walk_and_no_bytes (void **state)
+{
+    (void) state;
+    uint8_t *b = NULL;
+    size_t n = xf_test_nested_events (XF_WIRE_MAX_DEPTH - 1, &b);
+    assert_true (n > 0);
+    assert_true (xf_wire_as_packed (&xf__case_event__descriptor, b, n));
+    assert_true (xf_wire_sound (&xf__case_event__descriptor, b, n, XF_MSG_MAX_TEXT));
+    free (b);
+    n = xf_test_nested_events (XF_WIRE_MAX_DEPTH, &b);
+    assert_true (n > 0);
+    assert_false (xf_wire_as_packed (&xf__case_event__descriptor, b, n));
+    assert_false (xf_wire_sound (&xf__case_event__descriptor, b, n, XF_MSG_MAX_TEXT));
+    free (b);
+    assert_true (xf_wire_as_packed (&xf__envelope__descriptor, NULL, 0));
+    assert_true (xf_wire_sound (&xf__envelope__descriptor, NULL, 0, XF_MSG_MAX_TEXT));
 }
 
 /* Sound asks what the walk asks: a string not UTF-8 or over the limit, an enum value the
@@ -470,6 +487,7 @@ int main (void)
         cmocka_unit_test (test_forms_protobuf_c_does_not_write_are_refused),
         cmocka_unit_test (test_varints_only_as_protobuf_c_writes_them),
         cmocka_unit_test (test_int32_bool_and_packed_runs),
+        cmocka_unit_test (test_as_deep_as_the_walk_and_no_bytes),
         cmocka_unit_test (test_sound_is_what_the_walk_accepts),
         cmocka_unit_test (test_the_canonical_check_still_packs_what_the_scan_refuses),
     };

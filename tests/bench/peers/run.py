@@ -582,6 +582,20 @@ class Xfsync:
                 "drained_s_after_restart": round(drained, 3), "all_arrived": not lost}
 
 
+def on_new_chain(path, build, work):
+    """work(chain) on a new xfsync chain in path; then the chain stopped and path removed, also
+    on failure, as the baseline removes its own: a store that kept the cases of the runs before
+    would measure an ever larger store, and the data left behind (~1.2 GB a full run) slowed
+    the runs after it (five full runs: 43.0k/s, then 30.1-33.6k/s; removed: 38.3-42.0k/s)."""
+    xf = Xfsync(path, build)
+    try:
+        xf.start()
+        return work(xf)
+    finally:
+        xf.stop()
+        shutil.rmtree(path, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- the baseline
 
 def baseline(binary, n, use_strace, tmp):
@@ -659,7 +673,6 @@ def main():
     use_strace = not a.no_strace and shutil.which("strace") is not None
     out = {"bench": "peers", "mode": "full" if a.full else "quick", "nproc": os.cpu_count(),
            "message_bytes": SIZE, "throughput_messages": n, "kill_messages": k, "systems": {}, "kill": {}}
-    xf = None
     chains = []
     try:
         # -------- throughput (clean, then under strace) and the kill test, system by system
@@ -682,33 +695,25 @@ def main():
 
         if "xfsync" in only:
             say(f"xfsync: three nodes, {n} escalations")
-            # each run on a new chain, as each baseline run is: the stores would otherwise grow
-            # by n cases a run, and the runs measure ever larger stores (the drain follows the
-            # run's own n cases)
-            # (and its directory removed after it, as the baseline removes its own: each run
-            # left ~1.2 GB behind, and the later of five runs measured 30-34k/s against 43k/s)
+            # each run on a new chain, as each baseline run is (the drain follows the run's own
+            # n cases)
             runs, drains = [], []
             for i in range(a.repeat):
-                xf = Xfsync(os.path.join(tmp, f"xf{i}"), a.build_dir); xf.start()
-                runs.append(xf.throughput(n, False, tmp, "xfsync")[0])
-                drains.append(xf.drain(n))
-                xf.stop(); xf = None
-                shutil.rmtree(os.path.join(tmp, f"xf{i}"), ignore_errors=True)
+                run, drain = on_new_chain(os.path.join(tmp, f"xf{i}"), a.build_dir, lambda xf: (
+                    xf.throughput(n, False, tmp, "xfsync")[0], xf.drain(n)))
+                runs.append(run); drains.append(drain)
             r = combine(runs)
             if use_strace:
-                xf = Xfsync(os.path.join(tmp, "xfs"), a.build_dir); xf.start()
-                rs, calls = xf.throughput(n, True, tmp, "xfsync")
-                xf.stop(); xf = None
-                shutil.rmtree(os.path.join(tmp, "xfs"), ignore_errors=True)
+                rs, calls = on_new_chain(os.path.join(tmp, "xfs"), a.build_dir,
+                                         lambda xf: xf.throughput(n, True, tmp, "xfsync"))
                 r["fsync"] = sync_summary(calls, n, "LMDB: one fdatasync per commit counted; the meta page's "
                                           "O_DSYNC write is a second flush not counted here")
                 r["msgs_per_s_under_strace"] = rs["msgs_per_s"]
             r["relay_drain"] = combine(drains)
             out["systems"]["xfsync"] = r
             say(f"xfsync kill test: {k} escalations at {rate}/s, the city SIGKILLed")
-            xf = Xfsync(os.path.join(tmp, "xfk"), a.build_dir); xf.start()
-            out["kill"]["xfsync"] = xf.kill(k, rate, a.down, idle)
-            xf.stop(); xf = None
+            out["kill"]["xfsync"] = on_new_chain(os.path.join(tmp, "xfk"), a.build_dir,
+                                                 lambda xf: xf.kill(k, rate, a.down, idle))
 
         for name in ("mosquitto", "nats"):
             if name not in only:
@@ -769,8 +774,6 @@ def main():
             out["fsync_per_message"] = fs
         print(json.dumps(out, indent=1))
     finally:
-        if xf:
-            xf.stop()
         PROCS.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
 
