@@ -362,10 +362,13 @@ int xf_store_write (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
     if (s->failed[0])
         return xf_err_set (err, XF_ESTORE, "store %s: %s", s->dir, s->failed);
     xf_txn_cached_t cache[XF_TXN_CACHED];   /* xf_txn.c */
+    xf_txn_tail_t tails[XF_DB_COUNT];
     for (int attempt = 0; attempt <= MAX_GROWTHS; attempt++) {
-        xf_txn_t t = {.store = s, .cache = cache};
+        xf_txn_t t = {.store = s, .cache = cache, .tails = tails};
         for (size_t i = 0; i < XF_TXN_CACHED; i++)
             cache[i].used = false;
+        for (size_t i = 0; i < XF_DB_COUNT; i++)
+            tails[i].state = XF_TAIL_UNREAD;
         int rc = mdb_txn_begin (s->env, NULL, 0, &t.txn);
         if (rc == MDB_MAP_RESIZED) {   /* another process grew it: adopt its size */
             mdb_env_set_mapsize (s->env, 0);

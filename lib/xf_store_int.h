@@ -34,11 +34,30 @@ typedef struct {
     uint8_t val[XF_TXN_CACHED_VAL];
 } xf_txn_cached_t;
 
+/* The last key of a database as a write transaction knows it (xf_txn.c): a put of a key that
+ * sorts after it is appended, any other is put the ordinary way at once. Never below the real
+ * last key (a delete only lowers that), so an append it allows cannot be refused. */
+#define XF_TXN_TAIL_KEY 64
+
+typedef enum {
+    XF_TAIL_UNREAD = 0,   /* not looked up yet in this transaction */
+    XF_TAIL_KNOWN,        /* key[0..len) */
+    XF_TAIL_EMPTY,        /* the database has no key: any key is appended */
+    XF_TAIL_UNTRACKED     /* a last key longer than XF_TXN_TAIL_KEY: try MDB_APPEND each time */
+} xf_txn_tail_state_t;
+
+typedef struct {
+    uint8_t state;   /* xf_txn_tail_state_t */
+    uint8_t len;
+    uint8_t key[XF_TXN_TAIL_KEY];
+} xf_txn_tail_t;
+
 struct xf_txn {
     xf_store_t *store;
     MDB_txn *txn;
     bool map_full;   /* sticky: a put hit MDB_MAP_FULL, the whole callback is retried */
     xf_txn_cached_t *cache;   /* write transactions only: XF_TXN_CACHED slots; NULL in reads */
+    xf_txn_tail_t *tails;     /* write transactions only: one per database; NULL in reads */
 };
 
 extern const char *const xf_store_db_names[XF_DB_COUNT];

@@ -1,10 +1,10 @@
 /* xf_txn.c — what runs inside a store transaction: get, put, insert, delete, scans, counters;
- * and the cache of a write transaction.
+ * and what a write transaction keeps in memory: its cache, and the last key of each database.
  *
- * The cache: a write transaction keeps in memory the small values of meta, stats and digest
- * that it reads (counters, sequence numbers, the audit head, statistics buckets, the monthly
- * digests of the cases shared with each office), and a put to a key it
- * keeps changes the memory only; xf_store_write writes what changed to LMDB once, just before
+ * The cache: a write transaction keeps in memory the small values of meta, stats, digest and
+ * links that it reads (counters, sequence numbers, the audit head, statistics buckets, the
+ * monthly digests of the cases shared with each office, each link's positions), and a put to
+ * a key it keeps changes the memory only; xf_store_write writes what changed to LMDB once, just before
  * the commit. An escalation of 1,000 cases read and rewrote the same dozen keys 1,000 times,
  * and each LMDB put walks the tree and marks a page dirty. A key put without having been read
  * (a record of its own) goes to LMDB at once. Before a delete or an insert of a kept key, and
@@ -31,8 +31,8 @@ static int put_result (xf_txn_t *t, int rc, xf_db_t db, xf_err_t *err)
 
 static bool cacheable (const xf_txn_t *t, xf_db_t db, size_t klen)
 {
-    return t->cache && (db == XF_DB_META || db == XF_DB_STATS || db == XF_DB_DIGEST)
-           && klen <= XF_TXN_CACHED_KEY;
+    return t->cache && (db == XF_DB_META || db == XF_DB_STATS || db == XF_DB_DIGEST
+                        || db == XF_DB_LINKS) && klen <= XF_TXN_CACHED_KEY;
 }
 
 static xf_txn_cached_t *cached (xf_txn_t *t, xf_db_t db, const void *key, size_t klen)
@@ -140,22 +140,68 @@ int xf_txn_get (xf_txn_t *t, xf_db_t db, const void *key, size_t klen,
 /* Databases whose new keys mostly sort after every key present (sequences, case ids of one
  * office, days). LMDB splits a full page in the middle unless told the key is appended, so
  * keys that arrive in order would leave every page half full and double the bytes each commit
- * writes; with MDB_APPEND the split leaves the old page full. A key that does not sort last is
- * refused by MDB_APPEND without any change (MDB_KEYEXIST), and then put the ordinary way. */
+ * writes; with MDB_APPEND the split leaves the old page full. */
 static bool mostly_appended (xf_db_t db)
 {
     return db == XF_DB_CASES || db == XF_DB_EVENTS || db == XF_DB_DUE || db == XF_DB_STATUS
            || db == XF_DB_OUTBOX || db == XF_DB_AUDIT || db == XF_DB_SNAPSHOTS || db == XF_DB_SHARE;
 }
 
+static void tail_set (xf_txn_tail_t *tail, const MDB_val *k)
+{
+    if (k->mv_size > XF_TXN_TAIL_KEY) {
+        tail->state = XF_TAIL_UNTRACKED;
+        return;
+    }
+    tail->state = XF_TAIL_KNOWN;
+    tail->len = (uint8_t) k->mv_size;
+    memcpy (tail->key, k->mv_data, k->mv_size);
+}
+
+/* db's last key, looked up once per transaction. When the lookup fails the tail is untracked:
+ * every put then tries MDB_APPEND first, which is always correct. */
+static xf_txn_tail_t *tail_of (xf_txn_t *t, xf_db_t db)
+{
+    xf_txn_tail_t *tail = &t->tails[db];
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (tail->state != XF_TAIL_UNREAD)
+        return tail;
+    tail->state = XF_TAIL_UNTRACKED;
+    if (mdb_cursor_open (t->txn, t->store->dbi[db], &cur) != 0)
+        return tail;
+    int rc = mdb_cursor_get (cur, &k, &v, MDB_LAST);
+    if (rc == MDB_NOTFOUND)
+        tail->state = XF_TAIL_EMPTY;
+    else if (rc == 0)
+        tail_set (tail, &k);
+    mdb_cursor_close (cur);
+    return tail;
+}
+
+static bool after_tail (const xf_txn_t *t, xf_db_t db, const xf_txn_tail_t *tail, const MDB_val *k)
+{
+    if (tail->state != XF_TAIL_KNOWN)
+        return true;
+    MDB_val last = {tail->len, (void *) tail->key};
+    return mdb_cmp (t->txn, t->store->dbi[db], k, &last) > 0;
+}
+
+/* A key that sorts after the database's last one is appended. Any other is put the ordinary
+ * way at once: an MDB_APPEND of it would walk the tree only to be refused (MDB_KEYEXIST),
+ * which was two wasted walks per escalated case (its record and its event). Without a known
+ * tail MDB_APPEND is tried, and a refusal puts the key the ordinary way, changing nothing. */
 static int put (xf_txn_t *t, xf_db_t db, const void *key, size_t klen, const void *val,
                 size_t vlen, unsigned flags, xf_err_t *err)
 {
     MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
-    int rc = MDB_KEYEXIST;
-    if (mostly_appended (db))
-        rc = mdb_put (t->txn, t->store->dbi[db], &k, &v, flags | MDB_APPEND);
-    if (rc == MDB_KEYEXIST)
+    xf_txn_tail_t *tail = mostly_appended (db) && t->tails ? tail_of (t, db) : NULL;
+    bool append = mostly_appended (db) && (!tail || after_tail (t, db, tail, &k));
+    int rc = append ? mdb_put (t->txn, t->store->dbi[db], &k, &v, flags | MDB_APPEND)
+                    : MDB_KEYEXIST;
+    if (rc == 0 && tail)
+        tail_set (tail, &k);   /* appended: now the last key */
+    else if (rc == MDB_KEYEXIST)
         rc = mdb_put (t->txn, t->store->dbi[db], &k, &v, flags);
     return put_result (t, rc, db, err);
 }
@@ -317,6 +363,8 @@ int xf_txn_clear (xf_txn_t *t, xf_db_t db, xf_err_t *err)
     if (rc != XF_OK)
         return rc;
     rc = mdb_drop (t->txn, t->store->dbi[db], 0);
+    if (rc == 0 && t->tails)
+        t->tails[db].state = XF_TAIL_EMPTY;
     return rc == 0 ? XF_OK : xf_store_lmdb_err (err, rc, xf_store_db_names[db], t->store);
 }
 

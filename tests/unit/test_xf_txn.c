@@ -1,9 +1,14 @@
-/* test_xf_txn.c — the cache of a write transaction (lib/xf_txn.c): the small values of meta and
- * stats read in a transaction are changed in memory and written once before the commit, and
- * every call inside the transaction sees what it wrote, as without the cache: gets, scans,
- * counts, deletes and inserts of kept keys; an abort drops it all; a long value and more keys
- * than the cache holds go to LMDB; a map that fills while the cache is written grows and the
- * transaction runs again from the start. */
+/* test_xf_txn.c — what a write transaction keeps in memory (lib/xf_txn.c).
+ *
+ * Its cache: the small values of meta, stats and links read in a transaction are changed in
+ * memory and written once before the commit, and every call inside the transaction sees what
+ * it wrote, as without the cache: gets, scans, counts, deletes and inserts of kept keys; an
+ * abort drops it all; a long value and more keys than the cache holds go to LMDB; a map that
+ * fills while the cache is written grows and the transaction runs again from the start.
+ *
+ * The last key of each appended database: a key after it is appended, any other put the
+ * ordinary way, also once the last key was deleted, when it is too long to remember, after a
+ * clear, and in the next transaction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -372,6 +377,162 @@ static void test_map_fills_while_the_cache_is_written (void **state)
     assert_int_equal (good, KEPT_KEYS);
 }
 
+/* ---------------------------------------------------------------- link positions */
+
+/* A link's positions are read and written for every envelope queued: kept like a counter. */
+static int queue_1000 (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    (void) arg;
+    for (uint64_t i = 0; i < 1000; i++) {
+        const void *v = NULL;
+        size_t vlen = 0;
+        uint8_t pos[8];
+        int rc = xf_txn_get (txn, XF_DB_LINKS, "pos/411300", 10, &v, &vlen, err);
+        uint64_t next = rc == XF_ENOTFOUND ? 0 : vlen == 8 ? xf_be64_get (v) : 99999;
+        if (rc != XF_OK && rc != XF_ENOTFOUND)
+            return rc;
+        if (next != i)
+            return xf_err_set (err, XF_ESTATE, "position %llu after %llu puts",
+                               (unsigned long long) next, (unsigned long long) i);
+        xf_be64_put (pos, next + 1);
+        if ((rc = xf_txn_put (txn, XF_DB_LINKS, "pos/411300", 10, pos, 8, err)) != XF_OK)
+            return rc;
+    }
+    scan_t s = {0};
+    int rc = xf_txn_scan (txn, XF_DB_LINKS, NULL, 0, see, &s, err);
+    if (rc == XF_OK && (s.seen != 1 || s.last != 1000))
+        return xf_err_set (err, XF_ESTATE, "a scan saw %zu positions, the last %llu", s.seen,
+                           (unsigned long long) s.last);
+    return rc;
+}
+
+static int read_position (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    const void *v = NULL;
+    size_t vlen = 0;
+    int rc = xf_txn_get (txn, XF_DB_LINKS, "pos/411300", 10, &v, &vlen, err);
+    *(uint64_t *) arg = rc == XF_OK && vlen == 8 ? xf_be64_get (v) : 0;
+    return rc;
+}
+
+static void test_link_positions_are_kept (void **state)
+{
+    xf_err_t err = {0};
+    uint64_t pos = 0;
+    if (xf_store_write (store_of (state), queue_1000, NULL, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    assert_int_equal (xf_store_read (store_of (state), read_position, &pos, &err), XF_OK);
+    assert_int_equal (pos, 1000);
+}
+
+/* ---------------------------------------------------------------- the last key */
+
+/* Keys of an appended database, in order, as one string. */
+typedef struct {
+    char keys[600];
+} listed_t;
+
+static int list_key (const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    listed_t *l = arg;
+    (void) val, (void) vlen;
+    size_t at = strlen (l->keys);
+    if (at + klen + 2 >= sizeof l->keys)
+        return XF_ESTATE;
+    if (at)
+        l->keys[at++] = ' ';
+    memcpy (l->keys + at, key, klen > 8 ? 8 : klen);   /* a long key shows its first 8 bytes */
+    l->keys[at + (klen > 8 ? 8 : klen)] = '\0';
+    return 0;
+}
+
+static int list_keys (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    ((listed_t *) arg)->keys[0] = '\0';
+    return xf_txn_scan (txn, XF_DB_OUTBOX, NULL, 0, list_key, arg, err);
+}
+
+static int put_key (xf_txn_t *txn, const char *key, xf_err_t *err)
+{
+    return xf_txn_put (txn, XF_DB_OUTBOX, key, strlen (key), "v", 1, err);
+}
+
+/* After the last key is deleted the transaction still holds it as the tail: a key between
+ * the new last and the old one must be put the ordinary way, and one after both appended. */
+static int around_the_tail (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    static const char *const in_order[] = {"k01", "k02", "k03", "k04", "k05"};
+    int rc = XF_OK;
+    (void) arg;
+    for (size_t i = 0; rc == XF_OK && i < 5; i++)
+        rc = put_key (txn, in_order[i], err);
+    if (rc == XF_OK)
+        rc = xf_txn_del (txn, XF_DB_OUTBOX, "k05", 3, err);
+    if (rc == XF_OK)
+        rc = put_key (txn, "k045", err);   /* after k04, before the k05 it remembers */
+    if (rc == XF_OK)
+        rc = put_key (txn, "k06", err);    /* after all: appended */
+    if (rc == XF_OK)
+        rc = put_key (txn, "k00", err);    /* before all */
+    if (rc == XF_OK)
+        rc = put_key (txn, "k03", err);    /* present: overwritten */
+    if (rc == XF_OK && (rc = xf_txn_insert (txn, XF_DB_OUTBOX, "k06", 3, "w", 1, err)) != XF_EEXIST)
+        return xf_err_set (err, XF_ESTATE, "insert of the last key: %d, not XF_EEXIST", rc);
+    return xf_txn_insert (txn, XF_DB_OUTBOX, "k07", 3, "v", 1, err);
+}
+
+/* A last key too long to remember: every put tries MDB_APPEND first, as without the tail. */
+static int past_a_long_key (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    char long_key[100];
+    (void) arg;
+    memset (long_key, 'x', sizeof long_key - 1);
+    long_key[0] = 'm';
+    long_key[sizeof long_key - 1] = '\0';
+    int rc = put_key (txn, long_key, err);
+    if (rc == XF_OK)
+        rc = put_key (txn, "k08", err);   /* before it */
+    if (rc == XF_OK)
+        rc = put_key (txn, "n1", err);    /* after it */
+    return rc == XF_OK ? put_key (txn, "n0", err) : rc;
+}
+
+static int clear_then_put (xf_txn_t *txn, void *arg, xf_err_t *err)
+{
+    (void) arg;
+    int rc = xf_txn_clear (txn, XF_DB_OUTBOX, err);
+    if (rc == XF_OK)
+        rc = put_key (txn, "b", err);
+    return rc == XF_OK ? put_key (txn, "a", err) : rc;
+}
+
+static void expect_keys (xf_store_t *s, const char *want)
+{
+    xf_err_t err = {0};
+    listed_t l;
+    if (xf_store_read (s, list_keys, &l, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    if (strcmp (l.keys, want) != 0)
+        fail_msg ("keys \"%s\", expected \"%s\"", l.keys, want);
+}
+
+static void test_appends_follow_the_last_key (void **state)
+{
+    xf_err_t err = {0};
+    if (xf_store_write (store_of (state), around_the_tail, NULL, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    expect_keys (store_of (state), "k00 k01 k02 k03 k04 k045 k06 k07");
+    if (xf_store_write (store_of (state), past_a_long_key, NULL, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    expect_keys (store_of (state), "k00 k01 k02 k03 k04 k045 k06 k07 k08 mxxxxxxx n0 n1");
+    /* a new transaction reads the last key from LMDB */
+    if (xf_store_write (store_of (state), around_the_tail, NULL, &err) == XF_OK)
+        fail_msg ("k06 was inserted again");
+    if (xf_store_write (store_of (state), clear_then_put, NULL, &err) != XF_OK)
+        fail_msg ("%s", err.msg);
+    expect_keys (store_of (state), "a b");
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +544,8 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_more_keys_than_kept, setup, teardown),
         cmocka_unit_test_setup_teardown (test_map_fills_and_the_transaction_runs_again, setup,
                                          teardown),
+        cmocka_unit_test_setup_teardown (test_link_positions_are_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_appends_follow_the_last_key, setup, teardown),
         cmocka_unit_test_setup_teardown (test_map_fills_while_the_cache_is_written, setup,
                                          teardown),
     };
