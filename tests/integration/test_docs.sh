@@ -10,7 +10,10 @@
 #   4. the completion, sourced with bash-completion and run through _xfctl with COMP_WORDS,
 #      completes "xfctl ca" to case, "xfctl case " to the case commands, "--channel " to the
 #      channels, and offers every command, subcommand, option and enumerated value of
-#      `xfctl help`.
+#      `xfctl help`;
+#   5. every script README.md and the benchmarks' READMEs show as a command (a line that
+#      starts with tests/… or deploy/…) is in the tree and executable: a clean clone runs it
+#      as written (checked first: it needs neither man nor bash-completion).
 # The pages are the build's (${CMAKE_BINARY_DIR}/man, beside xfctl; XF_MAN_DIR overrides);
 # when there are none, they are rendered here with deploy/docs.cmake, as the build does.
 # XF_COMPLETION overrides the completion file, XF_BASH_COMPLETION bash-completion's main file.
@@ -22,6 +25,15 @@ PAGES=(xfctl.1 xfsyncd.8 xfsyncd.conf.5)
 COMPLETION=${XF_COMPLETION:-$SRC/deploy/completion/xfctl}
 BASH_COMPLETION=${XF_BASH_COMPLETION:-/usr/share/bash-completion/bash_completion}
 export LC_ALL=C.UTF-8   # the pages hold Chinese: an ASCII device would warn about every character
+
+# ---------------------------------------------------------------- the documented scripts
+for doc in "$SRC/README.md" "$SRC"/tests/bench/*/README.md; do
+    while read -r path; do
+        [ -f "$SRC/$path" ] || fail "${doc#$SRC/} shows $path as a command: no such file"
+        [ -x "$SRC/$path" ] || fail "${doc#$SRC/} shows $path as a command, but it is not" \
+            "executable (git update-index --chmod=+x $path)"
+    done < <(grep -oE '^ *(tests|deploy)/[A-Za-z0-9_./-]+\.(sh|py)' "$doc" | sed 's/^ *//' | sort -u)
+done
 
 if ! command -v man >/dev/null; then
     echo "SKIP: the man page checks need man and groff (apt-get install man-db)"
