@@ -4,12 +4,15 @@
  * The cache: a write transaction keeps in memory the small values of meta, stats, digest and
  * links that it reads (counters, sequence numbers, the audit head, statistics buckets, the
  * monthly digests of the cases shared with each office, each link's positions), and a put to
- * a key it keeps changes the memory only; xf_store_write writes what changed to LMDB once, just before
- * the commit. An escalation of 1,000 cases read and rewrote the same dozen keys 1,000 times,
- * and each LMDB put walks the tree and marks a page dirty. A key put without having been read
- * (a record of its own) goes to LMDB at once. Before a delete or an insert of a kept key, and
- * before a scan, count or clear of a database, LMDB is given what changed: every call sees what
- * the transaction wrote, as without the cache. An aborted transaction drops it all. */
+ * a key it keeps changes the memory only; xf_store_write writes what changed to LMDB once,
+ * just before the commit. An escalation of 1,000 cases read and rewrote the same dozen keys
+ * 1,000 times, and each LMDB put walks the tree and marks a page dirty. A key put without
+ * having been read (a record of its own) goes to LMDB at once. Before a delete or an insert of
+ * a kept key, and before a scan, count or clear of a database, LMDB is given what changed:
+ * every call sees what the transaction wrote, as without the cache. An aborted transaction
+ * drops it all.
+ *
+ * The last key: see put(). */
 #include "xf_store_int.h"
 
 #include <string.h>
