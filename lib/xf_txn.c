@@ -198,8 +198,12 @@ static int put (xf_txn_t *t, xf_db_t db, const void *key, size_t klen, const voi
                 size_t vlen, unsigned flags, xf_err_t *err)
 {
     MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
-    xf_txn_tail_t *tail = mostly_appended (db) && t->tails ? tail_of (t, db) : NULL;
-    bool append = mostly_appended (db) && (!tail || after_tail (t, db, tail, &k));
+    xf_txn_tail_t *tail = NULL;
+    bool append = false;
+    if (mostly_appended (db)) {
+        tail = t->tails ? tail_of (t, db) : NULL;
+        append = !tail || after_tail (t, db, tail, &k);
+    }
     int rc = append ? mdb_put (t->txn, t->store->dbi[db], &k, &v, flags | MDB_APPEND)
                     : MDB_KEYEXIST;
     if (rc == 0 && tail)

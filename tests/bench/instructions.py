@@ -26,7 +26,7 @@ Usage: instructions.py --build-dir DIR [--node county|city|prov] [--cases N] [--
 import argparse, json, os, re, shutil, signal, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import relay  # noqa: E402  (Node, register, wait_total, wait_link_up)
+import relay  # noqa: E402  (chain, register, escalate, wait_total, wait_link_up)
 
 ROW = re.compile(r"^\s*([\d,]+) \([ \d.]+%\)\s+\*?\s*(\S+?):(\S+)")
 
@@ -54,40 +54,38 @@ def control(node, state):
     r = subprocess.run(["callgrind_control", "-i", state, str(node.proc.pid)], capture_output=True,
                        text=True)
     if r.returncode != 0:
-        raise SystemExit(f"callgrind_control -i {state} {node.name}: {r.stderr.strip() or r.stdout.strip()}")
+        why = r.stderr.strip() or r.stdout.strip()
+        raise SystemExit(f"callgrind_control -i {state} {node.name}: {why}")
 
 
 def measure(build, node, cases, top):
     xfsyncd, xfctl = os.path.join(build, "xfsyncd"), os.path.join(build, "xfctl")
     root = tempfile.mkdtemp(prefix="xfinstr.")
-    out = os.path.join(root, "callgrind.out")
-    wrap = os.path.join(root, "xfsyncd-callgrind")
-    with open(wrap, "w") as f:
-        f.write(f"#!/bin/sh\nexec valgrind -q --tool=callgrind --instr-atstart=no "
-                f"--callgrind-out-file={out} {xfsyncd} \"$@\"\n")
-    os.chmod(wrap, 0o755)
-    nodes = {"prov": relay.Node(root, "prov", "410000", xfctl),
-             "city": relay.Node(root, "city", "411300", xfctl),
-             "county": relay.Node(root, "county", "411324", xfctl)}
-    nodes["city"].link_to(nodes["prov"]); nodes["county"].link_to(nodes["city"])
-    county, prov, target = nodes["county"], nodes["prov"], nodes[node]
     try:
-        for n in nodes.values():
-            n.start(wrap if n is target else xfsyncd)
-        relay.wait_link_up(nodes["city"], prov.code); relay.wait_link_up(county, nodes["city"].code)
-        ids = relay.register(county, cases)
-        control(target, "on")
-        for i in range(0, cases, 1000):
-            county.client.ask("case.escalate", ids=ids[i:i + 1000], to="410000", note="bench")
-        relay.wait_total(prov, cases)
-        time.sleep(1.0)   # the acknowledgements travel back
-        control(target, "off")
-        for n in nodes.values():
-            n.stop()   # callgrind writes its file as the node exits
+        out = os.path.join(root, "callgrind.out")
+        wrap = os.path.join(root, "xfsyncd-callgrind")
+        with open(wrap, "w") as f:
+            f.write(f"#!/bin/sh\nexec valgrind -q --tool=callgrind --instr-atstart=no "
+                    f"--callgrind-out-file={out} {xfsyncd} \"$@\"\n")
+        os.chmod(wrap, 0o755)
+        prov, city, county = relay.chain(root, xfctl)
+        nodes = {"prov": prov, "city": city, "county": county}
+        target = nodes[node]
+        try:
+            for n in nodes.values():
+                n.start(wrap if n is target else xfsyncd)
+            relay.wait_link_up(city, prov.code); relay.wait_link_up(county, city.code)
+            ids = relay.register(county, cases)
+            control(target, "on")
+            relay.escalate(county, ids, "bench")
+            relay.wait_total(prov, cases)
+            time.sleep(1.0)   # the acknowledgements travel back
+            control(target, "off")
+        finally:
+            for n in nodes.values():
+                n.stop()   # callgrind writes its file as the node exits
         total, rows = annotate(out)
     finally:
-        for n in nodes.values():
-            n.stop()
         shutil.rmtree(root, ignore_errors=True)
     per = lambda ir: round(ir / cases)
     skip = ("loop_run", "main", "_start", "__libc_start_main", "__libc_start_call_main",

@@ -112,6 +112,22 @@ class Client:
         return r["result"]
 
 
+def chain(root, xfctl, trust=None):
+    """The three offices, province 410000 <- city 411300 <- county 411324: configured, not
+    started."""
+    prov, city, county = (Node(root, "prov", "410000", xfctl, trust),
+                          Node(root, "city", "411300", xfctl, trust),
+                          Node(root, "county", "411324", xfctl, trust))
+    city.link_to(prov); county.link_to(city)
+    return prov, city, county
+
+
+def escalate(county, ids, note):
+    """Escalates ids to the province, 1,000 per command (one county transaction each)."""
+    for i in range(0, len(ids), 1000):
+        county.client.ask("case.escalate", ids=ids[i:i + 1000], to="410000", note=note)
+
+
 def register(county, n):
     ids = []
     for i in range(0, n, 1000):
@@ -200,11 +216,8 @@ def main():
     root = tempfile.mkdtemp(prefix="xfrelay.")
     nodes = []
     try:
-        prov, city, county = (Node(root, "prov", "410000", a.xfctl, a.trust),
-                              Node(root, "city", "411300", a.xfctl, a.trust),
-                              Node(root, "county", "411324", a.xfctl, a.trust))
+        prov, city, county = chain(root, a.xfctl, a.trust)
         nodes = [prov, city, county]
-        city.link_to(prov); county.link_to(city)
         t0 = time.time()
         if a.trust:
             enrol(prov, city, county, a.trust, a.xfctl, a.xfsyncd)
@@ -223,8 +236,7 @@ def main():
         ids = register(county, a.cases)
         cpu0 = {n.name: n.cpu_s() for n in nodes}
         t0 = time.time()
-        for i in range(0, len(ids), 1000):
-            county.client.ask("case.escalate", ids=ids[i:i + 1000], to="410000", note="bench")
+        escalate(county, ids, "bench")
         t_queued = time.time() - t0
         wait_total(prov, a.cases)
         dt = time.time() - t0
@@ -255,8 +267,7 @@ def main():
         ups = link_ups(county, city.code)
         city.stop()
         ids = register(county, a.backlog)
-        for i in range(0, len(ids), 1000):
-            county.client.ask("case.escalate", ids=ids[i:i + 1000], to="410000", note="backlog")
+        escalate(county, ids, "backlog")
         before = total(prov)
         t0 = time.time()
         city.start(a.xfsyncd)

@@ -480,11 +480,8 @@ def peer_kill(chain, lo, hi, rate, down, idle):
 class Xfsync:
     def __init__(self, root, build):
         self.xfsyncd, self.xfctl = os.path.join(build, "xfsyncd"), os.path.join(build, "xfctl")
-        self.prov, self.city, self.county = (relay.Node(root, "prov", "410000", self.xfctl),
-                                             relay.Node(root, "city", "411300", self.xfctl),
-                                             relay.Node(root, "county", "411324", self.xfctl))
+        self.prov, self.city, self.county = relay.chain(root, self.xfctl)
         self.nodes = [self.prov, self.city, self.county]
-        self.city.link_to(self.prov); self.county.link_to(self.city)
 
     def start(self):
         for n in self.nodes:
@@ -504,8 +501,7 @@ class Xfsync:
         settle()
         st = Strace(self.pids(), tmp, tag) if use_strace else None
         c0, t0 = cpu_times(), time.time()
-        for i in range(0, n, 1000):
-            self.county.client.ask("case.escalate", ids=ids[i:i + 1000], to="410000", note="bench")
+        relay.escalate(self.county, ids, "bench")
         relay.wait_total(self.prov, before + n)
         dt = time.time() - t0
         machine = machine_share(c0, cpu_times())
@@ -520,8 +516,7 @@ class Xfsync:
         last (the county's link coming up is not counted, as the bridge's reconnection is not)."""
         ids = relay.register(self.county, n)
         self.city.stop()
-        for i in range(0, n, 1000):
-            self.county.client.ask("case.escalate", ids=ids[i:i + 1000], to="410000", note="drain")
+        relay.escalate(self.county, ids, "drain")
         before = relay.total(self.prov)
         settle()
         self.city.start(self.xfsyncd)
@@ -663,16 +658,21 @@ def median(xs):
     return xs[len(xs) // 2] if len(xs) % 2 else round((xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2, 1)
 
 
-def combine(runs):
-    """Several clean throughput runs as one: the median rate, and every run's."""
-    r = dict(runs[0])
-    r.pop("seconds", None)
-    r["msgs_per_s"] = median([x["msgs_per_s"] for x in runs])
-    r["runs_msgs_per_s"] = [x["msgs_per_s"] for x in runs]
-    if all("machine" in x for x in runs):   # throughput runs; not the drains
-        r.pop("machine")
+def rates(runs, key="msgs_per_s"):
+    """What several runs say together: the median rate (runs[i][key]), every run's, and how the
+    machine's CPU time went in each (the throughput runs; not the drains)."""
+    r = {"msgs_per_s": median([x[key] for x in runs]), "runs_msgs_per_s": [x[key] for x in runs]}
+    if all("machine" in x for x in runs):
         r["runs_steal_pct"] = [x["machine"]["steal_pct"] for x in runs]
         r["runs_machine"] = [x["machine"] for x in runs]
+    return r
+
+
+def combine(runs):
+    """Several clean throughput runs as one: the first run's fields, with rates() in place of
+    its own rate, time and machine."""
+    r = {k: v for k, v in runs[0].items() if k not in ("seconds", "machine")}
+    r.update(rates(runs))
     return r
 
 
@@ -712,10 +712,7 @@ def main():
             runs = [baseline(os.path.join(a.build_dir, "tests", "bench_relay_baseline"), n, False, tmp)[0]
                     for _ in range(a.repeat)]
             b = runs[0]
-            r = {"msgs_per_s": median([x["throughput_per_s"] for x in runs]), "messages": n,
-                 "runs_msgs_per_s": [x["throughput_per_s"] for x in runs],
-                 "runs_steal_pct": [x["machine"]["steal_pct"] for x in runs],
-                 "runs_machine": [x["machine"] for x in runs],
+            r = {**rates(runs, "throughput_per_s"), "messages": n,
                  "self_reported_fsync_per_message": b.get("fsync_per_message")}
             if use_strace:
                 bs, calls = baseline(os.path.join(a.build_dir, "tests", "bench_relay_baseline"), n, True, tmp)
