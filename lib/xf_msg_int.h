@@ -1,6 +1,7 @@
-/* xf_msg_int.h — what the two halves of the wire codec share: xf_msg.c (envelopes: the
- * generic walk, the checks of every body, pack and unpack) and xf_msg_frame.c (link frames:
- * the frame check, the envelopes a frame carries, decoded for the office receiving them).
+/* xf_msg_int.h — what the parts of the wire codec share: xf_msg.c (envelopes: the checks of
+ * every body, pack and unpack), xf_msg_walk.c (the generic walk every check starts with) and
+ * xf_msg_frame.c (link frames: the frame check, the envelopes a frame carries, decoded for the
+ * office receiving them).
  * Not for other modules: they see xf_msg.h only. */
 #ifndef XF_MSG_INT_H
 #define XF_MSG_INT_H
@@ -9,7 +10,7 @@
 
 #define XF_MSG_LABEL_MAX 160   /* "envelope 411324/17: case 411324-2026-000017 event 3 (register)" */
 
-/* Every string, enum and sub-message set in m: UTF-8, length, known values (xf_msg.c). */
+/* Every string, enum and sub-message set in m: UTF-8, length, known values (xf_msg_walk.c). */
 int  xf_msg_walk (const ProtobufCMessage *m, const char *label, xf_err_t *err);
 /* What routing needs of an envelope, in every format: id, from, to, created. */
 int  xf_msg_check_header (const Xf__Envelope *e, const char *label, xf_err_t *err);
