@@ -170,6 +170,10 @@ static void store_families (xf_metrics_t *m, xf_node_t *node)
     xf_metrics_family (m, "xfsync_store_failed", XF_METRIC_GAUGE,
                        "1 when a commit failed and the store refuses changes until a restart.");
     xf_metrics_u64 (m, NULL, xf_store_failed (node->store) != NULL);
+    xf_metrics_family (m, "xfsync_store_stale_readers_cleared_total", XF_METRIC_COUNTER,
+                       "Reader slots left taken by processes that exited while reading the "
+                       "store, cleared (at start, once a minute, and when a read found none free).");
+    xf_metrics_u64 (m, NULL, xf_store_stale_readers_cleared (node->store));
 }
 
 xf_metrics_t *metrics_build (xf_node_t *node, xf_err_t *err)

@@ -28,6 +28,7 @@ typedef struct xf_node {
     int64_t started;
     bool stopping;
     bool deadlines_dirty;     /* run the deadline scan at the next loop turn */
+    uint64_t stale_readers_told;   /* stale reader slots cleared and logged so far */
     struct xf_access *access; /* [roles] and [recusal] (access.c) */
     struct trust_children *children;   /* [trust]: what children are admitted by */
     struct trust_revocations *revocations;   /* [trust]: certificates revoked in the tree */

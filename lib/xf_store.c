@@ -29,6 +29,9 @@ int xf_store_lmdb_err (xf_err_t *err, int rc, const char *what, const xf_store_t
     const char *hint = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
                        ? ": it is not an xfsync store, or it is damaged (move it away, or restore "
                          "it from a backup)"
+                       : rc == MDB_READERS_FULL
+                       ? ": every reader slot is held by a running process (`mdb_stat -r` on the "
+                         "store's directory lists them); stop the one that is not xfsyncd"
                        : "";
     return xf_err_set (err, XF_ESTORE, "store %s: %s: %s%s", s ? s->dir : "", what,
                        mdb_strerror (rc), hint);
@@ -162,6 +165,8 @@ xf_store_t *xf_store_open (const char *dir, const xf_store_opts_t *opts, xf_err_
         xf_store_lmdb_err (err, rc, "open", s);
         goto fail;
     }
+    if (xf_store_clear_stale_readers (s, NULL, err) != XF_OK)
+        goto fail;
     /* An existing store may be larger than what we asked for: LMDB keeps its size. */
     MDB_envinfo info;
     mdb_env_info (s->env, &info);
@@ -186,6 +191,24 @@ void xf_store_close (xf_store_t **store_p)
     free (s->dir);
     free (s);
     *store_p = NULL;
+}
+
+int xf_store_clear_stale_readers (xf_store_t *store, unsigned *cleared, xf_err_t *err)
+{
+    /* no environment: a reopen for reads failed, which every read says already */
+    int dead = 0, rc = store->env ? mdb_reader_check (store->env, &dead) : 0;
+    if (cleared)
+        *cleared = rc == 0 && dead > 0 ? (unsigned) dead : 0;
+    if (rc != 0)
+        return xf_store_lmdb_err (err, rc, "clear stale reader slots", store);
+    if (dead > 0)
+        atomic_fetch_add (&store->stale_readers, (uint64_t) dead);
+    return XF_OK;
+}
+
+uint64_t xf_store_stale_readers_cleared (const xf_store_t *store)
+{
+    return atomic_load (&((xf_store_t *) store)->stale_readers);
 }
 
 size_t xf_store_map_size (const xf_store_t *store)
@@ -222,9 +245,13 @@ int xf_store_copy_begin (xf_store_t *store, xf_err_t *err)
 int xf_store_copy_fd (xf_store_t *store, int fd, xf_err_t *err)
 {
     int rc = mdb_env_copyfd2 (store->env, fd, MDB_CP_COMPACT);
-    return rc ? xf_err_set (err, rc == EPIPE ? XF_EIO : XF_ESTORE, "store %s: copy: %s",
-                            store->dir, rc == EPIPE ? "the reader went away" : mdb_strerror (rc))
-              : XF_OK;
+    unsigned cleared = 0;
+    if (rc == MDB_READERS_FULL && xf_store_clear_stale_readers (store, &cleared, NULL) == XF_OK
+        && cleared)
+        rc = mdb_env_copyfd2 (store->env, fd, MDB_CP_COMPACT);
+    if (rc == EPIPE)
+        return xf_err_set (err, XF_EIO, "store %s: copy: the reader went away", store->dir);
+    return rc ? xf_store_lmdb_err (err, rc, "copy", store) : XF_OK;
 }
 
 void xf_store_copy_end (xf_store_t *store)
@@ -412,6 +439,10 @@ int xf_store_read (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
         mdb_env_set_mapsize (s->env, 0);
         rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
     }
+    unsigned cleared = 0;
+    if (rc == MDB_READERS_FULL && xf_store_clear_stale_readers (s, &cleared, NULL) == XF_OK
+        && cleared)
+        rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
     if (rc != 0)
         return xf_store_lmdb_err (err, rc, "begin read", s);
     int ret = fn (&t, arg, err);

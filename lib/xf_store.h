@@ -59,6 +59,16 @@ const xf_histogram_t *xf_store_commit_histogram (const xf_store_t *store);
 /* Why the store refuses changes (a commit failed: it does until the node restarts), or NULL. */
 const char *xf_store_failed (const xf_store_t *store);
 
+/* Clears the reader slots of processes that exited while reading the store (a killed mdb_dump
+ * or mdb_stat: LMDB frees a slot only when its process closes the store). A stale slot keeps
+ * the pages of its old snapshot from being reused, so the file grows with every commit, and
+ * once every slot is taken no read can begin. Done when the store opens, when a read finds
+ * every slot taken, and whenever this is called; *cleared (may be NULL): how many this call
+ * cleared. */
+int xf_store_clear_stale_readers (xf_store_t *store, unsigned *cleared, xf_err_t *err);
+/* Stale reader slots cleared since the store was opened, the opening included. */
+uint64_t xf_store_stale_readers_cleared (const xf_store_t *store);
+
 /* Bytes of the pages in use: about what a copy writes, at most. */
 uint64_t xf_store_used_bytes (xf_store_t *store);
 /* A backup: copy_begin (in the thread that writes; grows the map first when it is more than

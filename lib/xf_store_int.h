@@ -18,6 +18,7 @@ struct xf_store {
     char failed[300];   /* why the store refuses changes since a commit failed ("": it does not) */
     xf_histogram_t commit_seconds;   /* every write commit, fsync included (metrics) */
     atomic_int copying;   /* a copy runs in another thread: the map must not move */
+    atomic_uint_least64_t stale_readers;   /* reader slots of exited processes cleared */
 };
 
 /* A small value of meta, stats or digest read in a write transaction, kept in memory (xf_txn.c). */
