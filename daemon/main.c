@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +117,41 @@ static int check_clock (xf_node_t *node, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* One xfsyncd per store. Two on one data_dir (a second config naming it, say) would both send
+ * its outbox and each keep in memory what the store keeps once. The lock is the kernel's
+ * (flock), so it goes with the process however it ends; the file names the holder. */
+static int lock_data_dir (xf_node_t *node, char *errbuf, size_t errlen)
+{
+    char path[4200], pid[24] = "";
+    snprintf (path, sizeof path, "%s/xfsyncd.lock", node->conf->data_dir);
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf (errbuf, errlen, "data_dir %s: xfsyncd.lock: %s", node->conf->data_dir,
+                  strerror (errno));
+        return -1;
+    }
+    if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? strcspn (pid, "\n") : 0] = '\0';
+        close (fd);
+        if (e == EWOULDBLOCK)
+            snprintf (errbuf, errlen, "data_dir %s is in use by another xfsyncd (pid %s): one "
+                      "node per store; stop that one first, or give this one its own data_dir",
+                      node->conf->data_dir, *pid ? pid : "unknown");
+        else
+            snprintf (errbuf, errlen, "data_dir %s: xfsyncd.lock: cannot lock: %s",
+                      node->conf->data_dir, strerror (e));
+        return -1;
+    }
+    int len = snprintf (pid, sizeof pid, "%ld\n", (long) getpid ());
+    if (ftruncate (fd, 0) != 0 || pwrite (fd, pid, (size_t) len, 0) != len)
+        log_warn ("data_dir %s: xfsyncd.lock: cannot write this pid into it: %s",
+                  node->conf->data_dir, strerror (errno));
+    node->data_lock_fd = fd;
+    return 0;
+}
+
 static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
 {
     xf_err_t err = {0};
@@ -125,6 +161,8 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "data_dir %s: %s", node->conf->data_dir, strerror (errno));
         return -1;
     }
+    if (lock_data_dir (node, errbuf, errlen) != 0)
+        return -1;
     const xf_conf_t *cf = node->conf;
     xf_limits_t lim = node_limits (cf);
     xf_store_opts_t opts = {0};
@@ -181,6 +219,9 @@ static void close_node (xf_node_t *node)
     xf_office_destroy (&node->office);
     xf_store_close (&node->store);
     node_settings_close (node);
+    if (node->data_lock_fd >= 0)
+        close (node->data_lock_fd);   /* after the store: the next node may open it now */
+    node->data_lock_fd = -1;
 }
 
 int main (int argc, char **argv)
@@ -211,7 +252,7 @@ int main (int argc, char **argv)
         return 2;
     }
     xf_err_t err = {0};
-    xf_node_t node = {.started = time (NULL), .request_fd = -1};
+    xf_node_t node = {.started = time (NULL), .request_fd = -1, .data_lock_fd = -1};
     char config_path[4096];   /* absolute: the daemon works in / and reads it again on SIGHUP */
     if (realpath (config, config_path))
         config = config_path;

@@ -29,6 +29,7 @@ typedef struct xf_node {
     bool stopping;
     bool deadlines_dirty;     /* run the deadline scan at the next loop turn */
     uint64_t stale_readers_told;   /* stale reader slots cleared and logged so far */
+    int data_lock_fd;         /* flock on data_dir/xfsyncd.lock: one node per store (-1: none) */
     struct xf_access *access; /* [roles] and [recusal] (access.c) */
     struct trust_children *children;   /* [trust]: what children are admitted by */
     struct trust_revocations *revocations;   /* [trust]: certificates revoked in the tree */

@@ -6,7 +6,9 @@
 #   3. a store cut short (a copy interrupted), which LMDB would otherwise fault reading;
 #   4. a node key readable by others;
 #   5. a clock behind the latest time the store has seen (simulated by moving the store's mark
-#      ahead, offline): refused, then started with --accept-clock, which the next start keeps.
+#      ahead, offline): refused, then started with --accept-clock, which the next start keeps;
+#   6. a store another xfsyncd has open (a second config naming the same data_dir): refused
+#      naming the running one's pid, which keeps working; once it stops, the store is free.
 source "$(dirname "$0")/lib.sh"
 
 node_config zp 411324 false
@@ -78,3 +80,21 @@ stop_node zp
 start_node zp   # the mark now follows the clock again
 stop_node zp
 pass "a clock behind the store refused; --accept-clock starts once, and the mark follows"
+
+# --- 6. a store in use by another xfsyncd
+start_node zp
+sed "s#^control_socket = .*#control_socket = $T/zp/second.sock#" "$T/zp/xfsyncd.conf" > "$T/second.conf"
+got=0
+out=$("$XFSYNCD" -c "$T/second.conf" --foreground 2>&1) || got=$?
+[ "$got" = 1 ] || fail "a second xfsyncd on the store exited $got (not 1): $out"
+grep -q "data_dir $T/zp/data is in use by another xfsyncd (pid $(cat "$T/zp/pid"))" <<<"$out" \
+    || fail "the refusal does not name the running xfsyncd: $out"
+[ ! -e "$T/zp/second.sock" ] || fail "the refused xfsyncd left a control socket"
+ctlj zp status | jq -e '.cases.total == 40' >/dev/null || fail "the running node stopped answering"
+stop_node zp
+"$XFSYNCD" -c "$T/second.conf" --foreground >>"$T/zp/xfsyncd.log" 2>&1 &
+PIDS+=($!)
+echo $! > "$T/zp/pid"
+wait_for "the second config's node, once the first stopped" 20 "$XFCTL" -s "$T/zp/second.sock" status
+stop_node zp
+pass "a store in use by another xfsyncd refused, naming it; free once it stopped"
