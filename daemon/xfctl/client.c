@@ -3,11 +3,13 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "xfctl.h"
@@ -20,6 +22,26 @@ struct xf_client {
     char *buf;          /* bytes read and not yet consumed */
     size_t len, cap;
 };
+
+static int timeout_s = XF_CLIENT_TIMEOUT_DEFAULT;
+
+void xf_client_set_timeout (int seconds)
+{
+    timeout_s = seconds;
+}
+
+/* An errno of a send or receive that timed out (SO_SNDTIMEO, SO_RCVTIMEO). */
+static bool timed_out (int err)
+{
+    return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+static int not_answering (const char *path, const char *doing)
+{
+    return xfctl_unreachable ("%s: xfsyncd did not %s within %d s: it may be stuck or overloaded "
+                              "(see its log, and `systemctl status xfsyncd`); --timeout 0 waits "
+                              "as long as it takes", path, doing, timeout_s);
+}
 
 static const char *hint (int err)
 {
@@ -43,6 +65,11 @@ xf_client_t *xf_client_connect (const char *path)
         err = ENAMETOOLONG;
     else if ((fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
         err = errno;
+    struct timeval tv = {timeout_s, 0};
+    if (!err && timeout_s > 0
+        && (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0
+            || setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0))
+        err = errno;
     if (!err) {
         memcpy (sa.sun_path, path, strlen (path) + 1);
         while (connect (fd, (struct sockaddr *) &sa, sizeof sa) != 0 && (err = errno) == EINTR)
@@ -51,6 +78,10 @@ xf_client_t *xf_client_connect (const char *path)
     if (err) {
         if (fd >= 0)
             close (fd);
+        if (timed_out (err)) {
+            not_answering (path, "take the connection");
+            return NULL;
+        }
         xfctl_unreachable ("cannot connect to %s: %s%s", path, strerror (err), hint (err));
         return NULL;
     }
@@ -97,6 +128,8 @@ static int send_all (xf_client_t *c, const char *data, size_t len, int pass_fd)
             n = send (c->fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && timed_out (errno))
+            return not_answering (c->path, "take the request");
         if (n < 0)
             return xfctl_unreachable ("%s: sending the request: %s (did xfsyncd stop?)", c->path,
                                       strerror (errno));
@@ -123,6 +156,8 @@ static int read_line (xf_client_t *c, size_t *line_len)
         ssize_t n = recv (c->fd, c->buf + c->len, c->cap - c->len, 0);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && timed_out (errno))
+            return not_answering (c->path, "answer");
         if (n < 0)
             return xfctl_unreachable ("%s: reading the response: %s", c->path, strerror (errno));
         if (n == 0)

@@ -10,6 +10,15 @@
 
 typedef struct xf_client xf_client_t;
 
+/* How long a connection waits for xfsyncd to take a request or send a byte of its answer
+ * before it gives up, reporting that the daemon did not answer (exit status 3): a frozen or
+ * stuck node must not hang the operator's shell. Every request is answered at once or says
+ * it is pending (xf_client_await), so silence this long means the node is not working.
+ * 0: wait as long as it takes. */
+#define XF_CLIENT_TIMEOUT_DEFAULT 120
+#define XF_CLIENT_TIMEOUT_MAX     86400
+void xf_client_set_timeout (int seconds);
+
 /* Connects to the Unix socket at path. On failure returns NULL, having reported
  * "cannot connect to PATH: … (is xfsyncd running?)" (exit status 3). */
 xf_client_t *xf_client_connect (const char *path);

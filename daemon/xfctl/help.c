@@ -10,7 +10,7 @@
 #define WRAP 78
 
 static const char global_usage[] =
-    "usage: xfctl [-s SOCKET] [-c FILE] [--json] COMMAND [ARGUMENTS]\n"
+    "usage: xfctl [-s SOCKET] [-c FILE] [--json] [--timeout SECONDS] COMMAND [ARGUMENTS]\n"
     "       xfctl --version | --help\n";
 
 static const char global_options[] =
@@ -23,6 +23,8 @@ static const char global_options[] =
     "                       (default: /etc/xfsync/xfsyncd.conf, when it exists)\n"
     "  --json               print the result as one JSON document on stdout; a refusal is\n"
     "                       {\"error\":{\"code\":…,\"message\":…}}\n"
+    "  --timeout SECONDS    give up (exit status 3) when xfsyncd has not taken the request or\n"
+    "                       sent a byte of its answer for this long; default 120, 0: wait\n"
     "  -h, --help           this help; \"xfctl COMMAND --help\" explains one command\n"
     "  --version            the version of xfctl\n";
 

@@ -20,6 +20,7 @@ typedef struct {
     const char *socket;   /* -s */
     const char *config;   /* -c */
     bool json;
+    int timeout;          /* --timeout, seconds */
 } globals_t;
 
 /* "-s X", "-sX", "--socket X", "--socket=X". Returns the value or NULL (not this option). */
@@ -41,6 +42,20 @@ static const char *option_value (int argc, char **argv, int *i, const char *s, c
     return NULL;
 }
 
+/* Whole seconds, 0 to XF_CLIENT_TIMEOUT_MAX, or -1. */
+static int seconds (const char *t)
+{
+    long v = 0;
+    if (!*t || strlen (t) > 5)
+        return -1;
+    for (const char *d = t; *d; d++) {
+        if (*d < '0' || *d > '9')
+            return -1;
+        v = v * 10 + (*d - '0');
+    }
+    return v <= XF_CLIENT_TIMEOUT_MAX ? (int) v : -1;
+}
+
 /* Parses the global options; returns the index of the command, or -1 with *status set
  * (help, version, usage error). */
 static int globals (int argc, char **argv, globals_t *g, int *status)
@@ -57,7 +72,14 @@ static int globals (int argc, char **argv, globals_t *g, int *status)
             return *status = xf_grammar_help (stdout, NULL), -1;
         else if (strcmp (w, "--version") == 0)
             return *status = printf ("xfctl %s\n", XFCTL_VERSION) < 0, -1;
-        else if ((v = option_value (argc, argv, &i, "-s", "--socket", &missing)))
+        else if (strcmp (w, "--timeout") == 0 || strncmp (w, "--timeout=", 10) == 0) {
+            const char *t = w[9] == '=' ? w + 10 : i + 1 < argc ? argv[++i] : NULL;
+            if (!t)
+                return *status = xf_grammar_usage (NULL, "--timeout needs a value"), -1;
+            if ((g->timeout = seconds (t)) < 0)
+                return *status = xf_grammar_usage (NULL, "--timeout takes whole seconds, 0 to "
+                                                   "%d, not \"%s\"", XF_CLIENT_TIMEOUT_MAX, t), -1;
+        } else if ((v = option_value (argc, argv, &i, "-s", "--socket", &missing)))
             g->socket = v;
         else if (!missing && (v = option_value (argc, argv, &i, "-c", "--config", &missing)))
             g->config = v;
@@ -190,7 +212,7 @@ static int run (const globals_t *g, const xf_parsed_t *p)
 
 int main (int argc, char **argv)
 {
-    globals_t g = {0};
+    globals_t g = {.timeout = XF_CLIENT_TIMEOUT_DEFAULT};
     xf_parsed_t p;
     int status = XFCTL_OK;
     int first = globals (argc, argv, &g, &status);
@@ -201,6 +223,7 @@ int main (int argc, char **argv)
     if ((status = xf_grammar_parse (argc - first, argv + first, &p)) != 0)
         return status;
     xfctl_set_json (g.json || p.json);
+    xf_client_set_timeout (g.timeout);
     status = run (&g, &p);
     xf_grammar_free (&p);
     if (fflush (stdout) != 0 || ferror (stdout)) {

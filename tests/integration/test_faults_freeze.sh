@@ -3,7 +3,8 @@
 # than the link timeout (10 s) while cases flow both ways — 600 escalations up from the county,
 # 200 assignments down from the province — then continued (SIGCONT). Nothing is restarted:
 # both links go down and come back up by themselves, and every case arrives exactly once at
-# the far end, each hop applying each envelope once.
+# the far end, each hop applying each envelope once. xfctl asking the frozen node gives up
+# after its --timeout, saying so (exit status 3).
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 owned () { ctlj "$1" case list --owner "$2" --limit 100000 | jq '.cases | length'; }
@@ -23,7 +24,13 @@ PIDS+=("$up" "$down")   # stopped by the cleanup if the test fails
 sleep 1
 city=$(cat "$T/city/pid")
 kill -STOP "$city"
-sleep 14                   # past the 10 s link timeout: both sides mark the link down
+# an operator asking the frozen node is told so, in the time given, not left waiting
+t0=$SECONDS
+expect_exit 3 "$XFCTL" --timeout 2 -s "$T/city/control.sock" status
+[ $((SECONDS - t0)) -le 6 ] || fail "xfctl --timeout 2 took $((SECONDS - t0)) s against the frozen city"
+grep -q "xfsyncd did not answer within 2 s: it may be stuck or overloaded" <<<"$ERR" \
+    || fail "xfctl against the frozen city does not say it did not answer: $ERR"
+sleep 12                   # past the 10 s link timeout: both sides mark the link down
 link_is prov 411300 state up && fail "the province still shows the frozen city's link up"
 link_is zp 411300 state up && fail "镇平 still shows the frozen city's link up"
 kill -CONT "$city"

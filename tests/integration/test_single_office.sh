@@ -42,6 +42,9 @@ grep -q "rejected" <<<"$ERR" || fail "accepting a rejected case: $ERR"
 expect_exit 1 ctl zp case show 411324-2026-999999
 expect_exit 2 ctl zp case register --channel fax --category appeal --summary x   # a bad choice is a usage error
 expect_exit 2 ctl zp case frobnicate
+expect_exit 2 "$XFCTL" --timeout soon -s "$T/zp/control.sock" status
+grep -q "timeout takes whole seconds, 0 to 86400" <<<"$ERR" || fail "a bad --timeout: $ERR"
+"$XFCTL" --timeout=0 -s "$T/zp/control.sock" status >/dev/null || fail "--timeout=0 (wait) refused"
 [ "$(ctlj zp case history "$id1")" = "$before" ] || fail "a refused action changed the history"
 ctlj zp case history "$id1" | jq -e '[.events[].type] == ["register","accept","extend"]' >/dev/null \
     || fail "history of $id1 is not register, accept, extend"
