@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,14 +41,24 @@ static void show_progress (bool tty, uint64_t done, uint64_t estimate, bool last
     fflush (stderr);
 }
 
-/* Moves the pipe's bytes into out until the daemon closes it. */
+/* Moves the pipe's bytes into out until the daemon closes it; gives up, as on the control
+ * socket, when none has come for --timeout seconds (a frozen node). */
 static int drain (int in, int out, const char *part, uint64_t estimate, uint64_t *total)
 {
     char buf[1 << 16];
     bool tty = isatty (STDERR_FILENO) == 1;
     int64_t shown = 0;
+    int wait_ms = xf_client_timeout () > 0 ? xf_client_timeout () * 1000 : -1;
     *total = 0;
     for (;;) {
+        struct pollfd p = {in, POLLIN, 0};
+        int ready = poll (&p, 1, wait_ms);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready == 0)
+            return xfctl_unreachable ("xfsyncd sent no byte of the copy for %d s (after %.1f MiB): "
+                                      "it may be stuck or overloaded; --timeout 0 waits as long "
+                                      "as it takes", xf_client_timeout (), *total / 1048576.0);
         ssize_t n = read (in, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;

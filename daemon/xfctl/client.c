@@ -30,6 +30,11 @@ void xf_client_set_timeout (int seconds)
     timeout_s = seconds;
 }
 
+int xf_client_timeout (void)
+{
+    return timeout_s;
+}
+
 /* An errno of a send or receive that timed out (SO_SNDTIMEO, SO_RCVTIMEO). */
 static bool timed_out (int err)
 {

@@ -18,6 +18,7 @@ typedef struct xf_client xf_client_t;
 #define XF_CLIENT_TIMEOUT_DEFAULT 120
 #define XF_CLIENT_TIMEOUT_MAX     86400
 void xf_client_set_timeout (int seconds);
+int  xf_client_timeout (void);
 
 /* Connects to the Unix socket at path. On failure returns NULL, having reported
  * "cannot connect to PATH: … (is xfsyncd running?)" (exit status 3). */

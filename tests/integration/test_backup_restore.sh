@@ -6,6 +6,8 @@
 # backup restored on a "new machine" (another data_dir and socket, the same keys): the links
 # resynchronise — 镇平 and the province send again what the restored store is missing, and what
 # the city queues after the restore reaches the province, none of it taken for a duplicate.
+# Last, a daemon that takes the backup and then sends no byte of it (a stand-in on a socket of
+# its own): `xfctl --timeout 1 backup` gives up saying so, exit status 3, leaving no FILE.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 holds () { ctlj "$1" case show "$2" >/dev/null 2>&1; }
@@ -99,3 +101,25 @@ pass "镇平 and the province sent again what the backup missed (40 + 3), each o
 
 for n in zp city2 prov; do stop_node $n; done
 pass "backup and restore"
+
+# --- a node that takes the backup request, keeps the pipe and writes nothing
+python3 - "$T/mute.sock" <<'PY' &
+import json, socket, sys, time
+srv = socket.socket(socket.AF_UNIX); srv.bind(sys.argv[1]); srv.listen(1)
+conn, _ = srv.accept()
+msg, fds, _, _ = socket.recv_fds(conn, 65536, 1)
+assert json.loads(msg.split(b"\n")[0])["cmd"] == "backup"
+conn.sendall(json.dumps({"ok": True, "result": {"office": "411300", "estimate": 1 << 20,
+                                                 "id": 1}}).encode() + b"\n")
+time.sleep(30)   # the pipe held open, nothing written
+PY
+mute=$!
+PIDS+=("$mute")
+wait_for "the stand-in's socket" 10 test -S "$T/mute.sock"
+t0=$SECONDS
+expect_exit 3 "$XFCTL" --timeout 1 -s "$T/mute.sock" backup "$T/mute.bak"
+[ $((SECONDS - t0)) -le 5 ] || fail "xfctl --timeout 1 backup took $((SECONDS - t0)) s"
+grep -q "xfsyncd sent no byte of the copy for 1 s" <<<"$ERR" || fail "the backup's give-up: $ERR"
+[ ! -e "$T/mute.bak" ] && [ ! -e "$T/mute.bak.part" ] || fail "a backup that was given up left a file"
+kill "$mute" 2>/dev/null || true
+pass "a backup the node stops writing is given up after --timeout, leaving no file"
