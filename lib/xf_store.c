@@ -206,9 +206,9 @@ int xf_store_clear_stale_readers (xf_store_t *store, unsigned *cleared, xf_err_t
     return XF_OK;
 }
 
-uint64_t xf_store_stale_readers_cleared (const xf_store_t *store)
+uint64_t xf_store_stale_readers_cleared (xf_store_t *store)
 {
-    return atomic_load (&((xf_store_t *) store)->stale_readers);
+    return atomic_load (&store->stale_readers);
 }
 
 size_t xf_store_map_size (const xf_store_t *store)

@@ -67,7 +67,7 @@ const char *xf_store_failed (const xf_store_t *store);
  * cleared. */
 int xf_store_clear_stale_readers (xf_store_t *store, unsigned *cleared, xf_err_t *err);
 /* Stale reader slots cleared since the store was opened, the opening included. */
-uint64_t xf_store_stale_readers_cleared (const xf_store_t *store);
+uint64_t xf_store_stale_readers_cleared (xf_store_t *store);
 
 /* Bytes of the pages in use: about what a copy writes, at most. */
 uint64_t xf_store_used_bytes (xf_store_t *store);
