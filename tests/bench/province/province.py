@@ -4,14 +4,15 @@ xfsyncd (1 province, 17 cities, 181 counties: 199 nodes, henan.csv), linked over
 127.0.0.1, driven through a quarter (2027Q1) over the control sockets, and the province's
 consolidated pull checked against an independent count of what this generator did.
 
-  province.py [--full] [--cases N] [--seed S] [--keep] [--build-dir DIR]
+  province.py [--full] [--cases N] [--seed S] [--keep] [--build-dir DIR] [--trust PROFILE]
               [--xfsyncd BIN] [--xfctl BIN] [--workers W] [--latency K] [--inject-mismatch CODE]
   province.py --nodes-only …     the 199 nodes started, linked, measured idle (10 s), stopped
   province.py --national --nodes-only [--provinces N] [--wave W] …
                                  the same for china.csv (3,345 offices), or the national root and
                                  the first N provinces; started level by level in waves of W
 
-The CI mode (default) registers 6,000 cases, --full 60,000 (a quarter). Prints one JSON object
+The CI mode (default) registers 6,000 cases, --full 60,000 (a quarter). --trust standard|national
+runs every office under [trust] (trust.py: the certificate tree, signed envelopes). Prints one JSON object
 on stdout; progress on stderr. Exit 0 when every consolidated figure matches, 1 on a mismatch
 (office and figure named), 2 on bad use. Every xfsyncd is started in its own session and
 stopped by its pid (SIGTERM, SIGKILL after a bounded wait) at the end, on failure and on
@@ -50,6 +51,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from ctlpy import Client  # noqa: E402
+import trust  # noqa: E402
 
 CHANNELS = ["letter", "visit", "phone", "email", "online"]
 CATEGORIES = ["accusation", "appeal", "inquiry"]
@@ -112,6 +114,7 @@ class Node:
         self.sock = os.path.join(self.dir, "c.sock")   # short: sun_path is 108 bytes
         self.proc, self.port, self.pub, self._client = None, None, None, None
         self.lock = threading.Lock()
+        self.trust = None   # [trust] lines (trust.conf_lines): peers' keys from certificates
 
     @property
     def level(self):
@@ -147,10 +150,11 @@ class Node:
         lines += ["", "[debug]", "clock_control = true", ""]
         if self.parent:
             lines += ["[parent]", f"code = {self.parent.code}",
-                      f"endpoint = tcp://127.0.0.1:{self.parent.port}",
-                      f"public_key = {self.parent.pub}", ""]
+                      f"endpoint = tcp://127.0.0.1:{self.parent.port}"]
+            lines += [f"public_key = {self.parent.pub}", ""] if not self.trust else [""]
         for c in self.children:
-            lines += [f"[child {c.code}]", f"public_key = {c.pub}", ""]
+            lines += [f"[child {c.code}]"] + ([f"public_key = {c.pub}", ""] if not self.trust else [""])
+        lines += self.trust or []
         with open(os.path.join(self.dir, "xfsyncd.conf"), "w") as f:
             f.write("\n".join(lines))
 
@@ -245,13 +249,16 @@ def wait_sockets(nodes, deadline):
                 time.sleep(0.02)
 
 
-def start_all(nodes, xfsyncd, wave, limit):
+def start_all(nodes, xfsyncd, wave, limit, before_level=None):
     """Level by level (parents listening before their children dial, so nobody backs off), in
-    waves of `wave` processes; returns (seconds to all sockets up, seconds to all links up)."""
+    waves of `wave` processes, before_level(nodes) first for each level below the root;
+    returns (seconds to all sockets up, seconds to all links up)."""
     t0 = time.time()
     deadline = t0 + limit
     for lvl in sorted({n.level for n in nodes}):
         level = [n for n in nodes if n.level == lvl]
+        if lvl and before_level:
+            before_level(level)
         for i in range(0, len(level), wave):
             part = level[i:i + wave]
             for n in part:
@@ -837,6 +844,8 @@ def main():
     ap.add_argument("--inject-mismatch", metavar="CODE", help="self-test of the check: count one "
                     "received case too many at office CODE, which must then fail the run")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds idle before the RSS sample")
+    ap.add_argument("--trust", choices=("standard", "national"), help="every office under [trust] "
+                    "with this profile: certificates issued down the tree, envelopes signed")
     a = ap.parse_args()
     if a.national and not a.nodes_only:
         ap.error("--national runs with --nodes-only (see README.md for the estimate of a "
@@ -869,6 +878,10 @@ def main():
         say(f"{len(nodes)} offices; keys and configs in {tmp}")
         t0 = time.time()
         keygen(nodes, xfctl, 4)
+        if a.trust:
+            root = trust.requests(nodes, xfctl, a.trust, 4)
+            for n in nodes:
+                n.trust = trust.conf_lines(n, root, a.trust)
         for n in nodes:     # every parent's port before its children's configs name it
             if n.children:
                 n.port = free_port()
@@ -876,10 +889,12 @@ def main():
             n.write_conf()
         t_keys = time.time() - t0
         avail0 = mem_available_kib()
-        t_sock, t_links = start_all(nodes, xfsyncd, a.wave, 600 if a.national else 300)
+        t_sock, t_links = start_all(nodes, xfsyncd, a.wave, 600 if a.national else 300,
+                                    (lambda level: trust.issue(level, xfctl, 8)) if a.trust else None)
         say(f"all {len(nodes)} nodes up in {t_sock:.1f} s, all links up at {t_links:.1f} s")
         time.sleep(a.settle)
-        out = {"bench": "province", "mode": ("national-nodes-only" if a.national else
+        out = {"bench": "province", "trust": a.trust or "off",
+               "mode": ("national-nodes-only" if a.national else
                                              "nodes-only" if a.nodes_only else
                                              "full" if a.full else "ci"),
                "offices": len(nodes),
@@ -955,6 +970,8 @@ def main():
                                           reverse=True)[:3]}
             out["store_disk_kib"] = spread([os.stat(os.path.join(n.dir, "data", "data.mdb")).st_blocks // 2
                                             for n in nodes])
+            if a.trust:
+                out["trust_status"] = trust.summary(nodes, a.trust)
             status = 0 if not bad else 1
             for m in bad[:20]:
                 say(f"MISMATCH {m}")
@@ -971,7 +988,7 @@ def main():
         out["temp_dir"] = tmp if a.keep else None
         print(json.dumps(out, ensure_ascii=False))
         return status
-    except Fail as e:
+    except (Fail, trust.TrustFail) as e:
         say(f"FAILED: {e}")
         return 1
     except KeyboardInterrupt:
