@@ -20,9 +20,13 @@ committed and handed the envelope to its socket) until the province shows the ca
 relay's share, comparable to the baseline's — and from the moment the command is sent (what an
 operator sees, including the county's own commit). Both include polling the province over its
 control socket. The throughput gives each node's CPU per case (user + system over all its
-threads, from /proc, while the cases went through). The backlog drain is timed from both links of the restarted city being up
-again (the county backs off while its parent is down, up to 30 s, so the wait for the reconnect
-is reported on its own); its rate counts the cases not yet at the province by then.
+threads, from /proc, while the cases went through), and how each thread spent the run
+(`threads_pct`, from /proc/PID/task/TID/schedstat: on a core, and runnable but waiting for
+one, in percent of the wall time; `main` is the node's event loop, `zmq_io` its CURVE I/O
+thread) beside the machine's own split (`machine_pct`, /proc/stat: busy, iowait, idle,
+steal). The backlog drain is timed from both links of the restarted city being up again (the
+county backs off while its parent is down, retrying at most 5 s apart, so the wait for the
+reconnect is reported on its own); its rate counts the cases not yet at the province by then.
 
 Usage: relay.py --xfsyncd BIN --xfctl BIN [--cases N] [--latency M] [--backlog B]
                 [--trust standard|national]
@@ -30,6 +34,27 @@ Usage: relay.py --xfsyncd BIN --xfctl BIN [--cases N] [--latency M] [--backlog B
 import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 
 WINDOW = os.environ.get("XF_WINDOW")   # [links] window; unset: the node's default
+
+
+def machine_ticks():
+    """/proc/stat's first line: user nice system idle iowait irq softirq steal (ticks)."""
+    return [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+
+
+def machine_pct(before, after):
+    d = [b - a for a, b in zip(before, after)]
+    total = sum(d) or 1
+    return {"busy": round(100 * (total - d[3] - d[4] - d[7]) / total, 1),
+            "iowait": round(100 * d[4] / total, 1), "idle": round(100 * d[3] / total, 1),
+            "steal": round(100 * d[7] / total, 1)}
+
+
+def threads_pct(before, after, seconds):
+    """Each node's threads over a run: % of the wall time on a core and waiting for one."""
+    return {name: {kind: {"on_cpu": round((r - before[name].get(kind, (0, 0))[0]) / 1e7 / seconds, 1),
+                          "waiting_for_cpu": round((w - before[name].get(kind, (0, 0))[1]) / 1e7 / seconds, 1)}
+                   for kind, (r, w) in after[name].items() if kind in ("main", "zmq_io")}
+            for name in after}
 
 
 def free_port():
@@ -85,6 +110,21 @@ class Node:
         """CPU seconds the node has used (user + system, all its threads)."""
         f = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
         return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    def threads(self):
+        """Per thread kind (main, zmq_io, ...): nanoseconds on a core and waiting for one."""
+        out = {}
+        for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+            base = f"/proc/{self.proc.pid}/task/{tid}"
+            try:
+                comm = open(f"{base}/comm").read().strip()
+                run, wait = (int(x) for x in open(f"{base}/schedstat").read().split()[:2])
+            except OSError:
+                continue   # a thread that ended meanwhile
+            kind = "main" if comm == "xfsyncd" else "zmq_io" if comm.startswith("ZMQbg/IO") else comm
+            r, w = out.get(kind, (0, 0))
+            out[kind] = (r + run, w + wait)
+        return out
 
     def store_kib(self):
         """What the node's LMDB file takes on disk (its apparent size is the map size)."""
@@ -235,15 +275,18 @@ def main():
 
         ids = register(county, a.cases)
         cpu0 = {n.name: n.cpu_s() for n in nodes}
+        th0, m0 = {n.name: n.threads() for n in nodes}, machine_ticks()
         t0 = time.time()
         escalate(county, ids, "bench")
         t_queued = time.time() - t0
         wait_total(prov, a.cases)
         dt = time.time() - t0
+        th1, m1 = {n.name: n.threads() for n in nodes}, machine_ticks()
         out["throughput"] = {"cases": a.cases, "seconds": round(dt, 3), "cases_per_s": round(a.cases / dt, 1),
                              "county_escalate_s": round(t_queued, 3),
                              "cpu_us_per_case": {n.name: round(1e6 * (n.cpu_s() - cpu0[n.name]) / a.cases, 1)
-                                                 for n in nodes}}
+                                                 for n in nodes},
+                             "threads_pct": threads_pct(th0, th1, dt), "machine_pct": machine_pct(m0, m1)}
 
         relay_lat, operator_lat = [], []
         for i in range(a.latency):
