@@ -251,16 +251,12 @@ static int mark_restored (xf_txn_t *txn, void *arg, xf_err_t *err)
     return xf_txn_count (txn, XF_DB_CASES, &m->cases, err);
 }
 
-int backup_restore (const xf_conf_t *cf, const char *file, char *errbuf, size_t errlen)
+static int restore_locked (const xf_conf_t *cf, const char *file, char *errbuf, size_t errlen)
 {
     char path[4200], part[4300];
     xf_err_t err = {0};
     snprintf (path, sizeof path, "%s/data.mdb", cf->data_dir);
     snprintf (part, sizeof part, "%s/data.mdb.restoring", cf->data_dir);
-    if (mkdir (cf->data_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf (errbuf, errlen, "data_dir %s: %s", cf->data_dir, strerror (errno));
-        return -1;
-    }
     if (access (path, F_OK) == 0) {
         snprintf (errbuf, errlen, "data_dir %s already holds a store (data.mdb): a backup is "
                   "restored only where there is none; move it away first if it is to be "
@@ -298,4 +294,18 @@ int backup_restore (const xf_conf_t *cf, const char *file, char *errbuf, size_t 
     printf ("Start xfsyncd: each link resynchronises at its first hello, and the neighbours send "
             "again what they kept since the backup ([links] keep_acked_days).\n");
     return 0;
+}
+
+int backup_restore (const xf_conf_t *cf, const char *file, char *errbuf, size_t errlen)
+{
+    if (mkdir (cf->data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf (errbuf, errlen, "data_dir %s: %s", cf->data_dir, strerror (errno));
+        return -1;
+    }
+    int lock = node_lock_data_dir (cf->data_dir, errbuf, errlen);   /* no node starts meanwhile */
+    if (lock < 0)
+        return -1;
+    int rc = restore_locked (cf, file, errbuf, errlen);
+    close (lock);
+    return rc;
 }

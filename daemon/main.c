@@ -120,14 +120,13 @@ static int check_clock (xf_node_t *node, char *errbuf, size_t errlen)
 /* One xfsyncd per store. Two on one data_dir (a second config naming it, say) would both send
  * its outbox and each keep in memory what the store keeps once. The lock is the kernel's
  * (flock), so it goes with the process however it ends; the file names the holder. */
-static int lock_data_dir (xf_node_t *node, char *errbuf, size_t errlen)
+int node_lock_data_dir (const char *data_dir, char *errbuf, size_t errlen)
 {
     char path[4200], pid[24] = "";
-    snprintf (path, sizeof path, "%s/xfsyncd.lock", node->conf->data_dir);
+    snprintf (path, sizeof path, "%s/xfsyncd.lock", data_dir);
     int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        snprintf (errbuf, errlen, "data_dir %s: xfsyncd.lock: %s", node->conf->data_dir,
-                  strerror (errno));
+        snprintf (errbuf, errlen, "data_dir %s: xfsyncd.lock: %s", data_dir, strerror (errno));
         return -1;
     }
     if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
@@ -138,18 +137,17 @@ static int lock_data_dir (xf_node_t *node, char *errbuf, size_t errlen)
         if (e == EWOULDBLOCK)
             snprintf (errbuf, errlen, "data_dir %s is in use by another xfsyncd (pid %s): one "
                       "node per store; stop that one first, or give this one its own data_dir",
-                      node->conf->data_dir, *pid ? pid : "unknown");
+                      data_dir, *pid ? pid : "unknown");
         else
-            snprintf (errbuf, errlen, "data_dir %s: xfsyncd.lock: cannot lock: %s",
-                      node->conf->data_dir, strerror (e));
+            snprintf (errbuf, errlen, "data_dir %s: xfsyncd.lock: cannot lock: %s", data_dir,
+                      strerror (e));
         return -1;
     }
     int len = snprintf (pid, sizeof pid, "%ld\n", (long) getpid ());
     if (ftruncate (fd, 0) != 0 || pwrite (fd, pid, (size_t) len, 0) != len)
-        log_warn ("data_dir %s: xfsyncd.lock: cannot write this pid into it: %s",
-                  node->conf->data_dir, strerror (errno));
-    node->data_lock_fd = fd;
-    return 0;
+        log_warn ("data_dir %s: xfsyncd.lock: cannot write this pid into it: %s", data_dir,
+                  strerror (errno));
+    return fd;
 }
 
 static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
@@ -161,7 +159,7 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "data_dir %s: %s", node->conf->data_dir, strerror (errno));
         return -1;
     }
-    if (lock_data_dir (node, errbuf, errlen) != 0)
+    if ((node->data_lock_fd = node_lock_data_dir (node->conf->data_dir, errbuf, errlen)) < 0)
         return -1;
     const xf_conf_t *cf = node->conf;
     xf_limits_t lim = node_limits (cf);

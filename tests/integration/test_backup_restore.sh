@@ -6,6 +6,7 @@
 # backup restored on a "new machine" (another data_dir and socket, the same keys): the links
 # resynchronise — 镇平 and the province send again what the restored store is missing, and what
 # the city queues after the restore reaches the province, none of it taken for a duplicate.
+# A restore refuses a data_dir whose lock another process holds (a node starting there).
 # Last, a daemon that takes the backup and then sends no byte of it (a stand-in on a socket of
 # its own): `xfctl --timeout 1 backup` gives up saying so, exit status 3, leaving no FILE.
 source "$(dirname "$0")/lib.sh"
@@ -67,6 +68,15 @@ expect_exit 1 "$XFSYNCD" -c "$T/wrong/xfsyncd.conf" --restore "$T/city.backup"
 echo garbage > "$T/not.backup"
 expect_exit 1 "$XFSYNCD" -c "$T/city2/xfsyncd.conf" --restore "$T/not.backup"
 [ ! -e "$T/city2/data/data.mdb" ] || fail "a failed restore left a store behind"
+# a node starting on the empty data_dir holds its lock: the restore waits for no one, it refuses
+flock -n -F "$T/city2/data/xfsyncd.lock" sleep 30 &   # -F: $! holds the lock itself
+holder=$!
+PIDS+=("$holder")
+wait_for "the lock held" 10 bash -c "! flock -n '$T/city2/data/xfsyncd.lock' true"
+expect_exit 1 "$XFSYNCD" -c "$T/city2/xfsyncd.conf" --restore "$T/city.backup"
+[[ "$ERR" == *"is in use by another xfsyncd"* ]] || fail "a restore under a node's lock: $ERR"
+[ ! -e "$T/city2/data/data.mdb" ] || fail "a restore under a node's lock left a store behind"
+kill "$holder"; wait "$holder" 2>/dev/null || true
 "$XFSYNCD" -c "$T/city2/xfsyncd.conf" --restore "$T/city.backup" > "$T/restore.out" \
     || fail "restore failed: $(cat "$T/restore.out")"
 grep -q "restored the store of office 411300 ($at_backup case(s))" "$T/restore.out" \
