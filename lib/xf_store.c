@@ -206,6 +206,15 @@ int xf_store_clear_stale_readers (xf_store_t *store, unsigned *cleared, xf_err_t
     return XF_OK;
 }
 
+/* Whether rc says every reader slot is taken and some of them, stale, were just cleared: the
+ * read that got rc may begin again. */
+static bool freed_stale_slots (xf_store_t *store, int rc)
+{
+    unsigned cleared = 0;
+    return rc == MDB_READERS_FULL && xf_store_clear_stale_readers (store, &cleared, NULL) == XF_OK
+           && cleared;
+}
+
 uint64_t xf_store_stale_readers_cleared (xf_store_t *store)
 {
     return atomic_load (&store->stale_readers);
@@ -245,9 +254,7 @@ int xf_store_copy_begin (xf_store_t *store, xf_err_t *err)
 int xf_store_copy_fd (xf_store_t *store, int fd, xf_err_t *err)
 {
     int rc = mdb_env_copyfd2 (store->env, fd, MDB_CP_COMPACT);
-    unsigned cleared = 0;
-    if (rc == MDB_READERS_FULL && xf_store_clear_stale_readers (store, &cleared, NULL) == XF_OK
-        && cleared)
+    if (freed_stale_slots (store, rc))
         rc = mdb_env_copyfd2 (store->env, fd, MDB_CP_COMPACT);
     if (rc == EPIPE)
         return xf_err_set (err, XF_EIO, "store %s: copy: the reader went away", store->dir);
@@ -439,9 +446,7 @@ int xf_store_read (xf_store_t *s, xf_txn_fn fn, void *arg, xf_err_t *err)
         mdb_env_set_mapsize (s->env, 0);
         rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
     }
-    unsigned cleared = 0;
-    if (rc == MDB_READERS_FULL && xf_store_clear_stale_readers (s, &cleared, NULL) == XF_OK
-        && cleared)
+    if (freed_stale_slots (s, rc))
         rc = mdb_txn_begin (s->env, NULL, MDB_RDONLY, &t.txn);
     if (rc != 0)
         return xf_store_lmdb_err (err, rc, "begin read", s);

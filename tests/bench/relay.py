@@ -36,17 +36,22 @@ import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, ti
 WINDOW = os.environ.get("XF_WINDOW")   # [links] window; unset: the node's default
 
 
-def machine_ticks():
-    """/proc/stat's first line: user nice system idle iowait irq softirq steal (ticks)."""
-    return [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+def cpu_times():
+    """The machine's CPU time so far, all cores (/proc/stat): user nice system idle iowait irq
+    softirq steal, in clock ticks."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:9]]
 
 
-def machine_pct(before, after):
+def machine_share(before, after):
+    """How the machine's CPU time went between two cpu_times(), in percent of all of it. steal is
+    time the hypervisor gave this machine's CPUs to others: it slows a CPU-bound system (xfsync)
+    more than a disk-bound one (the baseline), so it is printed beside every measured run."""
     d = [b - a for a, b in zip(before, after)]
     total = sum(d) or 1
-    return {"busy": round(100 * (total - d[3] - d[4] - d[7]) / total, 1),
-            "iowait": round(100 * d[4] / total, 1), "idle": round(100 * d[3] / total, 1),
-            "steal": round(100 * d[7] / total, 1)}
+    pct = lambda x: round(100 * x / total, 1)
+    return {"busy_pct": pct(d[0] + d[1] + d[2] + d[5] + d[6]), "idle_pct": pct(d[3]),
+            "iowait_pct": pct(d[4]), "steal_pct": pct(d[7])}
 
 
 def threads_pct(before, after, seconds):
@@ -275,18 +280,18 @@ def main():
 
         ids = register(county, a.cases)
         cpu0 = {n.name: n.cpu_s() for n in nodes}
-        th0, m0 = {n.name: n.threads() for n in nodes}, machine_ticks()
+        th0, m0 = {n.name: n.threads() for n in nodes}, cpu_times()
         t0 = time.time()
         escalate(county, ids, "bench")
         t_queued = time.time() - t0
         wait_total(prov, a.cases)
         dt = time.time() - t0
-        th1, m1 = {n.name: n.threads() for n in nodes}, machine_ticks()
+        th1, m1 = {n.name: n.threads() for n in nodes}, cpu_times()
         out["throughput"] = {"cases": a.cases, "seconds": round(dt, 3), "cases_per_s": round(a.cases / dt, 1),
                              "county_escalate_s": round(t_queued, 3),
                              "cpu_us_per_case": {n.name: round(1e6 * (n.cpu_s() - cpu0[n.name]) / a.cases, 1)
                                                  for n in nodes},
-                             "threads_pct": threads_pct(th0, th1, dt), "machine_pct": machine_pct(m0, m1)}
+                             "threads_pct": threads_pct(th0, th1, dt), "machine_pct": machine_share(m0, m1)}
 
         relay_lat, operator_lat = [], []
         for i in range(a.latency):

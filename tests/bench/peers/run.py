@@ -30,7 +30,7 @@ Each is run twice with N messages: once clean (the throughput reported), once wi
 `strace -f -c -e trace=fsync,fdatasync,msync,sync_file_range -p PID` attached to every broker or
 node of the chain (the fsync count per message; the throughput under strace is reported too).
 Each clean run also records how the machine's CPU time went (`machine`: busy, idle, iowait,
-steal; see machine_share). Then, per system except the baseline (which has no restart), the delivery check: K numbered
+steal; see relay.machine_share). Then, per system except the baseline (which has no restart), the delivery check: K numbered
 messages (as fast as the publisher goes, or paced at --rate), the middle process (city) SIGKILLed when about a third has reached the
 province, restarted on the same store after --down seconds, the publisher let finish and the
 chain drain; lost = numbers never at the province, duplicated = numbers there more than once
@@ -386,28 +386,10 @@ def settle():
     os.sync()
 
 
-def cpu_times():
-    """The machine's CPU time so far, all cores (/proc/stat): user nice system idle iowait irq
-    softirq steal, in clock ticks."""
-    with open("/proc/stat") as f:
-        return [int(x) for x in f.readline().split()[1:9]]
-
-
-def machine_share(before, after):
-    """How the machine's CPU time went between two cpu_times(), in percent of all of it. steal is
-    time the hypervisor gave this machine's CPUs to others: it slows a CPU-bound system (xfsync)
-    more than a disk-bound one (the baseline), so it is printed beside every measured run."""
-    d = [b - a for a, b in zip(before, after)]
-    total = sum(d) or 1
-    pct = lambda x: round(100 * x / total, 1)
-    return {"busy_pct": pct(d[0] + d[1] + d[2] + d[5] + d[6]), "idle_pct": pct(d[3]),
-            "iowait_pct": pct(d[4]), "steal_pct": pct(d[7])}
-
-
 def peer_throughput(chain, lo, hi, use_strace, tmp, tag):
     settle()
     st = Strace(chain.pids(), tmp, tag) if use_strace else None
-    c0 = cpu_times()
+    c0 = relay.cpu_times()
     pub, _, t0 = chain.publish(lo, hi)
     ok = chain.arr.wait(lo, hi, 600, idle=30)
     t_end = chain.arr.t_last_new
@@ -418,7 +400,7 @@ def peer_throughput(chain, lo, hi, use_strace, tmp, tag):
         raise SystemExit(f"{tag}: {chain.arr.distinct(lo, hi)} of {n} arrived")
     dt = t_end - t0
     return {"messages": n, "seconds": round(dt, 3), "msgs_per_s": round(n / dt, 1),
-            "machine": machine_share(c0, cpu_times())}, calls
+            "machine": relay.machine_share(c0, relay.cpu_times())}, calls
 
 
 def drain_rate(n, t_first, t_last):
@@ -500,11 +482,11 @@ class Xfsync:
         before = relay.total(self.prov)
         settle()
         st = Strace(self.pids(), tmp, tag) if use_strace else None
-        c0, t0 = cpu_times(), time.time()
+        c0, t0 = relay.cpu_times(), time.time()
         relay.escalate(self.county, ids, "bench")
         relay.wait_total(self.prov, before + n)
         dt = time.time() - t0
-        machine = machine_share(c0, cpu_times())
+        machine = relay.machine_share(c0, relay.cpu_times())
         calls = st.stop() if st else None
         return {"messages": n, "seconds": round(dt, 3), "msgs_per_s": round(n / dt, 1),
                 "unit": "case escalations (~1 KB envelopes), 1,000 per county transaction",
@@ -622,9 +604,9 @@ def baseline(binary, n, use_strace, tmp):
     settle()
     p = PROCS.start(argv, stdout=open(out, "wb"), stderr=open(out + ".err", "wb"))
     st = Strace({"run": p.pid}, tmp, "baseline") if use_strace else None
-    c0 = cpu_times()
+    c0 = relay.cpu_times()
     rc = p.wait(900); PROCS.stop(p)
-    machine = machine_share(c0, cpu_times())   # the whole run: its throughput phase is most of it
+    machine = relay.machine_share(c0, relay.cpu_times())   # the whole run: its throughput phase is most of it
     calls = st.stop() if st else None
     if rc != 0:
         raise SystemExit(f"bench_relay_baseline failed: {open(out + '.err').read()[-2000:]}")
