@@ -402,6 +402,8 @@ int xf_trust_take_revocation (xf_trust_t *t, const Xf__Revocation *r, xf_err_t *
     int rc = xf_verify (X509_get0_pubkey (issuer), buf, len, r->signature.data, r->signature.len,
                         &why);
     free (buf);
+    if (!by_anchor)
+        X509_free (issuer);
     if (rc != XF_OK)
         return xf_err_set (err, XF_EPERM, "its signature is not that of %s's certificate", r->issuer);
     return xf_trust_revoke (t, r->fingerprint, err);

@@ -14,9 +14,10 @@ typedef struct {   /* a signer whose chain verified (the envelope cache) */
 
 typedef struct {   /* an office's certificate as the directory holds it */
     xf_cert_info_t info;
-    X509 *cert;
-    ProtobufCBinaryData der;
-    EVP_PKEY *seal;            /* what identities are sealed to: X25519 (its CURVE key) or SM2 */
+    ProtobufCBinaryData der;   /* the certificate itself: decoded only when needed, since a
+                                * decoded X509 takes ~5 KiB and a national root holds 3,345 */
+    EVP_PKEY *seal;            /* what identities are sealed to: X25519 (its CURVE key) or SM2;
+                                * made at the first seal to the office */
 } office_cert_t;
 
 struct xf_trust {
@@ -42,7 +43,7 @@ struct xf_trust {
 /* Whether fp is revoked; and the fingerprint of x when it is (for messages). */
 bool xf_trust_cert_revoked (const xf_trust_t *t, X509 *x, char fp[XF_CERT_FP_LEN + 1]);
 
-/* The directory's certificate of office code (borrowed), or NULL. */
+/* The directory's certificate of office code, decoded (the caller frees it), or NULL. */
 X509 *xf_trust_dir_cert (const xf_trust_t *t, const char *code);
 /* Drops the directory's certificate with this fingerprint, if it holds it. */
 void xf_trust_dir_forget (xf_trust_t *t, const char *fingerprint);

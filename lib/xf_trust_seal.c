@@ -15,7 +15,6 @@
 
 static void entry_free (office_cert_t *e)
 {
-    X509_free (e->cert);
     EVP_PKEY_free (e->seal);
     free (e->der.data);
     memset (e, 0, sizeof *e);
@@ -45,16 +44,28 @@ static office_cert_t *find_office (const xf_trust_t *t, const char *code)
     return NULL;
 }
 
-static EVP_PKEY *seal_key_of (const xf_trust_t *t, X509 *x, const xf_cert_info_t *info,
-                              xf_err_t *err)
+static office_cert_t *find_fingerprint (const xf_trust_t *t, const char *fp)
 {
-    if (t->profile == XF_PROFILE_NATIONAL)
-        return X509_get_pubkey (x);
-    if (!info->has_curve) {
-        xf_err_set (err, XF_EPERM, "the certificate of %s names no CURVE key", info->code);
-        return NULL;
-    }
-    return xf_key_x25519 (info->curve, 0, err);
+    for (size_t i = 0; i < t->n_dir; i++)
+        if (memcmp (t->dir[i].info.fingerprint, fp, XF_CERT_FP_LEN) == 0)
+            return &t->dir[i];
+    return NULL;
+}
+
+/* What identities sealed to the office of e are sealed to, made from its certificate once. */
+static EVP_PKEY *seal_key_of (const xf_trust_t *t, office_cert_t *e, xf_err_t *err)
+{
+    if (e->seal)
+        return e->seal;
+    if (t->profile != XF_PROFILE_NATIONAL)
+        return e->seal = xf_key_x25519 (e->info.curve, 0, err);
+    X509 *x = xf_cert_from_der (e->der.data, e->der.len);
+    e->seal = x ? X509_get_pubkey (x) : NULL;
+    X509_free (x);
+    if (!e->seal)
+        xf_err_set (err, XF_ENOMEM, "the certificate of %s: its key cannot be read (out of "
+                    "memory)", e->info.code);
+    return e->seal;
 }
 
 /* Puts x (taken) into the directory as the certificate of its office: a newer one (a renewal,
@@ -67,13 +78,15 @@ static int put_office (xf_trust_t *t, X509 *x, const xf_cert_info_t *info, xf_er
         X509_free (x);
         return 0;
     }
-    office_cert_t fresh = {.info = *info, .cert = x};
-    fresh.seal = seal_key_of (t, x, info, err);
-    fresh.der.data = fresh.seal ? xf_cert_der (x, &fresh.der.len) : NULL;
-    if (!fresh.der.data) {
-        entry_free (&fresh);
-        return err && err->code ? err->code : xf_err_set (err, XF_ENOMEM, "out of memory");
+    if (t->profile != XF_PROFILE_NATIONAL && !info->has_curve) {
+        X509_free (x);   /* nothing could be sealed to it */
+        return xf_err_set (err, XF_EPERM, "the certificate of %s names no CURVE key", info->code);
     }
+    office_cert_t fresh = {.info = *info};
+    fresh.der.data = xf_cert_der (x, &fresh.der.len);
+    X509_free (x);
+    if (!fresh.der.data)
+        return xf_err_set (err, XF_ENOMEM, "out of memory");
     if (e) {
         entry_free (e);
         *e = fresh;
@@ -131,16 +144,51 @@ void xf_trust_dir_forget (xf_trust_t *t, const char *fingerprint)
 
 /* ---------------------------------------------------------------- learning */
 
-/* Every certificate the directory and this office's chain hold, and the bag, as the
- * intermediates a new certificate may need. */
-static STACK_OF (X509) *pool_of (const xf_trust_t *t, STACK_OF (X509) *bag)
+static bool in_bag (const xf_cert_info_t *infos, int n_bag, const char *code)
 {
+    for (int i = 0; i < n_bag; i++)
+        if (strcmp (infos[i].code, code) == 0)
+            return true;
+    return false;
+}
+
+/* The intermediates the bag's certificates may need: the bag itself, and the directory's
+ * certificates of the offices above each of them up to the anchor, decoded once each (into
+ * *above, which the caller frees). Only those: a national root's directory holds ~3,345. */
+static STACK_OF (X509) *pool_of (const xf_trust_t *t, STACK_OF (X509) *bag,
+                                 const xf_cert_info_t *infos, STACK_OF (X509) **above)
+{
+    int n_bag = sk_X509_num (bag);
     STACK_OF (X509) *pool = sk_X509_dup (bag);
-    for (size_t i = 0; pool && i < t->n_dir; i++)
-        if (!sk_X509_push (pool, t->dir[i].cert)) {
-            sk_X509_free (pool);
-            return NULL;
+    const office_cert_t **added = calloc ((size_t) n_bag * XF_TRUST_CHAIN_MAX + 1, sizeof *added);
+    size_t n_added = 0;
+    *above = sk_X509_new_null ();
+    bool ok = pool && added && *above;
+    for (int i = 0; ok && i < n_bag; i++) {
+        const char *code = infos[i].issuer;
+        for (int depth = 0; ok && depth < XF_TRUST_CHAIN_MAX; depth++) {
+            const office_cert_t *e = strcmp (code, t->anchor_info.code) != 0
+                                     && !in_bag (infos, n_bag, code) ? find_office (t, code) : NULL;
+            for (size_t k = 0; e && k < n_added; k++)
+                e = added[k] == e ? NULL : e;
+            X509 *x = e ? xf_cert_from_der (e->der.data, e->der.len) : NULL;
+            if (!x)
+                break;   /* the anchor, in the bag, decoded already or not known here */
+            if (!sk_X509_push (*above, x)) {
+                X509_free (x);
+                ok = false;
+                break;
+            }
+            ok = sk_X509_push (pool, x) > 0;
+            added[n_added++] = e;
+            code = e->info.issuer;
         }
+    }
+    free (added);
+    if (!ok) {
+        sk_X509_free (pool);
+        return NULL;
+    }
     return pool;
 }
 
@@ -150,13 +198,29 @@ static void refuse (xf_trust_learned_t *out, const char *why)
     snprintf (out->why, sizeof out->why, "%.200s", why);
 }
 
-/* The certificates of ders that decode and are not revoked (a revoked one chains no other
- * either), each described once; the others refused in *out. */
+/* Whether der is a certificate the directory holds already, by its fingerprint (the hash of
+ * its DER): the common case of every hello, told without decoding it. */
+static bool known_der (const xf_trust_t *t, const ProtobufCBinaryData *der)
+{
+    uint8_t md[XF_HASH_LEN];
+    char fp[XF_CERT_FP_LEN + 1];
+    const void *parts[] = {der->data};
+    if (xf_hash (XF_PROFILE_STANDARD, parts, &der->len, 1, md, NULL) != XF_OK)
+        return false;   /* decoded, then */
+    for (int i = 0; i < 32; i++)
+        snprintf (fp + 2 * i, 3, "%02x", md[i]);
+    return find_fingerprint (t, fp) != NULL;
+}
+
+/* The certificates of ders that are not known already, decode and are not revoked (a revoked
+ * one chains no other either), each described once; the others refused in *out. */
 static STACK_OF (X509) *decode_bag (const xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n,
                                    xf_cert_info_t *infos, xf_trust_learned_t *out)
 {
     STACK_OF (X509) *bag = sk_X509_new_null ();
     for (size_t i = 0; bag && i < n; i++) {
+        if (known_der (t, &ders[i]))
+            continue;
         X509 *x = xf_cert_from_der (ders[i].data, ders[i].len);
         xf_cert_info_t *info = &infos[sk_X509_num (bag)];
         xf_err_t why = {0};
@@ -178,7 +242,8 @@ int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, in
     memset (out, 0, sizeof *out);
     xf_cert_info_t *infos = calloc (n ? n : 1, sizeof *infos);
     STACK_OF (X509) *bag = infos ? decode_bag (t, ders, n, infos, out) : NULL;
-    STACK_OF (X509) *pool = bag ? pool_of (t, bag) : NULL;
+    STACK_OF (X509) *above = NULL;
+    STACK_OF (X509) *pool = bag ? pool_of (t, bag, infos, &above) : NULL;
     int rc = pool ? XF_OK : xf_err_set (err, XF_ENOMEM, "out of memory");
     for (int i = 0; rc == XF_OK && i < sk_X509_num (bag); i++) {
         X509 *x = sk_X509_value (bag, i);
@@ -204,6 +269,7 @@ int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, in
         }
     }
     sk_X509_free (pool);
+    sk_X509_pop_free (above, X509_free);
     sk_X509_pop_free (bag, X509_free);
     free (infos);
     return rc;
@@ -212,7 +278,7 @@ int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, in
 X509 *xf_trust_dir_cert (const xf_trust_t *t, const char *code)
 {
     const office_cert_t *e = find_office (t, code);
-    return e ? e->cert : NULL;
+    return e ? xf_cert_from_der (e->der.data, e->der.len) : NULL;
 }
 
 const xf_cert_info_t *xf_trust_office (const xf_trust_t *t, const char *code)
@@ -273,7 +339,7 @@ static void seal_context (char *buf, size_t size, const char *case_id, const cha
 int xf_trust_seal (xf_trust_t *t, const char *recipient, const char *case_id, const uint8_t *plain,
                    size_t len, Xf__SealedIdentity **out, xf_err_t *err)
 {
-    const office_cert_t *e = find_office (t, recipient);
+    office_cert_t *e = find_office (t, recipient);
     if (!e)
         return xf_err_set (err, XF_ENOTFOUND, "no certificate of office %s is known here yet (an "
                            "office's certificate comes with its link's hello and with its "
@@ -285,7 +351,9 @@ int xf_trust_seal (xf_trust_t *t, const char *recipient, const char *case_id, co
         free (s);
         return xf_err_set (err, XF_ENOMEM, "out of memory");
     }
-    int rc = xf_seal (t->profile, e->seal, context, plain, len, s, err);
+    EVP_PKEY *to = seal_key_of (t, e, err);
+    int rc = to ? xf_seal (t->profile, to, context, plain, len, s, err)
+                : err && err->code ? err->code : XF_ENOMEM;
     if (rc != XF_OK) {
         xf__sealed_identity__free_unpacked (s, NULL);
         return xf_err_prefix (err, "sealing to %s", recipient);

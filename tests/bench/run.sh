@@ -8,10 +8,12 @@
 # relay.py (the same path through real nodes), the same relay again with [trust] (envelopes
 # signed end to end: Ed25519, and without --quick also SM2/SM3), pull.sh (a consolidated
 # statistics pull over a seven-office tree against a 查询码 round trip on the same links) and
-# bench_trust (signing and verifying one envelope), and prints
+# bench_trust (signing and verifying one envelope), bench_directory (a national root's
+# directory of 3,345 offices' certificates: memory and time per certificate), and prints
 #   {"build":{…},"store":{…},"control":{…},"daemon":{…},"relay_baseline":{…},"relay":{…},
 #    "relay_vs_baseline":{…},"relay_signed":{…},"signed_vs_plain":{…},
-#    "relay_signed_national":{…},"national_vs_plain":{…},"pull":{…},"trust":{…}}
+#    "relay_signed_national":{…},"national_vs_plain":{…},"pull":{…},"trust":{…},
+#    "directory":{…}}
 # on stdout; progress goes to stderr. Every process it starts is stopped on exit.
 #
 # Usage: tests/bench/run.sh [--quick] [--cases N] [--build-dir DIR] [--no-build]
@@ -90,7 +92,7 @@ run_child () {
 # ---------------------------------------------------------------- build
 cflags=""
 if [ $do_build = 1 ]; then
-    targets=(--target xfsyncd bench_store bench_control bench_relay_baseline bench_trust)
+    targets=(--target xfsyncd bench_store bench_control bench_relay_baseline bench_trust bench_directory)
     configure () {
         cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DXF_SANITIZE=OFF \
               -DCMAKE_C_FLAGS="$cflags" >"$T/build.log" 2>&1
@@ -118,6 +120,7 @@ bench_store=$build/tests/bench_store
 bench_control=$build/tests/bench_control
 bench_relay_baseline=$build/tests/bench_relay_baseline
 bench_trust=$build/tests/bench_trust
+bench_directory=$build/tests/bench_directory
 for bin in "$xfsyncd" "$bench_store" "$bench_control"; do
     [ -x "$bin" ] || fail "$bin is missing (build it, or drop --no-build)"
 done
@@ -244,6 +247,11 @@ say "bench_trust"
 trust_n=2000
 [ ${#quick[@]} -gt 0 ] && trust_n=200
 run_child "$T/trust.json" "$bench_trust" "$trust_n" || fail "bench_trust failed"
+say "bench_directory"
+directory_args=()
+[ ${#quick[@]} -gt 0 ] && directory_args=(3 30 200)
+run_child "$T/directory.json" "$bench_directory" "${directory_args[@]}" \
+    || fail "bench_directory failed"
 
 [ "${XF_PEERS:-0}" = 1 ] && { say "peers/run.py (quick; its JSON on stderr)"; python3 "$root/tests/bench/peers/run.py" --build-dir "$build" >&2 || fail "peers/run.py failed"; }
 daemon_json=$(printf '{"keygen":"%s","rss_idle":%s,"rss_after_load":%s,"store_file_bytes":%s,"store_disk_bytes":%s,"stop_ms":%s,"exit_status":%s}' \
@@ -279,12 +287,12 @@ PY
 }
 signed_json=$(signed_ratios "$T/xfrelay_signed.json")
 national_json=$(signed_ratios "$T/xfrelay_national.json")
-doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s,\n"relay_signed":%s,\n"signed_vs_plain":%s,\n"relay_signed_national":%s,\n"national_vs_plain":%s,\n"pull":%s,\n"trust":%s}\n' \
+doc=$(printf '{"build":%s,\n"store":%s,\n"control":%s,\n"daemon":%s,\n"relay_baseline":%s,\n"relay":%s,\n"relay_vs_baseline":%s,\n"relay_signed":%s,\n"signed_vs_plain":%s,\n"relay_signed_national":%s,\n"national_vs_plain":%s,\n"pull":%s,\n"trust":%s,\n"directory":%s}\n' \
       "$build_json" "$(cat "$T/store.json")" "$(cat "$T/control.json")" "$daemon_json" \
       "$(cat "$T/relay.json")" "$(cat "$T/xfrelay.json")" "$ratios" \
       "$(cat "$T/xfrelay_signed.json")" "$signed_json" \
       "$(cat "$T/xfrelay_national.json")" "$national_json" "$(cat "$T/pull.json")" \
-      "$(cat "$T/trust.json")")
+      "$(cat "$T/trust.json")" "$(cat "$T/directory.json")")
 say "province.py (CI mode: the 199 offices of 河南省, 6,000 cases)"; run_child "$T/province.json" env TMPDIR="$T" python3 "$root/tests/bench/province/province.py" --xfsyncd "$build/xfsyncd" --xfctl "$build/xfctl" || fail "province.py failed"; doc="${doc%\}},\"province\":$(cat "$T/province.json")}"
 if command -v jq >/dev/null; then
     jq . <<<"$doc" || fail "the combined document is not JSON"

@@ -312,6 +312,60 @@ static void seal_across_the_tree (void **state)
     close_trusts (&t, &prov, &city, &county);
 }
 
+/* A hello may bring an office's certificate without its issuer's when the issuer is known
+ * already: the directory holds certificates as DER and decodes the ones above a new
+ * certificate to verify it. One under an office not known here is refused; one known already
+ * is told by its fingerprint, neither learned nor refused again. */
+static void learn_from_the_directory (void **state)
+{
+    xf_profile_t p = *(const xf_profile_t *) *state;
+    tree_t t;
+    xf_err_t err = {0};
+    make_tree (&t, p);
+    xf_test_pki_t other_city, other_county;
+    xf_test_child (&other_city, &t.prov, true, p, "411400", "中共商丘市委组织部", 30, &err);
+    xf_test_child (&other_county, &other_city, false, p, "411421", "中共民权县委组织部", 30, &err);
+    assert_non_null (other_county.cert);
+    xf_trust_t *prov, *city, *county;
+    open_trusts (&t, &prov, &city, &county);
+    size_t n = 0;
+    xf_trust_learned_t seen;
+    const ProtobufCBinaryData *der = xf_trust_chain_der (city, &n);
+    assert_int_equal (n, 1);
+    assert_int_equal (xf_trust_learn (prov, der, 1, XF_TEST_NOW, NULL, NULL, &seen, &err), XF_OK);
+    assert_int_equal (seen.learned, 1);
+    der = xf_trust_chain_der (county, &n);   /* the county's own certificate, not the city's */
+    assert_int_equal (xf_trust_learn (prov, der, 1, XF_TEST_NOW, NULL, NULL, &seen, &err), XF_OK);
+    assert_int_equal (seen.learned, 1);
+    assert_int_equal (seen.refused, 0);
+    assert_int_equal (xf_trust_learn (prov, der, 1, XF_TEST_NOW, NULL, NULL, &seen, &err), XF_OK);
+    assert_int_equal (seen.learned + seen.refused, 0);
+    ProtobufCBinaryData alone = {0};
+    alone.data = xf_cert_der (other_county.cert, &alone.len);
+    assert_int_equal (xf_trust_learn (prov, &alone, 1, XF_TEST_NOW, NULL, NULL, &seen, &err), XF_OK);
+    assert_int_equal (seen.learned, 0);
+    assert_int_equal (seen.refused, 1);
+    assert_null (xf_trust_office (prov, "411421"));
+    free (alone.data);
+    assert_int_equal (xf_trust_offices (prov), 3);   /* the province, the city, the county */
+    /* the county's key to seal to is made from the DER the directory keeps */
+    const uint8_t plain[] = "identity";
+    Xf__SealedIdentity *s = NULL;
+    uint8_t *out = NULL;
+    size_t len = 0;
+    for (int i = 0; i < 2; i++) {   /* made once, then kept */
+        assert_int_equal (xf_trust_seal (prov, "411324", "411324-2026-000003", plain, sizeof plain,
+                                         &s, &err), XF_OK);
+        assert_int_equal (xf_trust_open (county, "411324-2026-000003", s, &out, &len, &err), XF_OK);
+        assert_memory_equal (out, plain, sizeof plain);
+        free (out);
+        xf__sealed_identity__free_unpacked (s, NULL);
+    }
+    close_trusts (&t, &prov, &city, &county);
+    xf_test_pki_free (&other_county);
+    xf_test_pki_free (&other_city);
+}
+
 /* The county rotates its keys: what the province sealed to the old certificate opens only once
  * the old key is retired into the new trust state; the province, learning the new certificate,
  * seals to the new key; a revoked certificate leaves the directory. */
@@ -440,6 +494,7 @@ int main (void)
         cmocka_unit_test (test_envelope_from_another_tree),
         cmocka_unit_test (test_issue_and_admit_children),
         IN_BOTH_PROFILES (seal_across_the_tree),
+        IN_BOTH_PROFILES (learn_from_the_directory),
         cmocka_unit_test (test_rotation_and_revocation),
         IN_BOTH_PROFILES (revocations_across_the_tree),
     };
