@@ -126,7 +126,9 @@ int node_lock_data_dir (const char *data_dir, char *errbuf, size_t errlen)
     snprintf (path, sizeof path, "%s/xfsyncd.lock", data_dir);
     int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        snprintf (errbuf, errlen, "data_dir %s: xfsyncd.lock: %s", data_dir, strerror (errno));
+        snprintf (errbuf, errlen, "data_dir %s: cannot open its lock file xfsyncd.lock: %s (it "
+                  "must be a file this user can create and write: check data_dir's owner and "
+                  "mode, and that xfsyncd.lock is not a directory)", data_dir, strerror (errno));
         return -1;
     }
     if (flock (fd, LOCK_EX | LOCK_NB) != 0) {

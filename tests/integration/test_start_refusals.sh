@@ -9,6 +9,8 @@
 #      ahead, offline): refused, then started with --accept-clock, which the next start keeps;
 #   6. a store another xfsyncd has open (a second config naming the same data_dir): refused
 #      naming the running one's pid, which keeps working; once it stops, the store is free.
+#   7. a lock file that cannot be opened (xfsyncd.lock made a directory): refused saying what
+#      to check, the store untouched.
 source "$(dirname "$0")/lib.sh"
 
 node_config zp 411324 false
@@ -98,3 +100,14 @@ echo $! > "$T/zp/pid"
 wait_for "the second config's node, once the first stopped" 20 "$XFCTL" -s "$T/zp/second.sock" status
 stop_node zp
 pass "a store in use by another xfsyncd refused, naming it; free once it stopped"
+
+# --- 7. the lock file cannot be opened
+mv "$T/zp/data/xfsyncd.lock" "$T/zp/lock.saved"
+mkdir "$T/zp/data/xfsyncd.lock"
+refused "$T/zp/xfsyncd.conf" "cannot open its lock file xfsyncd.lock: Is a directory (it must be a file" "$T/zp/data/data.mdb"
+rmdir "$T/zp/data/xfsyncd.lock"
+mv "$T/zp/lock.saved" "$T/zp/data/xfsyncd.lock"
+start_node zp
+ctlj zp status | jq -e '.cases.total == 40' >/dev/null || fail "the node did not start once the lock file was back"
+stop_node zp
+pass "a lock file that cannot be opened refused, saying what to check"
