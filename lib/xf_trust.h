@@ -109,8 +109,8 @@ typedef void (*xf_trust_fresh_fn) (const char *code, const ProtobufCBinaryData *
  * in the directory). Refusals are counted in *out, not errors; XF_ENOMEM only. */
 int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, int64_t now,
                     xf_trust_fresh_fn fresh, void *arg, xf_trust_learned_t *out, xf_err_t *err);
-/* The directory's certificate of office code, or NULL. */
-const xf_cert_info_t *xf_trust_office (const xf_trust_t *t, const char *code);
+/* The fingerprint of the directory's certificate of office code, or NULL. */
+const char *xf_trust_office (const xf_trust_t *t, const char *code);
 size_t xf_trust_offices (const xf_trust_t *t);
 /* The DER certificates the directory holds for codes (borrowed), at most max; how many. */
 size_t xf_trust_certificates (const xf_trust_t *t, const char *const *codes, size_t n,

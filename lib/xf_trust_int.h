@@ -12,8 +12,13 @@ typedef struct {   /* a signer whose chain verified (the envelope cache) */
     int64_t not_before, not_after;
 } known_t;
 
-typedef struct {   /* an office's certificate as the directory holds it */
-    xf_cert_info_t info;
+typedef struct {   /* an office's certificate as the directory holds it: what finding,
+                    * replacing, chaining and sealing need (~170 bytes, not xf_cert_info_t's ~460) */
+    char code[16];
+    char issuer[16];
+    char fingerprint[XF_CERT_FP_LEN + 1];
+    int64_t not_before;
+    uint8_t curve[32];
     ProtobufCBinaryData der;   /* the certificate itself: decoded only when needed, since a
                                 * decoded X509 takes ~5 KiB and a national root holds 3,345 */
     EVP_PKEY *seal;            /* what identities are sealed to: X25519 (its CURVE key) or SM2;

@@ -39,7 +39,7 @@ void xf_trust_dir_free (xf_trust_t *t)
 static office_cert_t *find_office (const xf_trust_t *t, const char *code)
 {
     for (size_t i = 0; i < t->n_dir; i++)
-        if (strcmp (t->dir[i].info.code, code) == 0)
+        if (strcmp (t->dir[i].code, code) == 0)
             return &t->dir[i];
     return NULL;
 }
@@ -47,7 +47,7 @@ static office_cert_t *find_office (const xf_trust_t *t, const char *code)
 static office_cert_t *find_fingerprint (const xf_trust_t *t, const char *fp)
 {
     for (size_t i = 0; i < t->n_dir; i++)
-        if (memcmp (t->dir[i].info.fingerprint, fp, XF_CERT_FP_LEN) == 0)
+        if (memcmp (t->dir[i].fingerprint, fp, XF_CERT_FP_LEN) == 0)
             return &t->dir[i];
     return NULL;
 }
@@ -58,13 +58,13 @@ static EVP_PKEY *seal_key_of (const xf_trust_t *t, office_cert_t *e, xf_err_t *e
     if (e->seal)
         return e->seal;
     if (t->profile != XF_PROFILE_NATIONAL)
-        return e->seal = xf_key_x25519 (e->info.curve, 0, err);
+        return e->seal = xf_key_x25519 (e->curve, 0, err);
     X509 *x = xf_cert_from_der (e->der.data, e->der.len);
     e->seal = x ? X509_get_pubkey (x) : NULL;
     X509_free (x);
     if (!e->seal)
         xf_err_set (err, XF_ENOMEM, "the certificate of %s: its key cannot be read (out of "
-                    "memory)", e->info.code);
+                    "memory)", e->code);
     return e->seal;
 }
 
@@ -73,8 +73,8 @@ static EVP_PKEY *seal_key_of (const xf_trust_t *t, office_cert_t *e, xf_err_t *e
 static int put_office (xf_trust_t *t, X509 *x, const xf_cert_info_t *info, xf_err_t *err)
 {
     office_cert_t *e = find_office (t, info->code);
-    if (e && (strcmp (e->info.fingerprint, info->fingerprint) == 0
-              || e->info.not_before > info->not_before)) {
+    if (e && (strcmp (e->fingerprint, info->fingerprint) == 0
+              || e->not_before > info->not_before)) {
         X509_free (x);
         return 0;
     }
@@ -82,7 +82,11 @@ static int put_office (xf_trust_t *t, X509 *x, const xf_cert_info_t *info, xf_er
         X509_free (x);   /* nothing could be sealed to it */
         return xf_err_set (err, XF_EPERM, "the certificate of %s names no CURVE key", info->code);
     }
-    office_cert_t fresh = {.info = *info};
+    office_cert_t fresh = {.not_before = info->not_before};
+    memcpy (fresh.code, info->code, sizeof fresh.code);
+    memcpy (fresh.issuer, info->issuer, sizeof fresh.issuer);
+    memcpy (fresh.fingerprint, info->fingerprint, sizeof fresh.fingerprint);
+    memcpy (fresh.curve, info->curve, sizeof fresh.curve);
     fresh.der.data = xf_cert_der (x, &fresh.der.len);
     X509_free (x);
     if (!fresh.der.data)
@@ -135,7 +139,7 @@ int xf_trust_dir_init (xf_trust_t *t, xf_err_t *err)
 void xf_trust_dir_forget (xf_trust_t *t, const char *fingerprint)
 {
     for (size_t i = 0; i < t->n_dir; i++)
-        if (strcmp (t->dir[i].info.fingerprint, fingerprint) == 0) {
+        if (strcmp (t->dir[i].fingerprint, fingerprint) == 0) {
             entry_free (&t->dir[i]);
             t->dir[i] = t->dir[--t->n_dir];
             return;
@@ -181,7 +185,7 @@ static STACK_OF (X509) *pool_of (const xf_trust_t *t, STACK_OF (X509) *bag,
             }
             ok = sk_X509_push (pool, x) > 0;
             added[n_added++] = e;
-            code = e->info.issuer;
+            code = e->issuer;
         }
     }
     free (added);
@@ -250,7 +254,7 @@ int xf_trust_learn (xf_trust_t *t, const ProtobufCBinaryData *ders, size_t n, in
         const xf_cert_info_t *info = &infos[i];
         xf_err_t why = {0};
         const office_cert_t *e = find_office (t, info->code);
-        if (e && strcmp (e->info.fingerprint, info->fingerprint) == 0)
+        if (e && strcmp (e->fingerprint, info->fingerprint) == 0)
             continue;   /* known already: the common case of every hello */
         if (xf_cert_verify (t->anchor, x, pool, now, &why) != XF_OK) {
             refuse (out, why.msg);
@@ -281,10 +285,10 @@ X509 *xf_trust_dir_cert (const xf_trust_t *t, const char *code)
     return e ? xf_cert_from_der (e->der.data, e->der.len) : NULL;
 }
 
-const xf_cert_info_t *xf_trust_office (const xf_trust_t *t, const char *code)
+const char *xf_trust_office (const xf_trust_t *t, const char *code)
 {
     const office_cert_t *e = find_office (t, code);
-    return e ? &e->info : NULL;
+    return e ? e->fingerprint : NULL;
 }
 
 size_t xf_trust_offices (const xf_trust_t *t)
