@@ -155,6 +155,7 @@ int loop_run (xf_node_t *node)
             clear_stale_readers (node);
             links_tick (node->links);
             stats_tick (node, false);
+            memory_tick (node, now);
             next_tick = now + LINK_TICK_MS;
         }
         if (now >= next_reconcile) {

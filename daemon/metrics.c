@@ -172,8 +172,16 @@ static void store_families (xf_metrics_t *m, xf_node_t *node)
     xf_metrics_u64 (m, NULL, xf_store_failed (node->store) != NULL);
     xf_metrics_family (m, "xfsync_store_stale_readers_cleared_total", XF_METRIC_COUNTER,
                        "Reader slots left taken by processes that exited while reading the "
-                       "store, cleared (at start, once a minute, and when a read found none free).");
+                       "store, cleared (at start, at every 500 ms tick, and when a read found "
+                       "none free).");
     xf_metrics_u64 (m, NULL, xf_store_stale_readers_cleared (node->store));
+    xf_metrics_family (m, "xfsync_heap_trims_total", XF_METRIC_COUNTER,
+                       "Times the node handed freed heap back to the system (malloc_trim, "
+                       "tried when its anonymous memory grew by 1 MiB).");
+    xf_metrics_u64 (m, NULL, node->heap_trims);
+    xf_metrics_family (m, "xfsync_heap_trimmed_bytes_total", XF_METRIC_COUNTER,
+                       "Anonymous memory those trims gave back.");
+    xf_metrics_u64 (m, NULL, node->heap_trimmed);
 }
 
 xf_metrics_t *metrics_build (xf_node_t *node, xf_err_t *err)

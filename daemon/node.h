@@ -38,6 +38,9 @@ typedef struct xf_node {
                                * keeps it sets this to -1 */
     struct metrics_http *metrics_http;       /* [metrics] listen (metrics_http.c); NULL: off */
     uint64_t control_ok, control_refused;    /* control requests answered, by result (metrics) */
+    int64_t next_trim_ms;     /* memory.c: when to look at the anonymous memory next */
+    size_t anon_mark;         /* memory.c: anonymous bytes after the last trim or first look */
+    uint64_t heap_trims, heap_trimmed;   /* freed heap handed back: times, bytes (metrics) */
 } xf_node_t;
 
 /* Milliseconds of the monotonic clock: timers and deadlines, never shown. */
@@ -193,5 +196,8 @@ void notify_reloaded (xf_node_t *node);
 
 /* Runs the event loop until SIGTERM/SIGINT. Returns the exit status. */
 int loop_run (xf_node_t *node);
+
+/* ---- memory.c: freed heap handed back to the system, looked at every 2 s */
+void memory_tick (xf_node_t *node, int64_t now_ms);
 
 #endif
