@@ -347,17 +347,35 @@ static bool recv_dealer (xf_links_t *l, batch_t *b)
     return true;
 }
 
+/* What the peers acknowledged, stored first: an envelope applied below may go into an outbox
+ * whose limit counts from the acknowledged position as stored, and the acknowledgement that
+ * made room may have come while no transaction ran (until stop 24 this ran last, and a full
+ * outbox refused work for up to a second after the peer had taken everything). */
+static int retire_acked (xf_txn_t *txn, xf_links_t *l, xf_err_t *err)
+{
+    int rc = XF_OK;
+    for (size_t i = 0; rc == XF_OK && i < l->n_peers; i++) {
+        peer_t *p = &l->peers[i];
+        if (p->trim_pending)
+            rc = xf_outbox_retire (txn, p->st.peer, p->st.acked, node_now (l->node) / 86400,
+                                   l->node->conf->keep_acked_days, err);
+    }
+    return rc;
+}
+
 static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
 {
     batch_t *b = arg;
     xf_links_t *l = b->l;
     xf_net_t net = links_net (l);
+    int rc = retire_acked (txn, l, err);
+    if (rc != XF_OK)
+        return rc;
     for (size_t i = 0; i < b->n; i++) {
         item_t *it = &b->items[i];
         xf_applied_t out;
-        int rc = xf_office_apply (txn, l->node->office, &net, it->peer->st.peer, it->se,
-                                  it->env, node_now (l->node), &out, err);
-        if (rc != XF_OK)
+        if ((rc = xf_office_apply (txn, l->node->office, &net, it->peer->st.peer, it->se,
+                                   it->env, node_now (l->node), &out, err)) != XF_OK)
             return rc;
         if (out.refused) {
             it->peer->refused++;
@@ -373,18 +391,12 @@ static int apply_txn (xf_txn_t *txn, void *arg, xf_err_t *err)
         else if (out.noted && !out.refused)
             log_info ("link %s: %s", it->peer->st.peer, out.reason);
     }
-    for (size_t i = 0; i < l->n_peers; i++) {
+    for (size_t i = 0; rc == XF_OK && i < l->n_peers; i++) {
         peer_t *p = &l->peers[i];
-        int rc = XF_OK;
         if (p->st.pending != p->st.applied)
             rc = xf_outbox_set_applied (txn, p->st.peer, p->st.pending, err);
-        if (rc == XF_OK && p->trim_pending)
-            rc = xf_outbox_retire (txn, p->st.peer, p->st.acked, node_now (l->node) / 86400,
-                                   l->node->conf->keep_acked_days, err);
-        if (rc != XF_OK)
-            return rc;
     }
-    return XF_OK;
+    return rc;
 }
 
 /* Envelopes to apply make a transaction; acknowledged outbox entries alone wait up to a second
