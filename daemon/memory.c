@@ -1,7 +1,7 @@
 /* memory.c — giving freed heap back to the system. glibc keeps what a burst freed in its
  * arenas, where RSS still counts it: the national root came out of its start-up (31
- * provinces' hellos, each with a subtree's routes and certificates) with 35.8 MiB of
- * anonymous memory, and malloc_trim took it to 7.7 MiB. Every 2 s the node reads its
+ * provinces' hellos, each with a subtree's routes and certificates) with 35.0 MiB of
+ * anonymous memory, and malloc_trim took it to 7.5 MiB. Every 2 s the node reads its
  * anonymous RSS; grown by 1 MiB since the last look after a trim, it trims (which also releases
  * free pages in the middle of an arena, not only at its top). Growth that is live data is not
  * trimmed again: the mark moves up to what the trim left. */

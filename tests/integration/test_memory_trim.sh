@@ -3,7 +3,7 @@
 # summaries (each request ~10 MB of JSON) leave glibc holding tens of MiB the node no longer
 # uses; within a few seconds the node hands it back: its anonymous RSS falls by at least 8 MiB
 # from what the imports left, and the metrics count the trim and the bytes. Measured in stop
-# 24: 48.5 MiB after the imports, 24.3 MiB 2 s later (before memory.c: 48.5 MiB for good; what
+# 24: 47.4 MiB after the imports, 23.8 MiB 2 s later (before memory.c: 47.4 MiB for good; what
 # stays is mostly LMDB's cache of dirty-page buffers from the imports' transactions, which it
 # keeps for the next transaction, and the store's own data).
 #
