@@ -298,10 +298,6 @@ static int restore_locked (const xf_conf_t *cf, const char *file, char *errbuf, 
 
 int backup_restore (const xf_conf_t *cf, const char *file, char *errbuf, size_t errlen)
 {
-    if (mkdir (cf->data_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf (errbuf, errlen, "data_dir %s: %s", cf->data_dir, strerror (errno));
-        return -1;
-    }
     int lock = node_lock_data_dir (cf->data_dir, errbuf, errlen);   /* no node starts meanwhile */
     if (lock < 0)
         return -1;

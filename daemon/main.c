@@ -123,6 +123,10 @@ static int check_clock (xf_node_t *node, char *errbuf, size_t errlen)
 int node_lock_data_dir (const char *data_dir, char *errbuf, size_t errlen)
 {
     char path[4200], pid[24] = "";
+    if (mkdir (data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf (errbuf, errlen, "data_dir %s: %s", data_dir, strerror (errno));
+        return -1;
+    }
     snprintf (path, sizeof path, "%s/xfsyncd.lock", data_dir);
     int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -157,10 +161,6 @@ static int open_node (xf_node_t *node, char *errbuf, size_t errlen)
     xf_err_t err = {0};
     if (node_keys_load (node, errbuf, errlen) != 0)
         return -1;
-    if (mkdir (node->conf->data_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf (errbuf, errlen, "data_dir %s: %s", node->conf->data_dir, strerror (errno));
-        return -1;
-    }
     if ((node->data_lock_fd = node_lock_data_dir (node->conf->data_dir, errbuf, errlen)) < 0)
         return -1;
     const xf_conf_t *cf = node->conf;

@@ -37,21 +37,20 @@ void memory_tick (xf_node_t *node, int64_t now_ms)
     node->next_trim_ms = now_ms + TRIM_EVERY_MS;
     size_t anon = anon_bytes ();
     if (!anon)
+        return;   /* /proc unreadable: nothing to go by */
+    if (!node->anon_mark || anon < node->anon_mark) {
+        node->anon_mark = anon;   /* the first look, or it shrank on its own */
         return;
-    if (anon < node->anon_mark)
-        node->anon_mark = anon;   /* it shrank on its own */
-    if (node->anon_mark && anon < node->anon_mark + TRIM_GROWTH)
-        return;
-    if (node->anon_mark) {
-        malloc_trim (0);
-        size_t after = anon_bytes ();
-        if (after && after < anon) {
-            node->heap_trims++;
-            node->heap_trimmed += anon - after;
-        }
-        anon = after ? after : anon;
     }
-    node->anon_mark = anon;
+    if (anon < node->anon_mark + TRIM_GROWTH)
+        return;
+    malloc_trim (0);
+    size_t after = anon_bytes ();
+    if (after && after < anon) {
+        node->heap_trims++;
+        node->heap_trimmed += anon - after;
+    }
+    node->anon_mark = after ? after : anon;
 #else
     (void) node, (void) now_ms;
 #endif

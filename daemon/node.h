@@ -180,9 +180,9 @@ void backup_stop (xf_node_t *node);
 /* Installs a backup as the store of a node that has none, marked restored; prints what it did.
  * -1 with errbuf saying why (data_dir left as it was). */
 int  backup_restore (const xf_conf_t *cf, const char *file, char *errbuf, size_t errlen);
-/* Locks data_dir for this process (data_dir/xfsyncd.lock, flock, holding the pid): one node
- * per store, and no restore under a running node (main.c). The descriptor, or -1 with errbuf
- * naming the running holder's pid. */
+/* Makes data_dir if it is missing and locks it for this process (data_dir/xfsyncd.lock, flock,
+ * holding the pid): one node per store, and no restore under a running node (main.c). The
+ * descriptor, or -1 with errbuf saying why (naming the running holder's pid). */
 int  node_lock_data_dir (const char *data_dir, char *errbuf, size_t errlen);
 
 /* ---- notify.c: sd_notify (READY, STATUS, WATCHDOG, STOPPING) */

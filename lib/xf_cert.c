@@ -109,6 +109,23 @@ static int64_t asn1_unix (const ASN1_TIME *t)
     return (int64_t) timegm (&tm);
 }
 
+static void fingerprint_hex (const uint8_t md[32], char fp[XF_CERT_FP_LEN + 1])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf (fp + 2 * i, 3, "%02x", md[i]);
+}
+
+bool xf_cert_fingerprint_der (const uint8_t *der, size_t len, char fp[XF_CERT_FP_LEN + 1])
+{
+    uint8_t md[32];
+    unsigned n = 0;
+    *fp = '\0';
+    if (EVP_Digest (der, len, md, &n, EVP_sha256 (), NULL) != 1 || n != sizeof md)
+        return false;
+    fingerprint_hex (md, fp);
+    return true;
+}
+
 int xf_cert_info (X509 *x, xf_cert_info_t *out, xf_err_t *err)
 {
     memset (out, 0, sizeof *out);
@@ -125,9 +142,8 @@ int xf_cert_info (X509 *x, xf_cert_info_t *out, xf_err_t *err)
     out->not_after = asn1_unix (X509_get0_notAfter (x));
     uint8_t md[32];
     unsigned n = 0;
-    X509_digest (x, EVP_sha256 (), md, &n);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf (out->fingerprint + 2 * i, 3, "%02x", md[i]);
+    if (X509_digest (x, EVP_sha256 (), md, &n) == 1)
+        fingerprint_hex (md, out->fingerprint);
     BIGNUM *bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (x), NULL);
     char *hex = bn ? BN_bn2hex (bn) : NULL;
     snprintf (out->serial, sizeof out->serial, "%s", hex ? hex : "");

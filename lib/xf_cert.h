@@ -74,6 +74,9 @@ int   xf_cert_pem_append (X509 *x, char **buf, size_t *len);
 /* DER of x (malloc'd; *len its length), and a certificate from DER. */
 uint8_t *xf_cert_der (X509 *x, size_t *len);
 X509    *xf_cert_from_der (const uint8_t *der, size_t len);
+/* The fingerprint xf_cert_info gives the certificate der decodes to (hex SHA-256 of the DER),
+ * without decoding it; false (fp "") when it cannot be computed. */
+bool     xf_cert_fingerprint_der (const uint8_t *der, size_t len, char fp[XF_CERT_FP_LEN + 1]);
 
 /* Verifies leaf against anchor at time now, with untrusted (may be NULL) as the certificates
  * between: signatures, validity, CA flags, the code hierarchy (each issuer's code is the

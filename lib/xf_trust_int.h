@@ -12,8 +12,9 @@ typedef struct {   /* a signer whose chain verified (the envelope cache) */
     int64_t not_before, not_after;
 } known_t;
 
-typedef struct {   /* an office's certificate as the directory holds it: what finding,
-                    * replacing, chaining and sealing need (~170 bytes, not xf_cert_info_t's ~460) */
+/* An office's certificate as the directory holds it: what finding, replacing, chaining and
+ * sealing need (~170 bytes, not xf_cert_info_t's ~460). */
+typedef struct {
     char code[16];
     char issuer[16];
     char fingerprint[XF_CERT_FP_LEN + 1];

@@ -206,14 +206,8 @@ static void refuse (xf_trust_learned_t *out, const char *why)
  * its DER): the common case of every hello, told without decoding it. */
 static bool known_der (const xf_trust_t *t, const ProtobufCBinaryData *der)
 {
-    uint8_t md[XF_HASH_LEN];
     char fp[XF_CERT_FP_LEN + 1];
-    const void *parts[] = {der->data};
-    if (xf_hash (XF_PROFILE_STANDARD, parts, &der->len, 1, md, NULL) != XF_OK)
-        return false;   /* decoded, then */
-    for (int i = 0; i < 32; i++)
-        snprintf (fp + 2 * i, 3, "%02x", md[i]);
-    return find_fingerprint (t, fp) != NULL;
+    return xf_cert_fingerprint_der (der->data, der->len, fp) && find_fingerprint (t, fp);
 }
 
 /* The certificates of ders that are not known already, decode and are not revoked (a revoked

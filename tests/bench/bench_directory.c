@@ -126,6 +126,7 @@ static void raw (const nation_t *n, xf_test_pki_t *root, double *bytes_each, dou
                  double *key_bytes_each)
 {
     X509 **bare = calloc (n->n, sizeof *bare);
+    EVP_PKEY **keys = calloc (n->n, sizeof *keys);
     size_t h0 = heap_bytes ();
     for (size_t i = 0; i < n->n; i++) {
         bare[i] = xf_cert_from_der (n->o[i].der.data, n->o[i].der.len);   /* d2i_X509, SM2's ID */
@@ -139,22 +140,20 @@ static void raw (const nation_t *n, xf_test_pki_t *root, double *bytes_each, dou
         X509 *issuer = sk_X509_num (n->o[i].pki.chain) > 1
                            ? sk_X509_value (n->o[i].pki.chain, 1) : root->cert;
         if (X509_verify (bare[i], X509_get0_pubkey (issuer)) != 1) {
-            fprintf (stderr, "bench_directory: certificate %zu of %zu does not verify:\n", i + 1, n->n);
+            fprintf (stderr, "bench_directory: certificate %zu of %zu does not verify:\n",
+                     i + 1, n->n);
             ERR_print_errors_fp (stderr);
             exit (1);
         }
     }
     *verify_s = (bench_now () - t0) / (double) n->n;
     /* a signer's key as the envelope cache keeps it: taken from its certificate, which goes */
-    EVP_PKEY **keys = calloc (n->n, sizeof *keys);
-    size_t k0 = heap_bytes ();
     for (size_t i = 0; i < n->n; i++) {
         keys[i] = X509_get_pubkey (bare[i]);
         X509_free (bare[i]);
     }
-    size_t k1 = heap_bytes ();
-    *key_bytes_each = k0 > k1 ? (double) (k0 - k1) : 0;   /* what freeing the X509s left */
-    *key_bytes_each = *key_bytes_each > 0 ? *bytes_each - *key_bytes_each / (double) n->n : 0;
+    size_t h1 = heap_bytes ();
+    *key_bytes_each = h1 > h0 ? (double) (h1 - h0) / (double) n->n : 0;
     for (size_t i = 0; i < n->n; i++)
         EVP_PKEY_free (keys[i]);
     free (keys);
@@ -200,12 +199,15 @@ static json_t *measure (xf_profile_t p, int provinces, int cities, int counties)
         "s:{s:o,s:o,s:o},"
         "s:{s:o,s:o,s:o}}",
         "profile", xf_profile_name (p), "certificates", (int) n.n,
-        "build_s", bench_num (build_s, 2), "der_bytes_each", bench_num ((double) der_bytes / (double) n.n, 0),
+        "build_s", bench_num (build_s, 2),
+        "der_bytes_each", bench_num ((double) der_bytes / (double) n.n, 0),
         "memory", "heap_bytes_each", heap > 0 ? bench_num (per_heap, 0) : json_null (),
         "heap_mib", heap > 0 ? bench_num (heap / 1048576.0, 2) : json_null (),
         "rss_mib", bench_num ((double) (r1 > r0 ? r1 - r0 : 0) / 1048576.0, 2),
-        "ratio_to_bare_x509", raw_bytes > 0 && heap > 0 ? bench_num (per_heap / raw_bytes, 2) : json_null (),
-        "learn_first", "s", bench_num (first_s, 3), "us_per_certificate", bench_num (per_cert_s * 1e6, 1),
+        "ratio_to_bare_x509",
+        raw_bytes > 0 && heap > 0 ? bench_num (per_heap / raw_bytes, 2) : json_null (),
+        "learn_first", "s", bench_num (first_s, 3),
+        "us_per_certificate", bench_num (per_cert_s * 1e6, 1),
         "ratio_to_one_signature", bench_num (per_cert_s / raw_verify_s, 2),
         "learn_again", "s", bench_num (again_s, 3),
         "us_per_hello", bench_num (again_s / provinces * 1e6, 1),

@@ -11,6 +11,8 @@
 #      naming the running one's pid, which keeps working; once it stops, the store is free.
 #   7. a lock file that cannot be opened (xfsyncd.lock made a directory): refused saying what
 #      to check, the store untouched.
+#   8. a data_dir that cannot be made (its parent is a file): refused naming it, both at a start
+#      and at a restore (--restore), which make and lock it the same way.
 source "$(dirname "$0")/lib.sh"
 
 node_config zp 411324 false
@@ -111,3 +113,15 @@ start_node zp
 ctlj zp status | jq -e '.cases.total == 40' >/dev/null || fail "the node did not start once the lock file was back"
 stop_node zp
 pass "a lock file that cannot be opened refused, saying what to check"
+
+# --- 8. a data_dir that cannot be made
+node_config nd 411326 false
+echo "not a directory" > "$T/nd/file"
+sed -i "s#^data_dir = .*#data_dir = $T/nd/file/data#" "$T/nd/xfsyncd.conf"
+refused "$T/nd/xfsyncd.conf" "data_dir $T/nd/file/data: Not a directory" "$T/nd/file"
+got=0
+out=$("$XFSYNCD" -c "$T/nd/xfsyncd.conf" --restore "$T/nd/file" 2>&1) || got=$?
+[ "$got" = 1 ] || fail "a restore into a data_dir that cannot be made exited $got (not 1): $out"
+grep -q "data_dir $T/nd/file/data: Not a directory" <<<"$out" \
+    || fail "the restore's refusal does not name the data_dir: $out"
+pass "a data_dir that cannot be made refused, naming it, at a start and at a restore"

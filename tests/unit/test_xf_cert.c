@@ -138,6 +138,33 @@ static void test_chains_verify (void **state)
 }
 
 /* A certificate the openssl tool reads, subject and CURVE key shown. */
+/* A certificate's fingerprint from its DER bytes is the one xf_cert_info gives it (the trust
+ * directory tells a known certificate by it without decoding); another byte, another one. */
+static void test_fingerprint_from_der (void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < 2; i++) {
+        xf_test_pki_t prov, city;
+        xf_err_t err = {0};
+        xf_test_root (&prov, profiles[i], "410000", "省");
+        xf_test_child (&city, &prov, true, profiles[i], "411300", "市", 30, &err);
+        assert_non_null (city.cert);
+        xf_cert_info_t info;
+        assert_int_equal (xf_cert_info (city.cert, &info, &err), XF_OK);
+        size_t len = 0;
+        uint8_t *der = xf_cert_der (city.cert, &len);
+        char fp[XF_CERT_FP_LEN + 1];
+        assert_true (xf_cert_fingerprint_der (der, len, fp));
+        assert_string_equal (fp, info.fingerprint);
+        der[len / 2] ^= 1;
+        assert_true (xf_cert_fingerprint_der (der, len, fp));
+        assert_string_not_equal (fp, info.fingerprint);
+        free (der);
+        xf_test_pki_free (&city);
+        xf_test_pki_free (&prov);
+    }
+}
+
 static void test_openssl_reads_the_pem (void **state)
 {
     (void) state;
@@ -177,6 +204,7 @@ int main (void)
         cmocka_unit_test (test_request_and_certificate_say_the_office),
         cmocka_unit_test (test_issue_refusals),
         cmocka_unit_test (test_chains_verify),
+        cmocka_unit_test (test_fingerprint_from_der),
         cmocka_unit_test (test_openssl_reads_the_pem),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -342,7 +342,8 @@ static void learn_from_the_directory (void **state)
     assert_int_equal (seen.learned + seen.refused, 0);
     ProtobufCBinaryData alone = {0};
     alone.data = xf_cert_der (other_county.cert, &alone.len);
-    assert_int_equal (xf_trust_learn (prov, &alone, 1, XF_TEST_NOW, NULL, NULL, &seen, &err), XF_OK);
+    assert_int_equal (xf_trust_learn (prov, &alone, 1, XF_TEST_NOW, NULL, NULL, &seen, &err),
+                      XF_OK);
     assert_int_equal (seen.learned, 0);
     assert_int_equal (seen.refused, 1);
     assert_null (xf_trust_office (prov, "411421"));
